@@ -1,0 +1,139 @@
+/**
+ * The resolved configuration: what the loader hands to the rest of switchyard.
+ * Every default is filled in, every macro expanded, every command split into argv.
+ * Nothing downstream reads raw YAML.
+ */
+
+/** Request rewrites applied to JSON bodies on model routes (llama-swap `filters`). */
+export interface ModelFilters {
+  /** JSON keys removed from the body (sorted, deduped; `model` is never stripped). */
+  stripParams: string[];
+  /** Keys set or overwritten in the body (dotted keys address nested fields). */
+  setParams: Record<string, unknown>;
+  /** Per requested ID (model ID or alias), keys applied after `setParams`. */
+  setParamsByID: Record<string, Record<string, unknown>>;
+}
+
+/** One model as the rest of the program sees it. */
+export interface ModelConfig {
+  /** The model ID (the key under `models:`). */
+  id: string;
+  /** Start command as argv (comment lines dropped, continuations joined, shell-word split). */
+  cmd: string[];
+  /** Stop command as argv; may contain the literal `${PID}`, replaced at stop time. Empty = signal the group. */
+  cmdStop: string[];
+  /** Upstream base URL, without a trailing slash. */
+  proxy: string;
+  /** The port handed out by `${PORT}`, or null when the model's cmd does not use it. */
+  port: number | null;
+  /** Extra names that route to this model (includes setParamsByID keys other than the ID). */
+  aliases: string[];
+  /** Extra environment for cmd and cmdStop. */
+  env: Record<string, string>;
+  /** Readiness path (e.g. `/health`), or `none` for ready-at-spawn. */
+  checkEndpoint: string;
+  /** Idle seconds before unload; 0 = never. Already resolved against `globalTTL`. */
+  ttl: number;
+  /** Seconds to wait for a graceful stop on unload before SIGKILL. Resolved against the global value. */
+  unloadTimeout: number;
+  /** Seconds an evicted model waits for in-flight requests before severing them. 0 = sever at once. */
+  drainTimeout: number;
+  /** Hidden from `/v1/models`, still routable. */
+  unlisted: boolean;
+  /** Rewrite the `model` value sent upstream; empty = leave as is. */
+  useModelName: string;
+  /** Display name in `/v1/models`; empty = omitted. */
+  name: string;
+  /** Description in `/v1/models`; empty = omitted. */
+  description: string;
+  /** Max requests reserved for this model (queued + waiting + serving). */
+  concurrencyLimit: number;
+  /** Stream loading progress to streaming chat clients (resolved against the global flag). */
+  sendLoadingState: boolean;
+  filters: ModelFilters;
+  /** Free-form, macro-expanded; shown under `meta.llamaswap` in `/v1/models`. */
+  metadata: Record<string, unknown>;
+  /** Seconds to wait for readiness (the global `healthCheckTimeout`, copied for convenience). */
+  healthCheckTimeout: number;
+}
+
+/** One group of the group router. */
+export interface GroupConfig {
+  id: string;
+  members: string[];
+  /** Only one member runs at a time (default true). */
+  swap: boolean;
+  /** Starting a member evicts models of other non-persistent groups (default true). */
+  exclusive: boolean;
+  /** Never evicted by other groups (default false). */
+  persistent: boolean;
+}
+
+/** Matrix router settings, as written (the DSL is compiled by the matrix swapper). */
+export interface MatrixConfig {
+  /** Short name → real model ID. */
+  vars: Record<string, string>;
+  /** Var or model ID → cost of evicting it (default 1). */
+  evictCosts: Record<string, number>;
+  /** Ordered list of named set expressions, in definition order. */
+  sets: { name: string; dsl: string }[];
+}
+
+/** A remote OpenAI-compatible server whose models we forward to. */
+export interface PeerConfig {
+  id: string;
+  proxy: string;
+  apiKey: string;
+  models: string[];
+  filters: { stripParams: string[]; setParams: Record<string, unknown> };
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogToStdout = "proxy" | "upstream" | "both" | "none";
+
+/** Routing engine and scheduler choice, normalised from `routing:` or the legacy top-level keys. */
+export interface RoutingConfig {
+  router: "group" | "matrix";
+  /** Explicit groups plus the synthetic `(default)` group of every ungrouped model (group router). */
+  groups: GroupConfig[];
+  /** Present iff router is `matrix`. */
+  matrix: MatrixConfig | null;
+  scheduler: "fifo" | "serial";
+  fifo: {
+    /** Model ID → priority (higher is served first among queued requests; default 0). */
+    priority: Record<string, number>;
+    /** Seconds the oldest queued request may wait behind busy residents; 0 = unbounded. */
+    maxWait: number;
+  };
+}
+
+/** A non-fatal finding of the loader (e.g. a llama-swap key we accept but ignore). */
+export interface ConfigWarning {
+  path: string;
+  line: number | null;
+  message: string;
+}
+
+/** The whole resolved configuration. */
+export interface Config {
+  healthCheckTimeout: number;
+  logLevel: LogLevel;
+  logToStdout: LogToStdout;
+  startPort: number;
+  sendLoadingState: boolean;
+  includeAliasesInList: boolean;
+  globalTTL: number;
+  unloadTimeout: number;
+  drainTimeout: number;
+  requestBodyLimitMB: number;
+  apiKeys: string[];
+  /** Model IDs (aliases resolved, unknown dropped with a warning) to load at start. */
+  preload: string[];
+  /** Models keyed by ID. */
+  models: Record<string, ModelConfig>;
+  /** Alias → model ID. */
+  aliases: Record<string, string>;
+  routing: RoutingConfig;
+  peers: Record<string, PeerConfig>;
+  warnings: ConfigWarning[];
+}

@@ -1,0 +1,61 @@
+/**
+ * The contract between a model's supervisor (src/process/) and its users (router, HTTP, UI).
+ * Web-standard types only, so the router can be tested against fakes.
+ */
+
+/** Lifecycle of one model's server. `shutdown` is terminal. */
+export type ProcessState = "stopped" | "starting" | "ready" | "stopping" | "shutdown";
+
+/** Why a start failed; the HTTP layer maps it to a status (503, 504). */
+export type StartFailureKind =
+  | "spawn" // the command could not be spawned (missing binary, empty cmd)
+  | "exited" // the child exited before it became ready
+  | "timeout" // healthCheckTimeout passed
+  | "port_in_use" // something already listens on the model's port
+  | "aborted" // a stop arrived during the start
+  | "shutdown"; // the supervisor is shut down
+
+/** A failed start, with the reason a person can act on. */
+export class StartError extends Error {
+  constructor(
+    readonly kind: StartFailureKind,
+    message: string,
+    readonly exitCode: number | null = null,
+    readonly signal: string | null = null,
+    readonly lastLines: string[] = [],
+  ) {
+    super(message);
+    this.name = "StartError";
+  }
+}
+
+/** Events a supervisor publishes. */
+export type SupervisorEvent =
+  | { type: "state"; model: string; from: ProcessState; to: ProcessState; at: number }
+  | { type: "crash"; model: string; exitCode: number | null; signal: string | null; lastLines: string[]; at: number }
+  | { type: "idle"; model: string; at: number } // TTL elapsed with nothing in flight: ask the router to unload
+  | { type: "ready"; model: string; loadMs: number; at: number };
+
+/** One model's process owner. Only the supervisor changes its own state. */
+export interface Supervisor {
+  readonly model: string;
+  /** Current state (a snapshot: it may inform, never gate, a decision). */
+  readonly state: ProcessState;
+  /** Upstream base URL (no trailing slash). */
+  readonly baseUrl: string;
+  /** Pid of the running leader, or null. */
+  readonly pid: number | null;
+  /** Start and wait until ready; rejects with StartError. Joins a start already under way. */
+  start(): Promise<void>;
+  /** Stop gracefully, SIGKILL the group after `timeoutMs`; resolves when the group is gone. Idempotent. */
+  stop(timeoutMs: number): Promise<void>;
+  /** Stop and become terminal (`shutdown`). */
+  shutdown(timeoutMs: number): Promise<void>;
+  /** The router reports requests in flight so the TTL clock counts idle time only. */
+  requestStarted(): void;
+  requestEnded(): void;
+  /** Subscribe to events; returns the unsubscribe function. */
+  subscribe(listener: (ev: SupervisorEvent) => void): () => void;
+  /** Past load durations in ms (most recent last), for loading-time estimates. */
+  readonly loadHistoryMs: readonly number[];
+}

@@ -1,0 +1,78 @@
+/**
+ * The router's public contract, as the HTTP layer sees it: ask for a model, get a grant
+ * (a base URL and a done() callback) or a RouteError.
+ */
+
+/** Why a request was refused or cut; the HTTP layer maps each kind to a status and envelope. */
+export type RouteErrorKind =
+  | "model_not_found" // 404
+  | "concurrency_limit" // 429 with Retry-After
+  | "start_failed" // 503, message carries the reason and last output lines
+  | "health_timeout" // 504
+  | "unloaded" // 503: an admin or TTL unload took the model away while the request waited
+  | "severed" // in-band: drain deadline passed while the request was in flight
+  | "shutting_down" // 503
+  | "cancelled"; // the client left (nothing is sent)
+
+/** A refusal or cut, with everything the HTTP layer needs to answer. */
+export class RouteError extends Error {
+  constructor(
+    readonly kind: RouteErrorKind,
+    message: string,
+    readonly retryAfterSec: number | null = null,
+  ) {
+    super(message);
+    this.name = "RouteError";
+  }
+}
+
+/** Progress published to a waiting request (feeds the loading stream). */
+export interface WaitUpdate {
+  /** 0 = its swap is under way (loading), n ≥ 1 = n-th in the queue. */
+  position: number;
+  /** The model this request is waiting for. */
+  model: string;
+  /** Whether the model is currently being loaded for this request. */
+  loading: boolean;
+}
+
+/** Permission to forward one request to a ready model. */
+export interface Grant {
+  model: string;
+  /** Upstream base URL, no trailing slash. */
+  baseUrl: string;
+  /** Aborted with a RouteError("severed") when a drain deadline cuts this request. */
+  severed: AbortSignal;
+  /** Call exactly once when the response has ended (end, error or cancel). Extra calls are ignored. */
+  done(): void;
+}
+
+/** Options of one acquire. */
+export interface AcquireOptions {
+  /** The client's signal: when it aborts, the request is cancelled wherever it is. */
+  signal: AbortSignal;
+  /** Called on every change of queue position or loading status. */
+  onUpdate?: (u: WaitUpdate) => void;
+}
+
+/** Per-model view for `/running` and the admin API. */
+export interface ModelStatus {
+  model: string;
+  state: string;
+  inFlight: number;
+  queued: number;
+  /** Epoch ms since when it drains (stops taking new work), or null. */
+  drainingSince: number | null;
+}
+
+/** What HTTP uses. Everything goes through the run loop. */
+export interface Router {
+  /** Wait for a grant on `model` (a model ID; aliases are resolved before). Rejects with RouteError. */
+  acquire(model: string, opts: AcquireOptions): Promise<Grant>;
+  /** Drain and stop the given models (all when omitted); resolves when they are stopped. */
+  unload(models?: string[]): Promise<void>;
+  /** Refuse new work, fail waiters, drain, stop everything. */
+  shutdown(): Promise<void>;
+  /** Snapshot for status endpoints (informational only). */
+  status(): ModelStatus[];
+}
