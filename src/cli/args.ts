@@ -1,0 +1,83 @@
+/**
+ * Command-line parsing for `switchyard` (pure: no I/O), so flag handling is testable.
+ * Accepts both `--flag value` and `--flag=value`, and llama-swap's single-dash spellings
+ * (`-config`, `-listen`, `-version`) so existing service files keep working.
+ */
+
+/** What the command line asks for. */
+export type Command =
+  | { kind: "serve"; config: string; listen: { hostname: string; port: number } }
+  | { kind: "check"; config: string }
+  | { kind: "version" }
+  | { kind: "help" }
+  | { kind: "simulate"; argv: string[] };
+
+/** A command-line mistake; main prints it with the usage and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The text `--help` prints. */
+export const USAGE = `switchyard: on-demand model-swapping proxy for local inference servers
+
+Usage:
+  switchyard [--config <file>] [--listen <[host]:port>]   serve (default config.yaml, :8080)
+  switchyard --check [--config <file>]                   validate the config, print warnings and the model table
+  switchyard simulate [--port N] [--model NAME] ...      run the built-in simulated backend
+  switchyard --version                                   print version, commit and build date
+  switchyard --help                                      this text
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad config or bad usage.`;
+
+/** Parse `[host]:port` (`:8080`, `127.0.0.1:9000`, `[::1]:8080`, `8080`). */
+export function parseListen(value: string): { hostname: string; port: number } {
+  const text = value.trim();
+  const m = /^(?:(?:\[([^\]]+)\]|([^:[\]]*)):)?(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--listen: expected [host]:port, got "${value}"`);
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--listen: port must be 0-65535, got "${m[3]}"`);
+  }
+  const hostname = m[1] ?? (m[2] || "0.0.0.0");
+  return { hostname, port };
+}
+
+/** Parse argv (without the runtime and script words). */
+export function parseArgs(argv: readonly string[]): Command {
+  if (argv[0] === "simulate") return { kind: "simulate", argv: argv.slice(1) };
+  let config = "config.yaml";
+  let listen = ":8080";
+  let check = false;
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i];
+    const eq = raw.indexOf("=");
+    const flag = (eq > 0 ? raw.slice(0, eq) : raw).replace(/^-{1,2}/, "--");
+    const inline = eq > 0 ? raw.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[++i];
+      if (next === undefined) throw new UsageError(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case "--config":
+        config = value();
+        break;
+      case "--listen":
+        listen = value();
+        break;
+      case "--check":
+        check = true;
+        break;
+      case "--version":
+        return { kind: "version" };
+      case "--help":
+      case "--h":
+        return { kind: "help" };
+      default:
+        throw new UsageError(`unknown argument "${raw}"`);
+    }
+  }
+  if (check) return { kind: "check", config };
+  return { kind: "serve", config, listen: parseListen(listen) };
+}

@@ -1,0 +1,44 @@
+import { describe, expect, test } from "bun:test";
+import { parseArgs, parseListen, UsageError } from "../../src/cli/args.ts";
+
+describe("parseArgs", () => {
+  test("defaults to serving config.yaml on :8080", () => {
+    expect(parseArgs([])).toEqual({ kind: "serve", config: "config.yaml", listen: { hostname: "0.0.0.0", port: 8080 } });
+  });
+  test("accepts --flag value, --flag=value and llama-swap's single dash", () => {
+    expect(parseArgs(["--config", "a.yaml", "--listen=127.0.0.1:9000"])).toEqual({
+      kind: "serve",
+      config: "a.yaml",
+      listen: { hostname: "127.0.0.1", port: 9000 },
+    });
+    expect(parseArgs(["-config", "b.yaml", "-listen", ":7000"])).toEqual({
+      kind: "serve",
+      config: "b.yaml",
+      listen: { hostname: "0.0.0.0", port: 7000 },
+    });
+  });
+  test("--check, --version, --help and simulate", () => {
+    expect(parseArgs(["--check", "--config", "c.yaml"])).toEqual({ kind: "check", config: "c.yaml" });
+    expect(parseArgs(["--version"])).toEqual({ kind: "version" });
+    expect(parseArgs(["-version"])).toEqual({ kind: "version" });
+    expect(parseArgs(["--help"])).toEqual({ kind: "help" });
+    expect(parseArgs(["simulate", "--port", "0"])).toEqual({ kind: "simulate", argv: ["--port", "0"] });
+  });
+  test("rejects unknown flags and missing values", () => {
+    expect(() => parseArgs(["--bogus"])).toThrow(UsageError);
+    expect(() => parseArgs(["--config"])).toThrow("--config needs a value");
+  });
+});
+
+describe("parseListen", () => {
+  test("host forms", () => {
+    expect(parseListen(":8080")).toEqual({ hostname: "0.0.0.0", port: 8080 });
+    expect(parseListen("8080")).toEqual({ hostname: "0.0.0.0", port: 8080 });
+    expect(parseListen("localhost:1")).toEqual({ hostname: "localhost", port: 1 });
+    expect(parseListen("[::1]:8080")).toEqual({ hostname: "::1", port: 8080 });
+  });
+  test("bad values", () => {
+    expect(() => parseListen("abc")).toThrow(UsageError);
+    expect(() => parseListen(":70000")).toThrow("port must be");
+  });
+});
