@@ -12,8 +12,10 @@ export interface LogStream {
   /**
    * Follow new text. A follower that falls behind loses data and receives a marker line
    * instead of slowing the writer. Returns the unsubscribe function.
+   * Text arrives asynchronously; if onText returns a promise, the follower is busy until it
+   * settles (text arriving meanwhile queues up to a bounded budget, then is dropped).
    */
-  subscribe(onText: (text: string) => void): () => void;
+  subscribe(onText: (text: string) => void | Promise<void>): () => void;
 }
 
 export type Level = "debug" | "info" | "warn" | "error";

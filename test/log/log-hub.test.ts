@@ -1,0 +1,48 @@
+import { describe, expect, test } from "bun:test";
+import { createLogHub } from "../../src/log/log-hub.ts";
+
+const fixedNow = () => Date.UTC(2026, 0, 2, 3, 4, 5, 6);
+
+describe("createLogHub", () => {
+  test("the logger writes timestamped lines at or above its level", () => {
+    const hub = createLogHub({ level: "info", logToStdout: "none", now: fixedNow });
+    hub.log.debug("hidden");
+    hub.log.info("hello");
+    hub.log.error("bad");
+    expect(hub.proxy.history()).toBe("2026-01-02T03:04:05.006Z [INFO] hello\n2026-01-02T03:04:05.006Z [ERROR] bad\n");
+  });
+
+  test("model output goes to its own stream and, prefixed per line, to upstream", () => {
+    const hub = createLogHub({ level: "info", logToStdout: "none" });
+    hub.model("a").write("one\ntw");
+    hub.model("b").write("x\n");
+    hub.model("a").write("o\nthree\n");
+    expect(hub.model("a").history()).toBe("one\ntwo\nthree\n");
+    expect(hub.model("b").history()).toBe("x\n");
+    expect(hub.upstream.history()).toBe("[a] one\n[a] tw[b] x\no\n[a] three\n");
+    expect(hub.model("a")).toBe(hub.model("a"));
+  });
+
+  for (const [mode, expected] of [
+    ["proxy", "P"],
+    ["upstream", "U"],
+    ["both", "PU"],
+    ["none", ""],
+  ] as const) {
+    test(`logToStdout=${mode} echoes the right streams`, () => {
+      let out = "";
+      const hub = createLogHub({ level: "debug", logToStdout: mode, stdout: (s) => (out += s) });
+      hub.log.info("proxy-line");
+      hub.model("m").write("model-line\n");
+      const got = (out.includes("proxy-line") ? "P" : "") + (out.includes("[m] model-line") ? "U" : "");
+      expect(got).toBe(expected);
+    });
+  }
+
+  test("the ring size applies to every stream", () => {
+    const hub = createLogHub({ level: "info", logToStdout: "none", ringBytes: 8 });
+    hub.model("m").write("0123456789");
+    expect(hub.model("m").history()).toBe("23456789");
+    expect(hub.upstream.history()).toBe("23456789");
+  });
+});
