@@ -1,0 +1,116 @@
+/**
+ * Admin and info endpoints: health, model list, running models, unload, logs, version.
+ * Web-standard handlers; app.ts mounts them on Elysia.
+ */
+import type { HttpContext } from "./context.ts";
+import { errorResponse } from "./errors.ts";
+import { followLogs } from "./log-stream.ts";
+import { listModels } from "./model-list.ts";
+
+/** One entry of `/running`: llama-swap's fields plus the router's counters. */
+export interface RunningRecord {
+  model: string;
+  state: string;
+  cmd: string;
+  proxy: string;
+  ttl: number;
+  name: string;
+  description: string;
+  inFlight: number;
+  queued: number;
+  draining: boolean;
+  /** ISO time since when the model drains, or null. */
+  drainingSince: string | null;
+}
+
+/** The admin handlers. */
+export interface AdminRoutes {
+  health(): Response;
+  models(request: Request): Response;
+  running(): Response;
+  /** POST /api/models/unload (`{"msg":"ok"}`) and GET /unload (`OK`). */
+  unloadAll(shape: "json" | "text"): Promise<Response>;
+  /** POST /api/models/unload/<model>. */
+  unloadModel(name: string): Promise<Response>;
+  logs(): Response;
+  /** `which`: "" (combined), "proxy", "upstream" or a model ID or alias. */
+  logStream(which: string, request: Request): Response;
+  version(): Response;
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}): Response =>
+  new Response(JSON.stringify(body), { headers: { "content-type": "application/json", ...headers } });
+
+const text = (body: string): Response => new Response(body, { headers: { "content-type": "text/plain; charset=utf-8" } });
+
+/** Quote an argv element only when a shell would need it, for display. */
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Create the admin handlers over the shared context. */
+export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
+  return {
+    health: () => text("OK"),
+
+    models(request) {
+      // llama-swap echoes the Origin here so browser clients can read the list.
+      const origin = request.headers.get("origin");
+      return json(listModels(ctx), origin ? { "access-control-allow-origin": origin, vary: "Origin" } : {});
+    },
+
+    running() {
+      const byModel = new Map(ctx.router.status().map((s) => [s.model, s]));
+      const out: RunningRecord[] = [];
+      for (const m of Object.values(ctx.config.models)) {
+        const s = byModel.get(m.id);
+        const state = ctx.deps.models?.get(m.id)?.state ?? s?.state ?? "stopped";
+        const inFlight = s?.inFlight ?? 0;
+        const queued = s?.queued ?? 0;
+        if ((state === "stopped" || state === "shutdown") && inFlight === 0 && queued === 0) continue;
+        out.push({
+          model: m.id,
+          state,
+          cmd: m.cmd.map(shellQuote).join(" "),
+          proxy: m.proxy,
+          ttl: m.ttl,
+          name: m.name,
+          description: m.description,
+          inFlight,
+          queued,
+          draining: s?.drainingSince != null,
+          drainingSince: s?.drainingSince != null ? new Date(s.drainingSince).toISOString() : null,
+        });
+      }
+      out.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
+      return json({ running: out });
+    },
+
+    async unloadAll(shape) {
+      await ctx.router.unload();
+      return shape === "json" ? json({ msg: "ok" }) : text("OK");
+    },
+
+    async unloadModel(name) {
+      const id = ctx.localId(name);
+      if (id === null) return errorResponse(404, `model "${name}" not found`, { code: "model_not_found" });
+      await ctx.router.unload([id]);
+      return text("OK");
+    },
+
+    logs: () => text(ctx.logs.proxy.history() + ctx.logs.upstream.history()),
+
+    logStream(which, request) {
+      const noHistory = new URL(request.url).searchParams.has("no-history");
+      if (which === "") return followLogs([ctx.logs.proxy, ctx.logs.upstream], !noHistory);
+      if (which === "proxy") return followLogs([ctx.logs.proxy], !noHistory);
+      if (which === "upstream") return followLogs([ctx.logs.upstream], !noHistory);
+      const id = ctx.localId(which);
+      if (id === null) return errorResponse(400, "invalid logger. Use 'proxy', 'upstream' or a model's ID");
+      return followLogs([ctx.logs.model(id)], !noHistory);
+    },
+
+    version: () =>
+      json({ version: ctx.deps.version.version, commit: ctx.deps.version.commit, build_date: ctx.deps.version.date }),
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The Elysia composition of the HTTP layer (the only Elysia user besides main.ts):
+ * per-request timeout off, CORS preflight, auth, the model routes, admin routes and
+ * `/upstream/*`, and our error envelope for unknown routes and unexpected errors.
+ * Every handler is a web-standard Request → Response function from the sibling modules.
+ */
+import { Elysia } from "elysia";
+import { createAdminRoutes } from "./admin-routes.ts";
+import { createAuthCheck } from "./auth.ts";
+import { createHttpContext, type HttpDeps } from "./context.ts";
+import { preflightResponse } from "./cors.ts";
+import { errorResponse, toErrorResponse } from "./errors.ts";
+import { createModelHandler, MODEL_ROUTES } from "./model-routes.ts";
+import { createUpstreamHandler } from "./upstream-route.ts";
+
+/** Dependencies of the app (see HttpDeps). */
+export type AppDeps = HttpDeps;
+
+/** Paths that never need an API key. */
+const OPEN_PATHS = new Set(["/health", "/wol-health"]);
+
+/** Build the app; main.ts calls `.listen({ hostname, port })`. */
+export function createApp(deps: AppDeps) {
+  const ctx = createHttpContext(deps);
+  const log = deps.logs.log;
+  const checkAuth = createAuthCheck(deps.config.apiKeys);
+  const admin = createAdminRoutes(ctx);
+  const modelHandler = createModelHandler(ctx);
+  const upstreamHandler = createUpstreamHandler(ctx);
+
+  type Server = { requestIP(r: Request): { address: string } | null } | null;
+  const accessLog = (request: Request, server: Server, status: number, started: number): void => {
+    const fwd = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+    const ip = fwd || request.headers.get("x-real-ip") || server?.requestIP(request)?.address || "-";
+    const path = request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)).split("?")[0];
+    const ua = request.headers.get("user-agent") ?? "";
+    // Path only: a query string could carry secrets; headers (keys) are never logged.
+    log.info(`Request ${ip} "${request.method} ${path}" ${status} "${ua}" ${Math.round(performance.now() - started)}ms`);
+  };
+  /** Wrap a handler so that each request leaves one access-log line (when its headers are ready). */
+  const logged =
+    (fn: (request: Request, params: Record<string, string>) => Response | Promise<Response>) =>
+    async ({ request, server, params }: { request: Request; server: Server; params: Record<string, string> }) => {
+      const started = performance.now();
+      let res: Response;
+      try {
+        res = await fn(request, params);
+      } catch (err) {
+        res = toErrorResponse(err);
+      }
+      accessLog(request, server, res.status, started);
+      return res;
+    };
+  /** The raw (undecoded) path after a prefix; Elysia's params are decoded. */
+  const rest = (request: Request, prefix: string): string => {
+    const path = new URL(request.url).pathname;
+    return path.startsWith(prefix) ? path.slice(prefix.length) : "";
+  };
+  const decoded = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+
+  const app = new Elysia({
+    serve: {
+      // Elysia defaults to reusePort: true, which lets a second instance share the port silently.
+      reusePort: false,
+      // 0 = no idle timeout: a model load plus a long prefill can be silent for minutes (notes 1.5).
+      idleTimeout: 0,
+      // Bun answers an over-limit body with an empty 413 before any handler runs; we enforce
+      // requestBodyLimitMB ourselves so the client gets our envelope (request.ts, upstream-route.ts).
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    },
+  })
+    .onRequest(({ request, server }) => {
+      // Per-request too: the server-wide setting aside, this is what disables the timer for
+      // streams (`.mount()` would hand us a cloned Request on which this has no effect).
+      server?.timeout(request, 0);
+      const started = performance.now();
+      const preflight = preflightResponse(request);
+      if (preflight) return preflight;
+      const path = new URL(request.url).pathname;
+      if (OPEN_PATHS.has(path)) return;
+      const denied = checkAuth(request);
+      if (denied) {
+        accessLog(request, server, denied.status, started);
+        return denied;
+      }
+    })
+    .get("/health", () => admin.health())
+    .get("/wol-health", () => admin.health())
+    .get("/v1/models", logged((r) => admin.models(r)))
+    .get("/models", logged((r) => admin.models(r)))
+    .get("/running", logged(() => admin.running()))
+    .get("/unload", logged(() => admin.unloadAll("text")))
+    .post("/api/models/unload", logged(() => admin.unloadAll("json")), { parse: "none" })
+    .post("/api/models/unload/*", logged((r) => admin.unloadModel(decoded(rest(r, "/api/models/unload/")))), {
+      parse: "none",
+    })
+    .get("/logs", logged(() => admin.logs()))
+    .get("/logs/stream", logged((r) => admin.logStream("", r)))
+    .get("/logs/stream/*", logged((r) => admin.logStream(decoded(rest(r, "/logs/stream/")), r)))
+    .get("/api/version", logged(() => admin.version()))
+    .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
+    .onError(({ code, error }) => {
+      if (code === "NOT_FOUND") return errorResponse(404, "not found", { code: "not_found" });
+      return toErrorResponse(error);
+    });
+
+  // `.all()` with parse: 'none' keeps the body unread (we forward the exact bytes) and,
+  // unlike `.mount()`, hands us the original Request that server.timeout() acts on.
+  for (const route of MODEL_ROUTES) app.all(route.path, logged(modelHandler), { parse: "none" });
+  return app;
+}

@@ -1,0 +1,53 @@
+/**
+ * API-key auth: when `apiKeys` is set, a key must come from `Authorization: Basic`
+ * (the password part, so browsers can log in), `Authorization: Bearer`, or `x-api-key`.
+ * Keys are compared in constant time and never logged.
+ */
+import { errorResponse } from "./errors.ts";
+
+/** The key a request presents, or null. */
+export function extractApiKey(headers: Headers): string | null {
+  const auth = headers.get("authorization")?.trim() ?? "";
+  const space = auth.indexOf(" ");
+  const scheme = space === -1 ? auth.toLowerCase() : auth.slice(0, space).toLowerCase();
+  const value = space === -1 ? "" : auth.slice(space + 1).trim();
+  if (scheme === "basic" && value) {
+    try {
+      const decoded = atob(value);
+      const colon = decoded.indexOf(":");
+      if (colon !== -1) return decoded.slice(colon + 1);
+    } catch {
+      // not base64: fall through to the other sources
+    }
+  }
+  if (scheme === "bearer" && value) return value;
+  return headers.get("x-api-key") ?? null;
+}
+
+const encoder = new TextEncoder();
+
+/** Compare two strings in time that depends only on their lengths' maximum. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  const n = Math.max(x.length, y.length);
+  let diff = x.length ^ y.length;
+  for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/** A check that returns null to let the request through, or the 401 response. */
+export function createAuthCheck(apiKeys: readonly string[]): (request: Request) => Response | null {
+  if (apiKeys.length === 0) return () => null;
+  return (request) => {
+    const key = extractApiKey(request.headers);
+    let ok = false;
+    // Every key is compared, so the time does not reveal which one matched.
+    if (key !== null) for (const k of apiKeys) ok = constantTimeEqual(key, k) || ok;
+    if (ok) return null;
+    return errorResponse(401, "unauthorized: invalid or missing API key", {
+      code: "invalid_api_key",
+      headers: { "www-authenticate": 'Basic realm="switchyard"' },
+    });
+  };
+}

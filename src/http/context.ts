@@ -1,0 +1,87 @@
+/**
+ * What every HTTP handler shares: the config, the router, the logs, the supervisors (for
+ * states and load-time history), the proxy and the peer index. Web-standard only.
+ */
+import type { Config, ModelConfig } from "../config/types.ts";
+import type { LogHub } from "../log/types.ts";
+import type { Supervisor } from "../process/types.ts";
+import type { Router } from "../router/types.ts";
+import { createPeerIndex, type PeerIndex, type PeerTarget } from "./peers.ts";
+import { createProxy, type FetchLike, type Proxy } from "./proxy.ts";
+
+/** Build stamp shown by `/api/version`. */
+export interface VersionInfo {
+  version: string;
+  commit: string;
+  date: string;
+}
+
+/** Inputs of the HTTP layer. */
+export interface HttpDeps {
+  config: Config;
+  router: Router;
+  logs: LogHub;
+  version: VersionInfo;
+  /** Supervisors by model ID: process states and past load times. */
+  models?: ReadonlyMap<string, Supervisor>;
+  fetch?: FetchLike;
+  /** Interval of loading-progress ticks (default 1000 ms). */
+  loadingTickMs?: number;
+  /** Clock in epoch ms (default Date.now). */
+  now?: () => number;
+}
+
+/** A requested name resolved to something that can serve it. */
+export type Target =
+  | { kind: "local"; id: string; model: ModelConfig }
+  | { kind: "peer"; peer: PeerTarget };
+
+/** The shared state of the handlers. */
+export interface HttpContext {
+  readonly deps: HttpDeps;
+  readonly config: Config;
+  readonly router: Router;
+  readonly logs: LogHub;
+  readonly proxy: Proxy;
+  readonly peers: PeerIndex;
+  readonly bodyLimitBytes: number;
+  readonly loadingTickMs: number;
+  readonly now: () => number;
+  /** Model ID for a model ID or alias, or null. */
+  localId(name: string): string | null;
+  /** Local models first, then peers. */
+  resolve(name: string): Target | null;
+  /** Current process state of a local model (supervisor, else the router's view). */
+  stateOf(id: string): string;
+}
+
+/** Assemble the context from the dependencies. */
+export function createHttpContext(deps: HttpDeps): HttpContext {
+  const { config } = deps;
+  const peers = createPeerIndex(config);
+  const localId = (name: string): string | null =>
+    Object.hasOwn(config.models, name) ? name : Object.hasOwn(config.aliases, name) ? config.aliases[name] : null;
+  return {
+    deps,
+    config,
+    router: deps.router,
+    logs: deps.logs,
+    proxy: createProxy({ fetch: deps.fetch }),
+    peers,
+    bodyLimitBytes: Math.max(0, config.requestBodyLimitMB) * 1024 * 1024,
+    loadingTickMs: deps.loadingTickMs ?? 1000,
+    now: deps.now ?? Date.now,
+    localId,
+    resolve(name) {
+      const id = localId(name);
+      if (id !== null && config.models[id]) return { kind: "local", id, model: config.models[id] };
+      const peer = peers.resolve(name);
+      return peer ? { kind: "peer", peer } : null;
+    },
+    stateOf(id) {
+      const sup = deps.models?.get(id);
+      if (sup) return sup.state;
+      return deps.router.status().find((s) => s.model === id)?.state ?? "stopped";
+    },
+  };
+}

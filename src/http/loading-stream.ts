@@ -1,0 +1,250 @@
+/**
+ * The loading-progress stream: for a streaming chat completion that has to wait for its model,
+ * answer 200 `text/event-stream` at once and report progress as `chat.completion.chunk`
+ * objects carrying `delta.reasoning_content` (the shape llama-swap uses, which chat UIs show
+ * as "thinking"), then continue with the upstream's own event stream in the same response.
+ * Any failure after the headers went out ends with one in-band error event and `[DONE]`.
+ * Built by hand as a pull-based web ReadableStream: Elysia's generator/sse() path swallows
+ * errors and mis-frames multi-line data (bun-elysia-notes 2.1).
+ */
+import type { Grant, WaitUpdate } from "../router/types.ts";
+import { sseBytes, sseEvent } from "../sse/encode.ts";
+import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
+
+/** Inputs of one loading stream. */
+export interface LoadingStreamOptions {
+  /** The name the client asked for (the chunks' `model`). */
+  model: string;
+  /** The model ID being loaded (named in the progress text). */
+  modelId: string;
+  /** Past load durations of that model in ms, oldest first. */
+  loadHistoryMs: readonly number[];
+  /** Updates received before the stream was created; the first one proved admission. */
+  initial: readonly WaitUpdate[];
+  /** Register for the updates still to come. */
+  follow(onUpdate: (u: WaitUpdate) => void): void;
+  /** Resolves with the grant, or rejects with a RouteError. */
+  grant: Promise<Grant>;
+  /** Forward the request on the grant; resolves with the upstream response or our error envelope. */
+  forward(grant: Grant): Promise<Response>;
+  /** Abort the wait and the upstream request (the client left). */
+  abort(reason: unknown): void;
+  /** Progress tick interval. */
+  tickMs: number;
+  /** Clock in epoch ms. */
+  now(): number;
+  /** When the request arrived (epoch ms). */
+  startedAt: number;
+}
+
+/** Median of past load durations, or null on a first load. */
+export function medianMs(history: readonly number[]): number | null {
+  if (history.length === 0) return null;
+  const s = [...history].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const secs = (ms: number): string => String(Math.max(0, Math.round(ms / 1000)));
+const RULE = "━━━━━";
+
+/** Read at most `limit` bytes of an error body and pull a message out of it. */
+async function errorMessageOf(res: Response, limit = 64 * 1024): Promise<string> {
+  if (!res.body) return `upstream answered ${res.status}`;
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // a truncated error body still says something
+  }
+  reader.cancel().catch(() => {});
+  const buf = new Uint8Array(size);
+  let off = 0;
+  for (const p of parts) {
+    buf.set(p, off);
+    off += p.byteLength;
+  }
+  const text = new TextDecoder().decode(buf).slice(0, limit);
+  try {
+    const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
+    if (typeof j.error === "string") return j.error;
+    if (j.error && typeof j.error.message === "string") return j.error.message;
+    if (typeof j.message === "string") return j.message;
+  } catch {
+    // not JSON
+  }
+  return text.trim() || `upstream answered ${res.status}`;
+}
+
+/** Build the 200 event-stream response for a request that is waiting for its model. */
+export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
+  const id = `chatcmpl-${crypto.randomUUID()}`;
+  const created = Math.floor(opts.startedAt / 1000);
+  const estimate = medianMs(opts.loadHistoryMs);
+  let first = true;
+  const chunk = (text: string): Uint8Array => {
+    const delta: Record<string, string> = first ? { role: "assistant", reasoning_content: text } : { reasoning_content: text };
+    first = false;
+    return sseBytes(
+      sseEvent({
+        id,
+        object: "chat.completion.chunk",
+        created,
+        model: opts.model,
+        choices: [{ index: 0, delta, finish_reason: null }],
+      }),
+    );
+  };
+
+  // Pending bytes of the loading phase; small and time-bounded (one line per tick at most).
+  const pending: Uint8Array[] = [];
+  let wake: (() => void) | null = null;
+  const push = (b: Uint8Array): void => {
+    pending.push(b);
+    wake?.();
+  };
+  let phase: "waiting" | "forwarding" | "piping" | "closed" = "waiting";
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  let cancelled = false;
+  let position = -1;
+  let loading = false;
+  let loadStartedAt: number | null = null;
+
+  const estimateText = (): string =>
+    estimate === null
+      ? "Expected load time: unknown (first load)"
+      : `Expected load time: about ${secs(estimate)}s (median of ${opts.loadHistoryMs.length} past load${opts.loadHistoryMs.length === 1 ? "" : "s"})`;
+
+  const describe = (u: WaitUpdate): string | null => {
+    if (u.position === position && u.loading === loading) return null;
+    const wasLoading = loading;
+    position = u.position;
+    loading = u.loading;
+    if (u.loading && !wasLoading) {
+      loadStartedAt ??= opts.now();
+      return `Loading model ${opts.modelId} now\n`;
+    }
+    if (u.position >= 1) return `Queue position: #${u.position}\n`;
+    return null;
+  };
+
+  const tickText = (): string => {
+    const elapsed = opts.now() - opts.startedAt;
+    if (!loading && position >= 1) return `${secs(elapsed)}s elapsed, queue position #${position}\n`;
+    if (estimate === null) return `${secs(elapsed)}s elapsed, time left unknown\n`;
+    const left = estimate - (opts.now() - (loadStartedAt ?? opts.startedAt));
+    return left > 0
+      ? `${secs(elapsed)}s elapsed, about ${secs(left)}s left\n`
+      : `${secs(elapsed)}s elapsed, taking longer than usual\n`;
+  };
+
+  const finish = (tail: Uint8Array): void => {
+    push(tail);
+    phase = "closed";
+    wake?.();
+  };
+
+  // Opening lines, then the updates that proved admission.
+  push(chunk(`${RULE}\nswitchyard: loading model ${opts.modelId}\n${estimateText()}\n`));
+  for (const u of opts.initial) {
+    const t = describe(u);
+    if (t) push(chunk(t));
+  }
+  opts.follow((u) => {
+    if (phase !== "waiting") return;
+    const t = describe(u);
+    if (t) push(chunk(t));
+  });
+  const timer = setInterval(() => {
+    if (phase === "waiting") push(chunk(tickText()));
+  }, opts.tickMs);
+
+  opts.grant.then(
+    async (grant) => {
+      clearInterval(timer);
+      if (cancelled) {
+        grant.done();
+        return;
+      }
+      const took = (opts.now() - opts.startedAt) / 1000;
+      push(chunk(`Done! ${opts.modelId} ready after ${took.toFixed(2)}s\n${RULE}\n\n`));
+      phase = "forwarding";
+      const res = await opts.forward(grant);
+      if (cancelled) {
+        res.body?.cancel().catch(() => {});
+        return;
+      }
+      const ct = (res.headers.get("content-type") ?? "").toLowerCase();
+      if (res.status >= 400 || !res.body) {
+        const message = await errorMessageOf(res);
+        finish(sseErrorBytes(message, { status: res.status >= 400 ? res.status : 502 }));
+      } else if (!ct.includes("text/event-stream")) {
+        res.body.cancel().catch(() => {});
+        finish(sseErrorBytes(`upstream answered ${ct || "no content type"} instead of an event stream`, { status: 502 }));
+      } else {
+        reader = res.body.getReader();
+        phase = "piping";
+        wake?.();
+      }
+    },
+    (err) => {
+      clearInterval(timer);
+      if (cancelled) return;
+      const took = (opts.now() - opts.startedAt) / 1000;
+      push(chunk(`Failed after ${took.toFixed(2)}s\n${RULE}\n\n`));
+      finish(sseRouteErrorBytes(err));
+    },
+  );
+
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          if (cancelled) return;
+          const next = pending.shift();
+          if (next) {
+            controller.enqueue(next);
+            return;
+          }
+          if (phase === "closed") {
+            controller.close();
+            return;
+          }
+          if (phase === "piping" && reader) {
+            // The upstream body is already tracked: sever and death arrive in-band, end releases the grant.
+            const r = await reader.read();
+            if (r.done) controller.close();
+            else controller.enqueue(r.value);
+            return;
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = null;
+        }
+      },
+      cancel(reason) {
+        cancelled = true;
+        clearInterval(timer);
+        opts.abort(reason);
+        reader?.cancel(reason).catch(() => {});
+        wake?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+
+  return new Response(stream, {
+    status: 200,
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    },
+  });
+}

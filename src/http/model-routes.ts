@@ -1,0 +1,192 @@
+/**
+ * The model-dispatched routes: find the model in the request, resolve aliases and peers,
+ * wait for a grant from the router (streaming loading progress to chat clients that want it),
+ * apply the configured rewrites and forward. Web-standard; app.ts mounts it on Elysia.
+ */
+import type { Grant, WaitUpdate } from "../router/types.ts";
+import type { HttpContext } from "./context.ts";
+import { errorResponse, HttpError, toErrorResponse } from "./errors.ts";
+import { loadingStreamResponse } from "./loading-stream.ts";
+import { peerHeaders, peerRewrite, peerUrl } from "./peers.ts";
+import { forwardPath, parseModelRequest, rewriteBody, rewriteSearch, type ModelRequest, type Rewrite } from "./request.ts";
+
+/** One model route and the methods it accepts. */
+export interface ModelRoute {
+  path: string;
+  methods: readonly ("GET" | "POST")[];
+}
+
+const POST = ["POST"] as const;
+const GET = ["GET"] as const;
+
+/** Every model-dispatched route (llama-swap's modelPostJSONRoutes, modelPostFormRoutes, modelGetRoutes). */
+export const MODEL_ROUTES: readonly ModelRoute[] = [
+  ...[
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/responses",
+    "/v1/embeddings",
+    "/v1/messages",
+    "/v1/messages/count_tokens",
+    "/v1/rerank",
+    "/v1/reranking",
+    "/rerank",
+    "/reranking",
+    "/infill",
+    "/completion",
+    "/v1/audio/speech",
+    "/v1/audio/transcriptions",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/sdapi/v1/txt2img",
+    "/sdapi/v1/img2img",
+    // versionless forms, forwarded with the "/v" removed
+    "/v/chat/completions",
+    "/v/completions",
+    "/v/responses",
+    "/v/embeddings",
+    "/v/messages",
+    "/v/messages/count_tokens",
+    "/v/rerank",
+    "/v/reranking",
+  ].map((path) => ({ path, methods: POST })),
+  { path: "/v1/audio/voices", methods: ["GET", "POST"] },
+  { path: "/sdapi/v1/loras", methods: GET },
+  { path: "/props", methods: GET },
+];
+
+const LOADING_PATHS = new Set(["/v1/chat/completions", "/v/chat/completions"]);
+
+/** A request handler over web-standard Request/Response. */
+export type Handler = (request: Request) => Promise<Response>;
+
+/** The rewrites configured for a local model and the name it was requested by. */
+export function localRewrite(ctx: HttpContext, id: string, requested: string): Rewrite {
+  const m = ctx.config.models[id];
+  return {
+    modelName: m.useModelName ? m.useModelName : undefined,
+    stripParams: m.filters.stripParams,
+    setParams: m.filters.setParams,
+    setParamsById: m.filters.setParamsByID[requested],
+  };
+}
+
+/** Create the handler shared by every model route. */
+export function createModelHandler(ctx: HttpContext): Handler {
+  const allowed = new Map(MODEL_ROUTES.map((r) => [r.path, r.methods as readonly string[]]));
+
+  return async (request) => {
+    try {
+      const url = new URL(request.url);
+      const methods = allowed.get(url.pathname);
+      if (methods && !methods.includes(request.method)) {
+        return errorResponse(405, `method ${request.method} not allowed on ${url.pathname}`, {
+          headers: { allow: methods.join(", ") },
+        });
+      }
+      const req = await parseModelRequest(request, url, ctx.bodyLimitBytes);
+      if (!req.model) throw new HttpError(400, 'no model in the request (JSON "model", form field "model" or ?model=)', { param: "model" });
+      const target = ctx.resolve(req.model);
+      if (!target) throw new HttpError(404, `model "${req.model}" not found`, { code: "model_not_found", param: "model" });
+      const path = forwardPath(url.pathname);
+
+      if (target.kind === "peer") {
+        const rw = peerRewrite(target.peer, req.model);
+        const body = await rewriteBody(req, rw);
+        return ctx.proxy.forward({
+          url: peerUrl(target.peer.peer, path, rewriteSearch(url, req, rw)),
+          method: request.method,
+          headers: request.headers,
+          body: body.bytes,
+          contentType: body.contentType,
+          signal: request.signal,
+          setHeaders: peerHeaders(target.peer.peer),
+          label: `peer ${target.peer.peer.id}`,
+        });
+      }
+
+      const rw = localRewrite(ctx, target.id, req.model);
+      const body = await rewriteBody(req, rw);
+      const search = rewriteSearch(url, req, rw);
+      const forward = (grant: Grant): Promise<Response> =>
+        ctx.proxy.forward({
+          url: `${grant.baseUrl}${path}${search}`,
+          method: request.method,
+          headers: request.headers,
+          body: body.bytes,
+          contentType: body.contentType,
+          signal: request.signal,
+          grant,
+          label: target.id,
+        });
+
+      const wantsLoading = req.stream && target.model.sendLoadingState && LOADING_PATHS.has(url.pathname);
+      if (!wantsLoading) {
+        const grant = await ctx.router.acquire(target.id, { signal: request.signal });
+        return forward(grant);
+      }
+      return await acquireWithProgress(ctx, request, req, target.id, forward);
+    } catch (err) {
+      return toErrorResponse(err);
+    }
+  };
+}
+
+/**
+ * Acquire, and switch to the loading stream only once the router reports the request as
+ * waiting: an update proves admission, so 404/429 refusals still go out as plain statuses
+ * before any byte (the router only sends updates to admitted requests).
+ */
+async function acquireWithProgress(
+  ctx: HttpContext,
+  request: Request,
+  req: ModelRequest,
+  id: string,
+  forward: (grant: Grant) => Promise<Response>,
+): Promise<Response> {
+  const startedAt = ctx.now();
+  const abort = new AbortController();
+  const onClientAbort = (): void => abort.abort(request.signal.reason);
+  if (request.signal.aborted) onClientAbort();
+  else request.signal.addEventListener("abort", onClientAbort, { once: true });
+
+  const early: WaitUpdate[] = [];
+  let listener: ((u: WaitUpdate) => void) | null = null;
+  let admitted!: () => void;
+  const firstUpdate = new Promise<"update">((resolve) => (admitted = () => resolve("update")));
+  const onUpdate = (u: WaitUpdate): void => {
+    if (listener) listener(u);
+    else {
+      early.push(u);
+      admitted();
+    }
+  };
+
+  const grant = ctx.router.acquire(id, { signal: abort.signal, onUpdate });
+  const first = await Promise.race([
+    grant.then(
+      (g) => ({ grant: g }),
+      (err: unknown) => ({ err }),
+    ),
+    firstUpdate,
+  ]);
+  if (first !== "update") {
+    if ("err" in first) throw first.err;
+    return forward(first.grant);
+  }
+  return loadingStreamResponse({
+    model: req.model,
+    modelId: id,
+    loadHistoryMs: ctx.deps.models?.get(id)?.loadHistoryMs ?? [],
+    initial: early,
+    follow: (fn) => {
+      listener = fn;
+    },
+    grant,
+    forward,
+    abort: (reason) => abort.abort(reason),
+    tickMs: ctx.loadingTickMs,
+    now: ctx.now,
+    startedAt,
+  });
+}

@@ -1,0 +1,150 @@
+/**
+ * Forwarding one request upstream and handing the upstream's response back untouched:
+ * hop-by-hop headers stripped both ways, compressed bodies passed through as bytes,
+ * no timeouts, the client's disconnect aborting the upstream at once, and a body tracker
+ * that releases the grant exactly once.
+ */
+import type { Grant } from "../router/types.ts";
+import { RouteError } from "../router/types.ts";
+import { errorResponse, routeErrorStatus } from "./errors.ts";
+import { stripHopByHop } from "./hop-by-hop.ts";
+import { trackBody } from "./track-body.ts";
+
+/** The fetch signature the proxy needs (injectable for tests). */
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** One forward. */
+export interface ForwardOptions {
+  /** Full upstream URL (base + path + query). */
+  url: string;
+  method: string;
+  /** The client's headers; hop-by-hop ones and `host` are dropped here. */
+  headers: Headers;
+  /** Exact bytes, a stream (passthrough), or nothing. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** Overrides the client's content type (a re-encoded multipart body has a new boundary). */
+  contentType?: string | null;
+  /** The client's signal: its abort aborts the upstream request. */
+  signal: AbortSignal;
+  /** The router's grant: released when the response ends; its `severed` cuts the request. */
+  grant?: Pick<Grant, "done" | "severed">;
+  /** Set after stripping (so a client's `Connection` list cannot remove them): peer API keys. */
+  setHeaders?: Readonly<Record<string, string>>;
+  /** Names the target in error messages (a model ID or peer). */
+  label: string;
+}
+
+/** The forwarding half of the HTTP layer. */
+export interface Proxy {
+  /** Forward and return the upstream response (or our error envelope); never throws. */
+  forward(opts: ForwardOptions): Promise<Response>;
+}
+
+/** Bun-only fetch options; other runtimes ignore them (bun-elysia-notes 1.2, 1.5, 7). */
+interface BunFetchInit extends RequestInit {
+  /** Keep compressed bytes as they are: Bun would otherwise inflate them yet keep content-encoding. */
+  decompress?: boolean;
+  /** Bun's fetch has a 5-minute idle timeout by default, which a long prefill can exceed. */
+  timeout?: boolean;
+}
+
+function noBody(method: string, status: number): boolean {
+  return method === "HEAD" || status === 204 || status === 205 || status === 304;
+}
+
+/** Create a proxy over an injected fetch. */
+export function createProxy(deps: { fetch?: FetchLike } = {}): Proxy {
+  const doFetch: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
+
+  return {
+    async forward(opts) {
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        opts.grant?.done();
+      };
+      const upstream = new AbortController();
+      const onClientAbort = (): void => upstream.abort(opts.signal.reason);
+      const onSever = (): void => upstream.abort(opts.grant?.severed.reason);
+      if (opts.signal.aborted) onClientAbort();
+      else opts.signal.addEventListener("abort", onClientAbort, { once: true });
+      if (opts.grant?.severed.aborted) onSever();
+      else opts.grant?.severed.addEventListener("abort", onSever, { once: true });
+      const unlink = (): void => {
+        opts.signal.removeEventListener("abort", onClientAbort);
+        opts.grant?.severed.removeEventListener("abort", onSever);
+      };
+
+      const headers = stripHopByHop(opts.headers);
+      headers.delete("host");
+      headers.delete("expect");
+      // A rewritten body has a new length; fetch computes it. A passthrough stream keeps the client's.
+      if (!(opts.body instanceof ReadableStream)) headers.delete("content-length");
+      if (opts.contentType !== undefined) {
+        if (opts.contentType === null) headers.delete("content-type");
+        else headers.set("content-type", opts.contentType);
+      }
+      // Bun's fetch adds "gzip, deflate, br, zstd" when absent; ask for what the client can read.
+      if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+      for (const [k, v] of Object.entries(opts.setHeaders ?? {})) headers.set(k, v);
+
+      const init: BunFetchInit = {
+        method: opts.method,
+        headers,
+        // Uint8Array<ArrayBufferLike> is a valid body; TS 5.9 DOM types only name Uint8Array<ArrayBuffer>.
+        body: opts.method === "GET" || opts.method === "HEAD" ? null : (opts.body as BodyInit | null),
+        signal: upstream.signal,
+        redirect: "manual",
+        decompress: false,
+        timeout: false,
+      };
+      // Streaming request bodies need half duplex (Fetch spec; Deno and Node enforce it).
+      if (opts.body instanceof ReadableStream) (init as RequestInit & { duplex: string }).duplex = "half";
+
+      let res: Response;
+      try {
+        res = await doFetch(opts.url, init);
+      } catch (err) {
+        unlink();
+        release();
+        if (opts.grant?.severed.aborted) {
+          const reason = opts.grant.severed.reason;
+          if (reason instanceof RouteError) {
+            const { status, opts: o } = routeErrorStatus(reason);
+            return errorResponse(status, reason.message, o);
+          }
+          return errorResponse(503, "the request was cut by a model drain", { code: "request_severed" });
+        }
+        if (opts.signal.aborted) return errorResponse(499, "client closed the request", { code: "cancelled" });
+        const why = err instanceof Error ? err.message : String(err);
+        return errorResponse(502, `upstream ${opts.label} unreachable: ${why}`, { code: "upstream_unreachable" });
+      }
+
+      // From here on the body tracker owns the sever (it reports it in-band for event streams).
+      opts.grant?.severed.removeEventListener("abort", onSever);
+      const outHeaders = stripHopByHop(res.headers);
+      const isSse = (res.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
+      // Tell nginx-style intermediaries not to buffer event streams (llama-swap #236).
+      if (isSse) outHeaders.set("x-accel-buffering", "no");
+      const init2 = { status: res.status, statusText: res.statusText, headers: outHeaders };
+
+      if (!res.body || noBody(opts.method, res.status)) {
+        unlink();
+        release();
+        res.body?.cancel().catch(() => {});
+        return new Response(null, init2);
+      }
+      const body = trackBody(res.body, {
+        onEnd: () => {
+          unlink();
+          release();
+        },
+        abortUpstream: (reason) => upstream.abort(reason),
+        severed: opts.grant?.severed,
+        sse: isSse,
+      });
+      return new Response(body, init2);
+    },
+  };
+}

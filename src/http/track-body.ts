@@ -1,0 +1,101 @@
+/**
+ * Wraps a proxied response body so that the request's bookkeeping (grant.done()) runs exactly
+ * once when the body ends, fails or is cancelled, and so that a severed or dying event stream
+ * ends with an in-band error event instead of a silent truncation. Pull-based: one upstream
+ * read per client read, so backpressure reaches the backend and nothing is buffered.
+ * Elysia's onAfterResponse fires when the handler returns, not when a stream ends
+ * (bun-elysia-notes 2.4), hence the wrapper.
+ */
+import { sseBytes } from "../sse/encode.ts";
+import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
+
+/** Options of one tracked body. */
+export interface TrackBodyOptions {
+  /** Called exactly once when the body has ended, failed, or been cancelled. */
+  onEnd: () => void;
+  /** Abort the upstream request (frees its socket at once). */
+  abortUpstream: (reason: unknown) => void;
+  /** When it aborts, the body is cut: in-band error for event streams, a transport error otherwise. */
+  severed?: AbortSignal;
+  /** Whether the body is an event stream (errors are then reported in-band, then `[DONE]`). */
+  sse: boolean;
+}
+
+const LF = 10;
+
+/** Return a stream that yields `body`'s chunks untouched and reports its end exactly once. */
+export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptions): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let ended = false;
+  let severReason: unknown = null;
+  // Trailing newlines of what was forwarded so far, to start an injected event on a clean boundary.
+  let trailingLf = 2;
+
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    opts.severed?.removeEventListener("abort", onSever);
+    opts.onEnd();
+  };
+  const onSever = (): void => {
+    severReason = opts.severed?.reason ?? new Error("severed");
+    opts.abortUpstream(severReason);
+    // Resolves a pending read with done, so pull() below notices the sever at once.
+    reader.cancel(severReason).catch(() => {});
+  };
+  if (opts.severed?.aborted) onSever();
+  else opts.severed?.addEventListener("abort", onSever, { once: true });
+
+  const boundary = (): Uint8Array => sseBytes(trailingLf >= 2 ? "" : trailingLf === 1 ? "\n" : "\n\n");
+  const failInBand = (controller: ReadableStreamDefaultController<Uint8Array>, tail: Uint8Array): void => {
+    const pad = boundary();
+    if (pad.byteLength) controller.enqueue(pad);
+    controller.enqueue(tail);
+    controller.close();
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          if (ended) return;
+          if (severReason === null && opts.sse) {
+            const why = err instanceof Error ? err.message : String(err);
+            failInBand(controller, sseErrorBytes(`upstream connection lost mid-stream: ${why}`, { status: 502 }));
+          } else if (severReason !== null && opts.sse) {
+            failInBand(controller, sseRouteErrorBytes(severReason));
+          } else controller.error(severReason ?? err);
+          end();
+          return;
+        }
+        if (ended) return;
+        if (chunk.done) {
+          if (severReason !== null) {
+            if (opts.sse) failInBand(controller, sseRouteErrorBytes(severReason));
+            else controller.error(severReason);
+          } else controller.close();
+          end();
+          return;
+        }
+        const v = chunk.value;
+        if (opts.sse && v.byteLength > 0) {
+          const last = v[v.byteLength - 1];
+          if (last !== LF) trailingLf = 0;
+          else if (v.byteLength >= 2 && v[v.byteLength - 2] === LF) trailingLf = 2;
+          else trailingLf = trailingLf >= 1 && v.byteLength === 1 ? 2 : 1;
+        }
+        controller.enqueue(v);
+      },
+      cancel(reason) {
+        opts.abortUpstream(reason);
+        reader.cancel(reason).catch(() => {});
+        end();
+      },
+    },
+    // highWaterMark 0: read upstream only when the client asks, so backpressure is end to end.
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * `/upstream/<model>/<path>`: direct passthrough to a model's server (its web UI, /props,
+ * /metrics ...). The model is the longest leading path that names a model, alias or peer
+ * model (names may contain slashes); the rest is forwarded unfiltered, body streamed.
+ * The model is loaded through the router like any request.
+ */
+import type { HttpContext, Target } from "./context.ts";
+import { errorResponse, toErrorResponse } from "./errors.ts";
+import { peerHeaders, peerUrl } from "./peers.ts";
+import { tooLarge } from "./request.ts";
+import type { Handler } from "./model-routes.ts";
+
+/** The model part and the remainder of an `/upstream/...` path. */
+export interface UpstreamMatch {
+  /** The name as written in the path (raw, percent-encoding kept). */
+  rawName: string;
+  target: Target;
+  /** The rest of the path, starting with "/", percent-encoding kept. */
+  rest: string;
+}
+
+/** Find the longest leading run of segments that names something routable. */
+export function matchUpstreamPath(ctx: HttpContext, rawPath: string): UpstreamMatch | null {
+  const segs = rawPath.split("/");
+  let best: UpstreamMatch | null = null;
+  let name = "";
+  for (let i = 0; i < segs.length; i++) {
+    if (segs[i] === "" && i < segs.length - 1) continue;
+    if (segs[i] === "") break;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segs[i]);
+    } catch {
+      decoded = segs[i];
+    }
+    name = name ? `${name}/${decoded}` : decoded;
+    const target = ctx.resolve(name);
+    if (target) best = { rawName: segs.slice(0, i + 1).join("/"), target, rest: `/${segs.slice(i + 1).join("/")}` };
+  }
+  return best;
+}
+
+/** Count a streamed request body and fail it past the limit. */
+function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded: () => void): ReadableStream<Uint8Array> {
+  let size = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        size += chunk.byteLength;
+        if (size > limit) {
+          onExceeded();
+          controller.error(tooLarge(limit));
+          return;
+        }
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** Create the `/upstream/*` handler. */
+export function createUpstreamHandler(ctx: HttpContext): Handler {
+  return async (request) => {
+    try {
+      const url = new URL(request.url);
+      const rawPath = url.pathname.slice("/upstream/".length);
+      const match = matchUpstreamPath(ctx, rawPath);
+      if (!match) return errorResponse(404, "model not found", { code: "model_not_found" });
+      // Relative links in the upstream's pages only resolve under the slash form.
+      if (match.rest === "/" && !url.pathname.endsWith("/")) {
+        const status = request.method === "GET" || request.method === "HEAD" ? 301 : 308;
+        return new Response(null, { status, headers: { location: `/upstream/${match.rawName}/${url.search}` } });
+      }
+      const declared = request.headers.get("content-length");
+      if (declared !== null && Number(declared) > ctx.bodyLimitBytes) return tooLarge(ctx.bodyLimitBytes).toResponse();
+      let exceeded = false;
+      const body = request.body ? limitStream(request.body, ctx.bodyLimitBytes, () => (exceeded = true)) : null;
+      const common = { method: request.method, headers: request.headers, body, signal: request.signal };
+
+      let res: Response;
+      if (match.target.kind === "peer") {
+        const peer = match.target.peer.peer;
+        res = await ctx.proxy.forward({
+          ...common,
+          url: peerUrl(peer, match.rest, url.search),
+          setHeaders: peerHeaders(peer),
+          label: `peer ${peer.id}`,
+        });
+      } else {
+        const grant = await ctx.router.acquire(match.target.id, { signal: request.signal });
+        res = await ctx.proxy.forward({ ...common, url: `${grant.baseUrl}${match.rest}${url.search}`, grant, label: match.target.id });
+      }
+      if (exceeded) {
+        res.body?.cancel().catch(() => {});
+        return tooLarge(ctx.bodyLimitBytes).toResponse();
+      }
+      return res;
+    } catch (err) {
+      return toErrorResponse(err);
+    }
+  };
+}

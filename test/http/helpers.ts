@@ -1,0 +1,254 @@
+/**
+ * Test helpers for the HTTP layer: hand-built configs, a scriptable fake router, real
+ * upstream servers on port 0, and the app listening on port 0.
+ */
+import type { Config, ModelConfig, PeerConfig } from "../../src/config/types.ts";
+import { createLogHub } from "../../src/log/log-hub.ts";
+import type { LogHub } from "../../src/log/types.ts";
+import type { Supervisor } from "../../src/process/types.ts";
+import { RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router, type WaitUpdate } from "../../src/router/types.ts";
+import { createApp, type AppDeps } from "../../src/http/app.ts";
+
+/** A model config with every field defaulted. */
+export function modelConfig(id: string, over: Partial<ModelConfig> = {}): ModelConfig {
+  return {
+    id,
+    cmd: ["llama-server", "--port", "1"],
+    cmdStop: [],
+    proxy: "http://127.0.0.1:1",
+    port: null,
+    aliases: [],
+    env: {},
+    checkEndpoint: "/health",
+    ttl: 0,
+    unloadTimeout: 5,
+    drainTimeout: 5,
+    unlisted: false,
+    useModelName: "",
+    name: "",
+    description: "",
+    concurrencyLimit: 0,
+    sendLoadingState: false,
+    filters: { stripParams: [], setParams: {}, setParamsByID: {} },
+    metadata: {},
+    healthCheckTimeout: 60,
+    ...over,
+  };
+}
+
+/** A peer config with defaults. */
+export function peerConfig(id: string, proxy: string, models: string[], over: Partial<PeerConfig> = {}): PeerConfig {
+  return { id, proxy, apiKey: "", models, filters: { stripParams: [], setParams: {} }, ...over };
+}
+
+/** A resolved config from models (aliases derived from each model's `aliases`). */
+export function makeConfig(models: ModelConfig[], over: Partial<Config> = {}): Config {
+  const aliases: Record<string, string> = {};
+  for (const m of models) for (const a of m.aliases) aliases[a] = m.id;
+  return {
+    healthCheckTimeout: 60,
+    logLevel: "info",
+    logToStdout: "none",
+    startPort: 5800,
+    sendLoadingState: false,
+    includeAliasesInList: false,
+    globalTTL: 0,
+    unloadTimeout: 5,
+    drainTimeout: 5,
+    requestBodyLimitMB: 256,
+    apiKeys: [],
+    preload: [],
+    models: Object.fromEntries(models.map((m) => [m.id, m])),
+    aliases,
+    routing: {
+      router: "group",
+      groups: [],
+      matrix: null,
+      scheduler: "fifo",
+      fifo: { priority: {}, maxWait: 0 },
+    },
+    peers: {},
+    warnings: [],
+    ...over,
+  };
+}
+
+/** How the fake router treats one model. */
+export interface FakeModel {
+  baseUrl: string;
+  /** Refuse at once with this error (404/429 style, before any update). */
+  refuse?: RouteError;
+  /** Updates published (in order, each after a macrotask) before the gate. */
+  updates?: WaitUpdate[];
+  /** Awaited before the grant (a cold model); may reject with a RouteError. */
+  gate?: () => Promise<void>;
+}
+
+/** A grant the fake handed out, with its bookkeeping exposed. */
+export interface FakeGrant extends Grant {
+  doneCalls: number;
+  sever(reason?: unknown): void;
+}
+
+/** A scriptable Router. */
+export interface FakeRouter extends Router {
+  grants: FakeGrant[];
+  unloads: (string[] | undefined)[];
+  statuses: ModelStatus[];
+}
+
+/** Create a fake router over per-model scripts. */
+export function createFakeRouter(models: Record<string, FakeModel>): FakeRouter {
+  const grants: FakeGrant[] = [];
+  const unloads: (string[] | undefined)[] = [];
+  const router: FakeRouter = {
+    grants,
+    unloads,
+    statuses: [],
+    async acquire(model: string, opts: AcquireOptions): Promise<Grant> {
+      const m = models[model];
+      if (!m) throw new RouteError("model_not_found", `model ${model} not found`);
+      if (m.refuse) throw m.refuse;
+      const cancelled = new Promise<never>((_, reject) => {
+        const fail = () => reject(new RouteError("cancelled", "client left"));
+        if (opts.signal.aborted) fail();
+        else opts.signal.addEventListener("abort", fail, { once: true });
+      });
+      cancelled.catch(() => {});
+      for (const u of m.updates ?? []) {
+        await Promise.race([new Promise((r) => setTimeout(r, 1)), cancelled]);
+        opts.onUpdate?.(u);
+      }
+      if (m.gate) await Promise.race([m.gate(), cancelled]);
+      if (opts.signal.aborted) throw new RouteError("cancelled", "client left");
+      const sever = new AbortController();
+      const g: FakeGrant = {
+        model,
+        baseUrl: m.baseUrl,
+        severed: sever.signal,
+        doneCalls: 0,
+        done() {
+          g.doneCalls++;
+        },
+        sever(reason = new RouteError("severed", `request to ${model} severed: drain deadline passed`)) {
+          sever.abort(reason);
+        },
+      };
+      grants.push(g);
+      return g;
+    },
+    async unload(list?: string[]) {
+      unloads.push(list);
+    },
+    async shutdown() {},
+    status() {
+      return router.statuses;
+    },
+  };
+  return router;
+}
+
+/** A supervisor stand-in for state and load history. */
+export function fakeSupervisor(model: string, state: Supervisor["state"], loadHistoryMs: number[] = []): Supervisor {
+  return {
+    model,
+    state,
+    baseUrl: "http://127.0.0.1:1",
+    pid: null,
+    start: async () => {},
+    stop: async () => {},
+    shutdown: async () => {},
+    requestStarted() {},
+    requestEnded() {},
+    subscribe: () => () => {},
+    loadHistoryMs,
+  };
+}
+
+/** A quiet log hub. */
+export function quietLogs(): LogHub {
+  return createLogHub({ level: "debug", logToStdout: "none" });
+}
+
+/** A real upstream server on port 0. */
+export function startUpstream(fetch: (req: Request, server: Bun.Server<undefined>) => Response | Promise<Response>) {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", idleTimeout: 0, fetch });
+  return { url: `http://127.0.0.1:${server.port}`, server, stop: () => server.stop(true) };
+}
+
+/** An upstream that echoes method, path, query, headers and body (as text) as JSON. */
+export function startEchoUpstream() {
+  return startUpstream(async (req) => {
+    const u = new URL(req.url);
+    const body = await req.text();
+    return Response.json({
+      method: req.method,
+      path: u.pathname,
+      query: u.search,
+      headers: Object.fromEntries(req.headers),
+      body,
+    });
+  });
+}
+
+/** The app on port 0 with defaults for everything not given. */
+export function startApp(deps: Partial<AppDeps> & Pick<AppDeps, "config" | "router">) {
+  const logs = deps.logs ?? quietLogs();
+  const app = createApp({ version: { version: "1.2.3", commit: "abc", date: "2026-01-01" }, logs, ...deps });
+  app.listen({ hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${app.server!.port}`;
+  return { app, url, logs, stop: () => app.stop(true) };
+}
+
+/** Read a whole body as text. */
+export async function readAll(res: Response): Promise<string> {
+  return await res.text();
+}
+
+/** Poll `cond` until it holds or `ms` passes. */
+export async function waitFor(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A raw TCP upstream: full control over writes and connection drops. */
+export async function startRawUpstream(onSocket: (socket: import("node:net").Socket, head: string) => void) {
+  const net = await import("node:net");
+  const sockets = new Set<import("node:net").Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    let head = "";
+    const onData = (d: Buffer): void => {
+      head += d.toString("latin1");
+      if (head.includes("\r\n\r\n")) {
+        socket.off("data", onData);
+        onSocket(socket, head);
+      }
+    };
+    socket.on("data", onData);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as import("node:net").AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** Write `parts` as separate TCP writes of a chunked HTTP response, pausing between them. */
+export async function writeChunked(socket: import("node:net").Socket, headers: Record<string, string>, parts: Uint8Array[], gapMs = 20): Promise<void> {
+  const head = ["HTTP/1.1 200 OK", "transfer-encoding: chunked", ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), "", ""].join("\r\n");
+  socket.write(head);
+  for (const p of parts) {
+    await new Promise((r) => setTimeout(r, gapMs));
+    socket.write(Buffer.concat([Buffer.from(`${p.byteLength.toString(16)}\r\n`), Buffer.from(p), Buffer.from("\r\n")]));
+  }
+}
