@@ -1,0 +1,82 @@
+/**
+ * The default scheduler, with llama-swap's semantics: join a swap of the same model, fast path when
+ * the model is ready and nothing must go, queue on a collision or a busy evictee, disjoint swaps in
+ * parallel, queue ordered by priority then arrival (so `A B C A B C` is served `A A B B C C`).
+ * Beyond llama-swap, a starvation bound: once the oldest queued request has waited `maxWait`, the
+ * models it needs evicted stop taking new work, drain (bounded by their `drainTimeout`) and go.
+ */
+import { createSchedulerCore, type Core, type Entry, type Policy } from "./scheduler-core.ts";
+import type { Effects, Scheduler, SchedulerSettings, Swapper } from "./scheduler.ts";
+
+/** The oldest queued entry (by arrival), or undefined. */
+function oldest(queue: readonly Entry[]): Entry | undefined {
+  let best: Entry | undefined;
+  for (const e of queue) {
+    if (!best || e.req.arrivedAt < best.req.arrivedAt || (e.req.arrivedAt === best.req.arrivedAt && e.seq < best.seq)) {
+      best = e;
+    }
+  }
+  return best;
+}
+
+/** Try to move one queued entry on; true when it left the queue. */
+function route(core: Core, swapper: Swapper, e: Entry): boolean {
+  const model = e.req.model;
+  if (core.isBlockedTarget(model)) return false;
+  const sw = core.swapFor(model);
+  if (sw) {
+    core.join(e, sw);
+    return true;
+  }
+  const running = core.runningSet();
+  const evict = swapper.evictionFor(model, running);
+  const collision = core.collides(model, evict);
+  if (core.effects.modelState(model) === "ready" && evict.length === 0 && !collision) {
+    core.grant(e);
+    return true;
+  }
+  if (collision) return false;
+  // Never evict a busy model: wait for it to go idle (or for its drain deadline to sever the laggards).
+  if (evict.some((m) => core.inFlightCount(m) > 0)) return false;
+  core.startSwap(e, evict, running, swapper);
+  return true;
+}
+
+/** The fifo policy over a swapper; `priority` orders the queue (higher first, then arrival). */
+export function fifoPolicy(swapper: Swapper, priority: (model: string) => number): Policy {
+  return {
+    compare(a, b) {
+      return priority(b.req.model) - priority(a.req.model) || a.seq - b.seq;
+    },
+    dispatch(core) {
+      let moved = false;
+      for (const e of core.queue().slice()) {
+        if (e.phase !== "queued") continue;
+        if (route(core, swapper, e)) moved = true;
+      }
+      return moved;
+    },
+    drainWants(core) {
+      const maxWaitMs = core.settings.maxWaitSec * 1000;
+      const o = oldest(core.queue());
+      if (maxWaitMs <= 0 || !o || core.now() - o.req.arrivedAt < maxWaitMs) return new Set();
+      const model = o.req.model;
+      const d = core.drainOf(model);
+      if ((d && d.cause !== "evict") || core.isStopping(model) || core.swapFor(model)) return new Set();
+      const loading = core.swapTargets();
+      return new Set(swapper.evictionFor(model, core.runningSet()).filter((m) => !loading.has(m)));
+    },
+    nextWake(core) {
+      const maxWaitMs = core.settings.maxWaitSec * 1000;
+      const o = oldest(core.queue());
+      if (maxWaitMs <= 0 || !o) return null;
+      const at = o.req.arrivedAt + maxWaitMs;
+      return at > core.now() ? at : null;
+    },
+  };
+}
+
+/** Create the fifo scheduler. */
+export function createFifo(settings: SchedulerSettings, swapper: Swapper, effects: Effects): Scheduler {
+  return createSchedulerCore(settings, effects, fifoPolicy(swapper, (m) => settings.priority(m)));
+}
