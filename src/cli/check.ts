@@ -1,0 +1,98 @@
+/**
+ * `switchyard --check`: load and validate a config, print the warnings and the resolved model table
+ * to stdout (errors to stderr, no stack trace), and answer 0 (usable) or 2 (not usable).
+ */
+import { readFile } from "node:fs/promises";
+import { shellJoin } from "../config/command.ts";
+import { ConfigError, formatIssue } from "../config/errors.ts";
+import { loadConfig } from "../config/load.ts";
+import { compileMatrix } from "../config/matrix-dsl.ts";
+import type { Config, ConfigWarning } from "../config/types.ts";
+
+/** Where runCheck writes (injectable for tests). */
+export interface CheckIO {
+  out(text: string): void;
+  err(text: string): void;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIO: CheckIO = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+};
+
+/** Lays rows out in columns separated by two spaces (the last column is not padded). */
+export function formatTable(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd()).join("\n");
+}
+
+/** Model ID → the group (group router) or the set names (matrix router) it belongs to. */
+function placement(config: Config): Map<string, string> {
+  const out = new Map<string, string>();
+  if (config.routing.matrix) {
+    const sets = compileMatrix(config.routing.matrix, new Set(Object.keys(config.models)));
+    for (const s of sets) {
+      for (const m of s.models) {
+        const names = out.get(m)?.split(",") ?? [];
+        if (!names.includes(s.set)) out.set(m, [...names, s.set].join(","));
+      }
+    }
+  } else {
+    for (const g of config.routing.groups) for (const m of g.members) out.set(m, g.id);
+  }
+  return out;
+}
+
+/** The human report of a loaded config: summary, warnings, model table, peers. */
+export function renderCheckReport(config: Config, warnings: readonly ConfigWarning[], fileName: string): string {
+  const models = Object.values(config.models);
+  const peers = Object.values(config.peers);
+  const lines: string[] = [];
+  lines.push(
+    `${fileName}: OK: ${models.length} model(s), ${peers.length} peer(s), router ${config.routing.router}, scheduler ${config.routing.scheduler}`,
+  );
+  if (warnings.length > 0) {
+    lines.push("", `warnings (${warnings.length}):`);
+    for (const w of warnings) lines.push(`  ${formatIssue(w, fileName)}`);
+  }
+  if (models.length > 0) {
+    const where = placement(config);
+    const header = ["ID", "PORT", "PROXY", "TTL", config.routing.router === "matrix" ? "SETS" : "GROUP", "ALIASES", "ARGV"];
+    const rows = models.map((m) => [
+      m.id,
+      m.port === null ? "-" : String(m.port),
+      m.proxy,
+      m.ttl === 0 ? "never" : `${m.ttl}s`,
+      where.get(m.id) ?? "-",
+      m.aliases.length > 0 ? m.aliases.join(",") : "-",
+      shellJoin(m.cmd),
+    ]);
+    lines.push("", formatTable([header, ...rows]));
+  }
+  if (peers.length > 0) {
+    lines.push("", formatTable([["PEER", "PROXY", "MODELS"], ...peers.map((p) => [p.id, p.proxy, p.models.join(",")])]));
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Validates the config at `configPath`; prints the report; returns the exit code (0 ok, 2 bad). */
+export async function runCheck(configPath: string, selfCommand: string[], io: CheckIO = defaultIO): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch (err) {
+    io.err(`switchyard: cannot read config ${JSON.stringify(configPath)}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const { config, warnings } = loadConfig(text, { env: io.env, fileName: configPath, selfCommand });
+    io.out(renderCheckReport(config, warnings, configPath));
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`${err.format()}\n${configPath}: ${err.issues.length} error(s); the config was not loaded\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,284 @@
+/**
+ * llama-swap's macro pass on the untyped tree: global macros on every top-level value but `models`,
+ * then per model `[MODEL_ID, SWITCHYARD, ...global with model overrides]` applied last-to-first (so a
+ * macro may only use macros declared before it), then `${PORT}` for models whose cmd uses it, then
+ * a sweep for anything left unresolved. A value that is exactly one macro takes the macro's type.
+ */
+import { shellJoin, stripCommentLines } from "./command.ts";
+import type { PathSeg } from "./errors.ts";
+import { isRawMap, type RawMap, type RawValue } from "./raw-tree.ts";
+
+/** A declared macro. */
+export interface MacroEntry {
+  name: string;
+  value: string | number | boolean;
+}
+
+/** Options of the macro pass. */
+export interface MacroOptions {
+  /** argv that re-runs this program; `${SWITCHYARD}` expands to it, shell-quoted. */
+  selfCommand: readonly string[];
+  /** Default first `${PORT}` when `startPort` is absent or invalid (the schema reports invalid ones). */
+  defaultStartPort: number;
+}
+
+/** Reports a problem at a key path. */
+export type Report = (path: PathSeg[], message: string) => void;
+
+/** Names the user may not declare. */
+export const RESERVED_MACROS = ["PID", "PORT", "MODEL_ID", "SWITCHYARD"] as const;
+/** Default `proxy` of a model that does not set one. */
+export const DEFAULT_PROXY = "http://localhost:${PORT}";
+
+const NAME = /^[a-zA-Z0-9_-]+$/;
+const USE = /\$\{([a-zA-Z0-9_-]+)\}/g;
+const ENV_USE = /\$\{env\.([a-zA-Z_][a-zA-Z0-9_]*)\}/g;
+
+/** Formats a macro value for interpolation the way Go's `%v` does. */
+export function formatMacroValue(v: string | number | boolean): string {
+  if (typeof v !== "number" || Number.isInteger(v) || !Number.isFinite(v)) {
+    if (v === Infinity) return "+Inf";
+    if (v === -Infinity) return "-Inf";
+    return String(v);
+  }
+  const exp = Math.floor(Math.log10(Math.abs(v)));
+  if (exp < -4 || exp >= 21) {
+    return v.toExponential().replace(/e([+-])(\d)$/, "e$10$2");
+  }
+  return String(v);
+}
+
+/** Reads and validates a `macros:` mapping; invalid entries are reported and left out. */
+export function readMacroDeclarations(value: RawValue | undefined, path: PathSeg[], report: Report): MacroEntry[] {
+  if (value === undefined || value === null) return [];
+  if (!isRawMap(value)) {
+    report(path, "must be a mapping of macro name to value");
+    return [];
+  }
+  const out: MacroEntry[] = [];
+  for (const [name, v] of value) {
+    const at = [...path, name];
+    if (name.length >= 64) {
+      report(at, "macro name is longer than 63 characters");
+      continue;
+    }
+    if (!NAME.test(name)) {
+      report(at, "macro name may only contain letters, digits, '_' and '-'");
+      continue;
+    }
+    if ((RESERVED_MACROS as readonly string[]).includes(name)) {
+      report(at, `macro name ${name} is reserved`);
+      continue;
+    }
+    if (typeof v === "string") {
+      if (v.includes(`\${${name}}`)) {
+        report(at, `macro ${name} refers to itself`);
+        continue;
+      }
+    } else if (typeof v !== "number" && typeof v !== "boolean") {
+      report(at, `macro value must be a string, number or boolean, got ${kindOf(v)}`);
+      continue;
+    }
+    out.push({ name, value: v });
+  }
+  return out;
+}
+
+function kindOf(v: RawValue): string {
+  if (v === null) return "nothing (null)";
+  if (Array.isArray(v)) return "a list";
+  if (isRawMap(v)) return "a mapping";
+  return typeof v;
+}
+
+/** Applies the list last-to-first to one string; an exact `${name}` takes the macro's type. */
+function substituteString(s: string, macros: readonly MacroEntry[]): RawValue {
+  let v: RawValue = s;
+  for (let i = macros.length - 1; i >= 0; i--) {
+    if (typeof v !== "string") break;
+    const slug = `\${${macros[i].name}}`;
+    if (v === slug) v = macros[i].value;
+    else if (v.includes(slug)) v = v.replaceAll(slug, formatMacroValue(macros[i].value));
+  }
+  return v;
+}
+
+/** Applies the list to every string value of the tree (mapping keys are left alone). */
+export function substituteTree(v: RawValue, macros: readonly MacroEntry[]): RawValue {
+  if (macros.length === 0) return v;
+  if (typeof v === "string") return substituteString(v, macros);
+  if (Array.isArray(v)) return v.map((x) => substituteTree(x, macros));
+  if (isRawMap(v)) {
+    const out: RawMap = new Map();
+    for (const [k, x] of v) out.set(k, substituteTree(x, macros));
+    return out;
+  }
+  return v;
+}
+
+/** Model macros override globals of the same name in place; new ones are appended. */
+function mergeMacros(modelId: string, self: MacroEntry, global: readonly MacroEntry[], local: readonly MacroEntry[]): MacroEntry[] {
+  const merged: MacroEntry[] = [{ name: "MODEL_ID", value: modelId }, self, ...global];
+  for (const entry of local) {
+    const i = merged.findIndex((e) => e.name === entry.name);
+    if (i >= 0) merged[i] = entry;
+    else merged.push(entry);
+  }
+  return merged;
+}
+
+function setParamsByID(model: RawMap): RawMap | null {
+  const filters = model.get("filters");
+  if (!isRawMap(filters)) return null;
+  const byId = filters.get("setParamsByID");
+  return isRawMap(byId) ? byId : null;
+}
+
+// setParamsByID keys are the only mapping keys that macros apply to (they become aliases).
+function substituteKeys(model: RawMap, macros: readonly MacroEntry[], path: PathSeg[], report: Report): void {
+  const byId = setParamsByID(model);
+  if (!byId) return;
+  const out: RawMap = new Map();
+  for (const [key, value] of byId) {
+    let k = key;
+    for (let i = macros.length - 1; i >= 0; i--) k = k.replaceAll(`\${${macros[i].name}}`, formatMacroValue(macros[i].value));
+    if (out.has(k)) {
+      report([...path, "filters", "setParamsByID", key], `key resolves to ${JSON.stringify(k)}, the same as another key`);
+      continue;
+    }
+    out.set(k, value);
+  }
+  (model.get("filters") as RawMap).set("setParamsByID", out);
+}
+
+/** Compares strings by code point (the order Go's sort.Strings gives for UTF-8). */
+export function compareCodePoints(a: string, b: string): number {
+  const x = Array.from(a);
+  const y = Array.from(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return x.length - y.length;
+}
+
+/** What the macro pass found: declared macros and the ports handed out. */
+export interface MacroResult {
+  globalMacros: MacroEntry[];
+  modelMacros: Map<string, MacroEntry[]>;
+  /** Model ID → port, for models whose cmd uses `${PORT}`. */
+  ports: Map<string, number>;
+  /** Models whose proxy was defaulted to `http://localhost:${PORT}`. */
+  defaultedProxy: Set<string>;
+}
+
+/**
+ * Runs the whole macro pass in place on `root` (a top-level mapping). Reports every problem found;
+ * `startPort` is read after the global pass because it may itself be a macro.
+ */
+export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): MacroResult {
+  const self: MacroEntry = { name: "SWITCHYARD", value: shellJoin(opts.selfCommand) };
+  const globalMacros = readMacroDeclarations(root.get("macros"), ["macros"], report);
+  root.delete("macros");
+  const modelMacros = new Map<string, MacroEntry[]>();
+  const defaultedProxy = new Set<string>();
+  const ports = new Map<string, number>();
+
+  const models = root.get("models");
+  const modelMap = isRawMap(models) ? models : null;
+  if (modelMap) {
+    for (const [id, model] of modelMap) {
+      if (!isRawMap(model)) continue;
+      modelMacros.set(id, readMacroDeclarations(model.get("macros"), ["models", id, "macros"], report));
+      model.delete("macros");
+      for (const field of ["cmd", "cmdStop"]) {
+        const v = model.get(field);
+        if (typeof v === "string") model.set(field, stripCommentLines(v));
+      }
+      const proxy = model.get("proxy");
+      if (proxy === undefined || proxy === null) {
+        model.set("proxy", DEFAULT_PROXY);
+        defaultedProxy.add(id);
+      }
+    }
+  }
+
+  const globalList = [self, ...globalMacros];
+  for (const [key, value] of root) {
+    if (key !== "models") root.set(key, substituteTree(value, globalList));
+  }
+
+  const sp = root.get("startPort");
+  let nextPort = typeof sp === "number" && Number.isInteger(sp) && sp >= 1 ? sp : opts.defaultStartPort;
+
+  if (modelMap) {
+    const ids = [...modelMap.keys()].sort(compareCodePoints);
+    for (const id of ids) {
+      let model = modelMap.get(id)!;
+      if (!isRawMap(model)) continue;
+      const path: PathSeg[] = ["models", id];
+      const macros = mergeMacros(id, self, globalMacros, modelMacros.get(id) ?? []);
+      model = substituteTree(model, macros) as RawMap;
+      substituteKeys(model, macros, path, report);
+
+      const cmd = model.get("cmd");
+      const proxy = model.get("proxy");
+      const cmdHasPort = typeof cmd === "string" && cmd.includes("${PORT}");
+      const proxyHasPort = typeof proxy === "string" && proxy.includes("${PORT}");
+      if (proxyHasPort && !cmdHasPort) {
+        report(
+          [...path, "proxy"],
+          defaultedProxy.has(id)
+            ? "no proxy is set and cmd does not use ${PORT}: add ${PORT} to cmd, or set proxy to the URL the server listens on"
+            : "proxy uses ${PORT} but cmd does not; ${PORT} is only handed out to models whose cmd uses it",
+        );
+      }
+      if (cmdHasPort) {
+        const port = nextPort++;
+        if (port > 65535) report([...path, "cmd"], `\${PORT} would be ${port}, above 65535; lower startPort`);
+        ports.set(id, port);
+        const portList: MacroEntry[] = [{ name: "PORT", value: port }];
+        model = substituteTree(model, portList) as RawMap;
+        substituteKeys(model, portList, path, report);
+      }
+      modelMap.set(id, model);
+    }
+  }
+
+  reportLeftovers(root, [], report);
+  return { globalMacros, modelMacros, ports, defaultedProxy };
+}
+
+function leftoverMessage(name: string, path: PathSeg[]): string {
+  if (name === "PORT") {
+    return path[0] === "models"
+      ? "${PORT} is only available in models whose cmd uses ${PORT}"
+      : "${PORT} is only available inside a model whose cmd uses it";
+  }
+  if (name === "MODEL_ID") return "${MODEL_ID} is only available inside a model";
+  if (name === "PID") return "${PID} is only available in cmdStop";
+  return `unknown macro \${${name}}`;
+}
+
+/** Reports every `${name}` still present (`${PID}` is allowed in `models.*.cmdStop`). */
+function reportLeftovers(v: RawValue, path: PathSeg[], report: Report): void {
+  if (typeof v === "string") {
+    const allowPid = path.length === 3 && path[0] === "models" && path[2] === "cmdStop";
+    const names = new Set<string>();
+    for (const m of v.matchAll(USE)) if (!(allowPid && m[1] === "PID")) names.add(m[1]);
+    if (names.size > 0) report(path, [...names].map((n) => leftoverMessage(n, path)).join("; "));
+    for (const m of v.matchAll(ENV_USE)) report(path, `environment variable ${m[1]} is not set`);
+    return;
+  }
+  if (Array.isArray(v)) v.forEach((x, i) => reportLeftovers(x, [...path, i], report));
+  else if (isRawMap(v)) {
+    const byIdPath = path.length === 4 && path[0] === "models" && path[2] === "filters" && path[3] === "setParamsByID";
+    for (const [k, x] of v) {
+      if (byIdPath) {
+        const names = [...k.matchAll(USE)].map((m) => m[1]);
+        if (names.length > 0) report([...path, k], `key: ${names.map((n) => leftoverMessage(n, path)).join("; ")}`);
+      }
+      reportLeftovers(x, [...path, k], report);
+    }
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The TypeBox schema of config.yaml as it stands after macro expansion: llama-swap's keys plus
+ * switchyard's own (drainTimeout, requestBodyLimitMB, routing.scheduler.settings.fifo.maxWait,
+ * routing.scheduler.use serial). Every object is closed (`additionalProperties: false`) except the
+ * free-form maps (metadata, setParams, macros, ...). Keys llama-swap knows and switchyard ignores are
+ * typed `Unknown` and listed in IGNORED_KEYS. config-schema.json is generated from this file.
+ */
+import { Type, type TSchema } from "@sinclair/typebox";
+
+/** Defaults of the top-level keys (llama-swap's values, plus ours). */
+export const DEFAULTS = {
+  healthCheckTimeout: 120,
+  minHealthCheckTimeout: 15,
+  logLevel: "info",
+  logToStdout: "proxy",
+  startPort: 5800,
+  globalTTL: 0,
+  unloadTimeout: 10,
+  drainTimeout: 30,
+  requestBodyLimitMB: 256,
+  concurrencyLimit: 10,
+  checkEndpoint: "/health",
+  fifoMaxWait: 60,
+  comfyUIModelId: "comfyui_auto",
+  comfyUIConcurrencyLimit: 50,
+} as const;
+
+const closed = { additionalProperties: false } as const;
+
+function ignored(what: string): TSchema {
+  return Type.Unknown({ description: `llama-swap's ${what}. Accepted for compatibility and ignored by switchyard (a warning names it).` });
+}
+
+const MacroValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
+
+/** `macros:` (global or per model): name → scalar, in declaration order. */
+export const MacrosSchema = Type.Record(Type.String({ pattern: "^[a-zA-Z0-9_-]{1,63}$" }), MacroValue, {
+  description:
+    "Reusable values: ${name} is replaced in every string value (model macros only inside their model). A macro may use macros declared before it. Reserved: PORT, MODEL_ID, PID, SWITCHYARD. A value that is exactly ${name} keeps the macro's type.",
+});
+
+const JsonMap = Type.Record(Type.String(), Type.Unknown());
+
+const FiltersSchema = Type.Object(
+  {
+    stripParams: Type.Optional(Type.String({ description: "Comma-separated JSON keys removed from request bodies (`model` is never removed)." })),
+    strip_params: Type.Optional(Type.String({ description: "Legacy spelling of stripParams (used when stripParams is empty)." })),
+    setParams: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "JSON keys set or overwritten in request bodies (dotted keys address nested fields; `model` is ignored)." })),
+    setParamsByID: Type.Optional(
+      Type.Record(Type.String(), JsonMap, {
+        description: "Per requested ID, keys applied after setParams. Every key other than the model's ID becomes an alias of the model. Keys may use macros (e.g. ${MODEL_ID}:high).",
+      }),
+    ),
+  },
+  { ...closed, description: "Request rewrites for JSON bodies." },
+);
+
+const ModelSchema = Type.Object(
+  {
+    cmd: Type.Optional(Type.String({ description: "Command that starts the model's server. Split into words with POSIX shell rules (no shell); `#` comment lines dropped, a trailing `\\` joins lines. Use ${PORT} to get a port." })),
+    cmdStop: Type.Optional(Type.String({ description: "Command that stops the server gracefully; ${PID} is the server's process ID. Empty: SIGTERM to the process group." })),
+    proxy: Type.Optional(Type.String({ description: "Upstream base URL. Default http://localhost:${PORT} (which needs ${PORT} in cmd)." })),
+    aliases: Type.Optional(Type.Array(Type.String(), { description: "Other names that route to this model; unique across the config." })),
+    env: Type.Optional(Type.Array(Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]*=" }), { description: "Extra environment for cmd and cmdStop, as NAME=value." })),
+    checkEndpoint: Type.Optional(Type.String({ description: "Readiness path polled until it answers 200 (default /health); `none` = ready as soon as spawned." })),
+    ttl: Type.Optional(Type.Integer({ minimum: -1, description: "Idle seconds before unloading; 0 = never; -1 or absent = globalTTL." })),
+    unloadTimeout: Type.Optional(Type.Integer({ minimum: 0, description: "Seconds to wait for a graceful stop on unload before SIGKILL; 0 or absent = the global unloadTimeout." })),
+    drainTimeout: Type.Optional(Type.Number({ minimum: 0, description: "(switchyard) Seconds an evicted model waits for in-flight requests before severing them; absent = the global drainTimeout; 0 = sever at once." })),
+    unlisted: Type.Optional(Type.Boolean({ description: "Hide from /v1/models (still routable)." })),
+    useModelName: Type.Optional(Type.String({ description: "Model name sent upstream instead of the requested one." })),
+    name: Type.Optional(Type.String({ description: "Display name in /v1/models." })),
+    description: Type.Optional(Type.String({ description: "Description in /v1/models." })),
+    concurrencyLimit: Type.Optional(Type.Integer({ minimum: 0, description: "Most requests held for this model at once (queued + loading + serving); 0 or absent = 10." })),
+    sendLoadingState: Type.Optional(Type.Boolean({ description: "Override the global sendLoadingState." })),
+    filters: Type.Optional(FiltersSchema),
+    macros: Type.Optional(MacrosSchema),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "Free-form, macro-expanded; shown under meta.llamaswap in /v1/models." })),
+    timeouts: Type.Optional(ignored("per-model proxy timeouts")),
+    compat: Type.Optional(ignored("compat settings")),
+    capabilities: Type.Optional(ignored("model capabilities")),
+  },
+  { ...closed, description: "One model, keyed by the ID clients send." },
+);
+
+const GroupSchema = Type.Object(
+  {
+    members: Type.Array(Type.String(), { description: "Model IDs in this group; a model belongs to at most one group." }),
+    swap: Type.Optional(Type.Boolean({ description: "Only one member runs at a time (default true)." })),
+    exclusive: Type.Optional(Type.Boolean({ description: "Loading a member unloads other non-persistent groups (default true)." })),
+    persistent: Type.Optional(Type.Boolean({ description: "Other groups never unload this group's members (default false)." })),
+  },
+  closed,
+);
+const GroupsSchema = Type.Record(Type.String(), GroupSchema, { description: "Groups of the group router. Ungrouped models form the synthetic (default) group." });
+
+const MatrixSchema = Type.Object(
+  {
+    vars: Type.Optional(Type.Record(Type.String({ pattern: "^[a-zA-Z0-9.-]{1,32}$" }), Type.String(), { description: "Short name → real model ID (not an alias)." })),
+    evict_costs: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }), { description: "Var or model ID → cost of evicting it (default 1)." })),
+    sets: Type.Record(Type.String(), Type.String(), {
+      description: "Named expressions of models that may run together: `a & b` together, `a | b` either, parentheses, `+name` inlines another set. Definition order breaks ties.",
+    }),
+  },
+  { ...closed, description: "Matrix router: which combinations of models may run together." },
+);
+
+const RoutingSchema = Type.Object(
+  {
+    router: Type.Optional(
+      Type.Object(
+        {
+          use: Type.Optional(Type.Union([Type.Literal("group"), Type.Literal("matrix")], { description: "Swap engine (default group)." })),
+          settings: Type.Optional(Type.Object({ groups: Type.Optional(GroupsSchema), matrix: Type.Optional(MatrixSchema) }, closed)),
+        },
+        closed,
+      ),
+    ),
+    scheduler: Type.Optional(
+      Type.Object(
+        {
+          use: Type.Optional(Type.Union([Type.Literal("fifo"), Type.Literal("serial")], { description: "Request scheduler (default fifo)." })),
+          settings: Type.Optional(
+            Type.Object(
+              {
+                fifo: Type.Optional(
+                  Type.Object(
+                    {
+                      priority: Type.Optional(Type.Record(Type.String(), Type.Integer(), { description: "Model ID or alias → priority (higher first among queued requests; default 0)." })),
+                      maxWait: Type.Optional(
+                        Type.Number({
+                          minimum: 0,
+                          default: DEFAULTS.fifoMaxWait,
+                          description: "(switchyard) Seconds the oldest queued request may wait behind busy resident models before they stop taking new work; 0 = no bound.",
+                        }),
+                      ),
+                    },
+                    closed,
+                  ),
+                ),
+              },
+              closed,
+            ),
+          ),
+        },
+        closed,
+      ),
+    ),
+  },
+  { ...closed, description: "Routing engine and scheduler." },
+);
+
+const PeerSchema = Type.Object(
+  {
+    proxy: Type.String({ description: "Base URL of the remote OpenAI-compatible server." }),
+    apiKey: Type.Optional(Type.String({ description: "Sent as Authorization: Bearer and x-api-key on forwarded requests." })),
+    models: Type.Array(Type.String(), { minItems: 1, description: "Models the peer serves (addressable as <peer>/<model>)." }),
+    filters: Type.Optional(
+      Type.Object(
+        {
+          stripParams: Type.Optional(Type.String({ description: "Comma-separated JSON keys removed from request bodies." })),
+          setParams: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "JSON keys set in request bodies." })),
+          setParamsByID: Type.Optional(ignored("per-ID peer filters")),
+        },
+        closed,
+      ),
+    ),
+    timeouts: Type.Optional(ignored("per-peer proxy timeouts")),
+  },
+  closed,
+);
+
+/** The whole file. */
+export const ConfigSchema = Type.Object(
+  {
+    healthCheckTimeout: Type.Optional(Type.Integer({ default: DEFAULTS.healthCheckTimeout, description: "Seconds a model may take to become ready. Values below 15 become 15." })),
+    logLevel: Type.Optional(
+      Type.Union([Type.Literal("debug"), Type.Literal("info"), Type.Literal("warn"), Type.Literal("error")], { default: DEFAULTS.logLevel, description: "Log level (an unknown value falls back to info with a warning)." }),
+    ),
+    logToStdout: Type.Optional(
+      Type.Union([Type.Literal("proxy"), Type.Literal("upstream"), Type.Literal("both"), Type.Literal("none")], { default: DEFAULTS.logToStdout, description: "What is echoed to stdout." }),
+    ),
+    startPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.startPort, description: "First port handed out by ${PORT}, in sorted model-ID order, to models whose cmd uses it." })),
+    sendLoadingState: Type.Optional(Type.Boolean({ default: false, description: "Stream loading progress to streaming chat clients." })),
+    includeAliasesInList: Type.Optional(Type.Boolean({ default: false, description: "List one /v1/models record per alias too." })),
+    globalTTL: Type.Optional(Type.Integer({ minimum: 0, default: DEFAULTS.globalTTL, description: "Default idle seconds before unloading a model; 0 = never." })),
+    unloadTimeout: Type.Optional(Type.Integer({ minimum: 0, default: DEFAULTS.unloadTimeout, description: "Seconds an unload waits for a graceful stop before SIGKILL; 0 = 10." })),
+    drainTimeout: Type.Optional(Type.Number({ minimum: 0, default: DEFAULTS.drainTimeout, description: "(switchyard) Seconds an evicted model waits for in-flight requests before severing them; 0 = sever at once." })),
+    requestBodyLimitMB: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: DEFAULTS.requestBodyLimitMB, description: "(switchyard) Largest request body accepted, in MiB." })),
+    macros: Type.Optional(MacrosSchema),
+    apiKeys: Type.Optional(Type.Array(Type.String(), { description: "API keys; empty = no auth. Each non-empty and without spaces." })),
+    models: Type.Optional(Type.Record(Type.String(), ModelSchema, { description: "Models keyed by ID." })),
+    groups: Type.Optional(Type.Record(Type.String(), GroupSchema, { description: "Legacy spelling of routing.router.settings.groups." })),
+    matrix: Type.Optional(MatrixSchema),
+    routing: Type.Optional(RoutingSchema),
+    hooks: Type.Optional(
+      Type.Object(
+        { on_startup: Type.Optional(Type.Object({ preload: Type.Optional(Type.Array(Type.String(), { description: "Model IDs or aliases to load at start." })) }, closed)) },
+        closed,
+      ),
+    ),
+    peers: Type.Optional(Type.Record(Type.String(), PeerSchema, { description: "Remote servers whose models are forwarded to." })),
+    profiles: Type.Optional(ignored("profiles")),
+    selectors: Type.Optional(ignored("selectors")),
+    captureBuffer: Type.Optional(ignored("capture buffer size")),
+    performance: Type.Optional(ignored("performance monitor")),
+    store: Type.Optional(ignored("activity store")),
+    ui: Type.Optional(ignored("UI settings")),
+    upstream: Type.Optional(ignored("/upstream settings")),
+    logTimeFormat: Type.Optional(ignored("log time format")),
+    metricsMaxInMemory: Type.Optional(ignored("in-memory metrics limit")),
+    logRequests: Type.Optional(ignored("deprecated logRequests flag")),
+  },
+  { ...closed, title: "switchyard configuration", description: "switchyard's config.yaml (llama-swap compatible). Top-level keys starting with x- are ignored (a place for YAML anchors)." },
+);
+
+/**
+ * Keys llama-swap knows that switchyard accepts and ignores, as path patterns (`*` = any key).
+ * Each occurrence gets one warning naming its path.
+ */
+export const IGNORED_KEYS: readonly (readonly string[])[] = [
+  ["profiles"],
+  ["selectors"],
+  ["captureBuffer"],
+  ["performance"],
+  ["store"],
+  ["ui"],
+  ["upstream"],
+  ["logTimeFormat"],
+  ["metricsMaxInMemory"],
+  ["logRequests"],
+  ["models", "*", "timeouts"],
+  ["models", "*", "compat"],
+  ["models", "*", "capabilities"],
+  ["peers", "*", "timeouts"],
+  ["peers", "*", "filters", "setParamsByID"],
+];
