@@ -1,0 +1,250 @@
+/**
+ * `switchyard simulate`: a simulated OpenAI/Anthropic-compatible backend, spawned as a real
+ * process by tests and benchmarks. It has the shape of llama-server (binds first, /health is 503
+ * while "loading") plus fault flags: exit at start, never healthy, crash or stall mid-stream,
+ * ignore SIGTERM, fork a grandchild that holds stdout. Any route it does not simulate (or any
+ * request with `x-simulate-echo: 1`) is echoed back as JSON, so proxy tests can see exactly what
+ * reached the backend. Run directly with `bun src/cli/simulate.ts --port 0 ...`.
+ */
+import { parseSimulateArgs, SIMULATE_USAGE, type SimulateOptions } from "./simulate-args.ts";
+import {
+  anthropicMessage,
+  chatCompletion,
+  chatStream,
+  completionStream,
+  embeddingOf,
+  errorBody,
+  estimatePromptTokens,
+  messagesStream,
+  textCompletion,
+  type StreamShape,
+  type Usage,
+} from "./simulate-responses.ts";
+
+const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+/** Exit code of a --crash-after crash. */
+export const CRASH_EXIT_CODE = 70;
+
+type Json = Record<string, unknown>;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const untilAborted = (signal: AbortSignal) =>
+  new Promise<void>((r) => (signal.aborted ? r() : signal.addEventListener("abort", () => r(), { once: true })));
+const forever = () => new Promise<void>(() => {});
+
+/** Parse flags and start serving; resolves once the port is bound (the server keeps running). */
+export async function runSimulate(argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(SIMULATE_USAGE);
+    return;
+  }
+  let opts: SimulateOptions;
+  try {
+    opts = parseSimulateArgs(argv);
+  } catch (err) {
+    console.error(`switchyard simulate: ${(err as Error).message}\n\n${SIMULATE_USAGE}`);
+    process.exit(2);
+  }
+  startSimulator(opts);
+}
+
+function startSimulator(o: SimulateOptions): void {
+  if (o.exitAtStart !== null) {
+    process.stderr.write(`simulate: loading model ${o.model || "simulated"}\nsimulate: fatal: simulated start failure (--exit-at-start ${o.exitAtStart})\n`);
+    process.exit(o.exitAtStart);
+  }
+  if (o.printLines > 0) {
+    const lines: string[] = [];
+    for (let i = 1; i <= o.printLines; i++) lines.push(`simulate: log line ${i} of ${o.printLines}: tensor load progress, nothing to see here`);
+    process.stdout.write(lines.join("\n") + "\n");
+  }
+  if (o.ignoreSigterm) process.on("SIGTERM", () => console.log("simulate: SIGTERM received and ignored (--ignore-sigterm)"));
+  if (o.spawnGrandchild) spawnGrandchild();
+
+  let healthy = false;
+  const server = Bun.serve({
+    hostname: o.host,
+    port: o.port,
+    // Why: Bun.serve closes connections idle for 10 s by default, which would cut --stall-after
+    // streams and slow --tps answers; a real inference server keeps them open.
+    idleTimeout: 0,
+    fetch: (req) => handle(o, req, healthy),
+  });
+  console.log(`listening on ${server.port}`);
+  const markHealthy = () => {
+    healthy = true;
+    console.log(`ready at ${Date.now()}`);
+  };
+  if (!o.neverHealthy) {
+    if (o.loadMs > 0) setTimeout(markHealthy, o.loadMs);
+    else markHealthy();
+  }
+}
+
+function spawnGrandchild(): void {
+  const sleepBin = Bun.which("sleep");
+  if (!sleepBin) throw new Error("--spawn-grandchild needs a `sleep` binary on PATH");
+  // Same process group, stdout and stderr inherited: the shape of a forking wrapper script.
+  const child = Bun.spawn([sleepBin, "3600"], { stdin: "ignore", stdout: "inherit", stderr: "inherit" });
+  console.log(`grandchild pid ${child.pid}`);
+}
+
+async function handle(o: SimulateOptions, req: Request, healthy: boolean): Promise<Response> {
+  const url = new URL(req.url);
+  const path = url.pathname;
+  console.log(`request: ${req.method} ${path}`);
+  if (req.headers.get("x-simulate-echo") === "1") return echo(req, url);
+  if (req.method === "GET" && (path === "/health" || path === "/v1/health")) {
+    return healthy
+      ? Response.json({ status: "ok" })
+      : Response.json({ error: { code: 503, message: "Loading model", type: "unavailable_error" } }, { status: 503 });
+  }
+  if (req.method === "GET" && path === "/v1/models") {
+    const id = o.model || "simulated";
+    return Response.json({ object: "list", data: [{ id, object: "model", created: 0, owned_by: "switchyard-simulate" }] });
+  }
+  const route = req.method === "POST" ? ROUTES[path] : undefined;
+  if (!route) return echo(req, url);
+  let body: Json;
+  try {
+    const parsed: unknown = JSON.parse(await req.text());
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+    body = parsed as Json;
+  } catch {
+    return Response.json(errorBody("request body is not a JSON object"), { status: 400 });
+  }
+  return route(o, req, body);
+}
+
+type Route = (o: SimulateOptions, req: Request, body: Json) => Promise<Response> | Response;
+
+const ROUTES: Record<string, Route> = {
+  "/v1/chat/completions": (o, req, body) =>
+    generate(o, req, body, (model) => chatStream(model, `chatcmpl-sim-${nextId()}`, now()), (model, u, finish, ms) =>
+      chatCompletion(model, `chatcmpl-sim-${nextId()}`, now(), u, finish, ms),
+    ),
+  "/v1/completions": (o, req, body) =>
+    generate(o, req, body, (model) => completionStream(model, `cmpl-sim-${nextId()}`, now()), (model, u, finish, ms) =>
+      textCompletion(model, `cmpl-sim-${nextId()}`, now(), u, finish, ms),
+    ),
+  "/v1/messages": (o, req, body) =>
+    generate(o, req, body, (model, u) => messagesStream(model, `msg_sim_${nextId()}`, u.prompt), (model, u, finish) =>
+      anthropicMessage(model, `msg_sim_${nextId()}`, u, finish),
+    ),
+  "/v1/embeddings": (o, _req, body) => {
+    const input = body.input;
+    const texts = Array.isArray(input) ? input.map((x) => (typeof x === "string" ? x : JSON.stringify(x))) : [String(input ?? "")];
+    const prompt = estimatePromptTokens({ input: texts });
+    return Response.json({
+      object: "list",
+      model: modelName(o, body),
+      data: texts.map((t, index) => ({ object: "embedding", index, embedding: embeddingOf(t) })),
+      usage: { prompt_tokens: prompt, total_tokens: prompt },
+    });
+  },
+};
+
+let idCounter = 0;
+const nextId = () => (++idCounter).toString(36);
+const now = () => Math.floor(Date.now() / 1000);
+const modelName = (o: SimulateOptions, body: Json) => o.model || (typeof body.model === "string" ? body.model : "simulated");
+
+/** Answer one generation request, streamed (SSE) or whole, honouring tps and the fault flags. */
+async function generate(
+  o: SimulateOptions,
+  req: Request,
+  body: Json,
+  shape: (model: string, u: Usage) => StreamShape,
+  whole: (model: string, u: Usage, finish: string, ms: number) => unknown,
+): Promise<Response> {
+  const limit = [body.max_tokens, body.max_completion_tokens, body.n_predict].find((v) => typeof v === "number" && v >= 0) as number | undefined;
+  const n = limit !== undefined ? Math.floor(limit) : o.tokens;
+  const finish = limit !== undefined ? "length" : "stop";
+  const u: Usage = { prompt: estimatePromptTokens(body), completion: n };
+  const model = modelName(o, body);
+  if (body.stream === true) {
+    return new Response(tokenStream(o, shape(model, u), u, finish, req.signal), { headers: SSE_HEADERS });
+  }
+  const t0 = performance.now();
+  const gap = o.tps > 0 ? 1000 / o.tps : 0;
+  const crashAt = o.crashAfter !== null && o.crashAfter <= n ? o.crashAfter : null;
+  const stallAt = o.stallAfter !== null && o.stallAfter < n ? o.stallAfter : null;
+  const upTo = Math.min(n, crashAt ?? n, stallAt ?? n);
+  if (gap > 0 && upTo > 0) await sleep(upTo * gap);
+  if (crashAt !== null) {
+    crash(crashAt);
+    await forever();
+  }
+  if (stallAt !== null) await untilAborted(req.signal);
+  return Response.json(whole(model, u, finish, performance.now() - t0));
+}
+
+function crash(tokens: number): void {
+  process.stderr.write(`simulate: crashing after ${tokens} tokens (--crash-after)\n`);
+  // A short delay lets the tokens already written reach the socket, then the process dies mid-answer.
+  setTimeout(() => process.exit(CRASH_EXIT_CODE), 20);
+}
+
+/** The SSE body: opening events, one event per token on the tps schedule, closing events. */
+function tokenStream(o: SimulateOptions, shape: StreamShape, u: Usage, finish: "stop" | "length", signal: AbortSignal): ReadableStream<Uint8Array> {
+  const n = u.completion;
+  const gap = o.tps > 0 ? 1000 / o.tps : 0;
+  let i = -1;
+  let t0 = 0;
+  const send = async (c: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
+    if (o.splitUtf8) {
+      const k = bytes.findIndex((b) => b >= 0xc0);
+      if (k >= 0) {
+        // Cut right after a lead byte: the character's continuation bytes go in a later write.
+        c.enqueue(bytes.slice(0, k + 1));
+        await sleep(2);
+        c.enqueue(bytes.slice(k + 1));
+        return;
+      }
+    }
+    c.enqueue(bytes);
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (i < 0) {
+        t0 = performance.now();
+        i = 0;
+        const open = shape.open();
+        if (open.length > 0) return send(c, open);
+      }
+      if (i < n) {
+        if (o.stallAfter !== null && i >= o.stallAfter) return forever(); // until the client leaves (cancel)
+        if (gap > 0) {
+          const wait = t0 + (i + 1) * gap - performance.now();
+          if (wait > 0) await sleep(wait);
+        }
+        await send(c, shape.token(i));
+        i++;
+        if (o.crashAfter !== null && i >= o.crashAfter) {
+          crash(i);
+          return forever();
+        }
+        return;
+      }
+      c.enqueue(shape.close(u, finish, performance.now() - t0));
+      c.close();
+    },
+  });
+}
+
+/** Echo the request as JSON: what reached the backend, byte for byte (body decoded as UTF-8). */
+async function echo(req: Request, url: URL): Promise<Response> {
+  const bytes = new Uint8Array(await req.arrayBuffer());
+  const headers: Record<string, string> = {};
+  req.headers.forEach((v, k) => (headers[k] = v));
+  return Response.json({
+    method: req.method,
+    path: url.pathname,
+    query: url.search.slice(1),
+    headers,
+    body: new TextDecoder().decode(bytes),
+    bodyBytes: bytes.length,
+  });
+}
+
+if (import.meta.main) await runSimulate(process.argv.slice(2));

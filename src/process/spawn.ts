@@ -1,0 +1,123 @@
+/**
+ * The only user of Bun.spawn: starts a command as the leader of its own process group, behind
+ * the orphan guard (see orphan-guard.ts), with stdout and stderr always drained.
+ */
+import { accessSync, constants, statSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { GUARD_SCRIPT, trackGroup, untrackGroup } from "./orphan-guard.ts";
+import { isGroupAlive } from "./proc-liveness.ts";
+import { SpawnError, type ExitInfo, type GroupSignal, type SpawnedProcess, type SpawnOptions } from "./spawner.ts";
+
+const GUARD_SHELL = isExecutableFile("/bin/sh") ? "/bin/sh" : null;
+const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Where `command` would be found (as execvp would search), or null. */
+export function resolveExecutable(command: string, pathVar: string | undefined, cwd: string): string | null {
+  if (command.includes("/")) {
+    const full = isAbsolute(command) ? command : resolve(cwd, command);
+    return isExecutableFile(full) ? full : null;
+  }
+  return Bun.which(command, { PATH: pathVar ?? DEFAULT_PATH, cwd });
+}
+
+/** Read a pipe to EOF, decoding UTF-8 across chunk boundaries. Never throws. */
+async function drain(stream: ReadableStream<Uint8Array>, onText: (text: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const text = decoder.decode(value, { stream: true });
+      if (text) onText(text);
+    }
+  } catch {
+    // the pipe broke: nothing more to read
+  }
+  const tail = decoder.decode();
+  if (tail) onText(tail);
+}
+
+/** Spawn `argv` (no shell interpretation) as a new process group leader; throws SpawnError. */
+export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
+  const command = argv[0];
+  if (command === undefined || command === "") throw new SpawnError("empty command", "EINVAL");
+  const cwd = opts.cwd ?? process.cwd();
+  if (resolveExecutable(command, opts.env.PATH, cwd) === null) {
+    // Why: behind the guard shell a missing binary would only show as exit 127; check first so
+    // it is reported as a spawn failure, as Bun.spawn itself would (it throws ENOENT).
+    throw new SpawnError(`command not found or not executable: ${command}`, "ENOENT");
+  }
+  const cmd = GUARD_SHELL ? [GUARD_SHELL, "-c", GUARD_SCRIPT, "switchyard-guard", ...argv] : argv;
+  let proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+  try {
+    // Why detached: setsid() makes the child a group leader, so kill(-pid) reaches grandchildren.
+    // Why always "pipe" + drain: Bun buffers an unread pipe without limit.
+    proc = Bun.spawn(cmd, {
+      env: opts.env,
+      cwd,
+      detached: true,
+      stdin: GUARD_SHELL ? "pipe" : "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SpawnError(`cannot spawn ${command}: ${e.message}`, e.code ?? null);
+  }
+  const pid = proc.pid;
+  trackGroup(pid);
+  const onText = opts.onOutput ?? (() => {});
+  const outputDone = Promise.all([drain(proc.stdout, onText), drain(proc.stderr, onText)]).then(() => {});
+
+  let exitInfo: ExitInfo | null = null;
+  const exited = proc.exited.then((): ExitInfo => {
+    const signal = proc.signalCode;
+    const info: ExitInfo = { code: proc.exitCode, signal: signal === null ? null : String(signal) };
+    exitInfo = info;
+    untrackGroup(pid);
+    // Closing the guard pipe makes the watcher SIGKILL what is left of the group.
+    releaseGuard(proc);
+    return info;
+  });
+
+  const groupAlive = () => isGroupAlive(pid);
+  return {
+    pid,
+    exited,
+    get exitInfo() {
+      return exitInfo;
+    },
+    outputDone,
+    killGroup(signal: GroupSignal) {
+      // Once the leader is gone, only signal while the group provably exists (no pid reuse).
+      if (exitInfo !== null && !groupAlive()) return;
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // ESRCH: already gone
+      }
+    },
+    groupAlive,
+  };
+}
+
+function releaseGuard(proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">): void {
+  const stdin = proc.stdin;
+  if (stdin && typeof stdin !== "number") {
+    try {
+      void stdin.end();
+    } catch {
+      // already closed
+    }
+  }
+}
