@@ -61,6 +61,11 @@ export class FakeEffects implements Effects {
   startSwap(order: SwapOrder): void {
     for (const o of this.outstanding.values()) {
       if (o.target === order.target) this.violations.push(`second swap for ${order.target}`);
+      // Overlapping swaps must be serialised: never evict a loading model, never load an evictee,
+      // never evict the same model twice at once.
+      if (order.evict.includes(o.target)) this.violations.push(`${order.target} evicts loading ${o.target}`);
+      if (o.evict.includes(order.target)) this.violations.push(`${order.target} loads while ${o.target} evicts it`);
+      for (const m of order.evict) if (o.evict.includes(m)) this.violations.push(`${m} evicted by two swaps`);
     }
     for (const m of order.evict) {
       if (this.busy(m) > 0) this.violations.push(`${m} evicted with ${this.busy(m)} in flight`);

@@ -263,6 +263,20 @@ describe("shutdown and unload", () => {
     noViolations(h);
   });
 
+  test("a swap that would evict a model being stopped waits for the stop", () => {
+    const h = fifo({ a: "ready", b: "stopped" }, createGroupSwapper([
+      { id: "g", members: ["a", "b"], swap: true, exclusive: true, persistent: false },
+    ]));
+    h.s.onUnload({ id: 1, models: ["a"], onlyIfIdle: false });
+    expect(h.eff.stops).toEqual([{ models: ["a"], reason: "unload" }]);
+    const b = h.req("b");
+    expect(h.eff.startsFor("b")).toBe(0);
+    h.stopsDone();
+    expect(h.eff.starts).toEqual([{ id: 1, target: "b", evict: [] }]);
+    h.swapDone("b");
+    expect(h.eff.resolutions.get(b)?.kind).toBe("served");
+  });
+
   test("TTL unload only stops an idle model", () => {
     const h = fifo({ a: "ready", b: "ready" }, stubSwapper());
     const id = h.req("a");
