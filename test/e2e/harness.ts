@@ -1,0 +1,141 @@
+/**
+ * End-to-end harness: builds dist/switchyard once (when missing or older than the sources),
+ * starts it from a temporary directory with a config beside it, and drives it over HTTP.
+ */
+import { mkdtempSync, writeFileSync, statSync, readdirSync, existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "../..");
+/** Absolute path of the compiled binary. */
+export const BINARY = join(ROOT, "dist", "switchyard");
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let built: Promise<void> | null = null;
+/** Build the binary unless an up-to-date one exists. */
+export function ensureBinary(): Promise<void> {
+  built ??= (async () => {
+    if (existsSync(BINARY) && statSync(BINARY).mtimeMs > newestSource(join(ROOT, "src"))) return;
+    const proc = Bun.spawn([process.execPath, "scripts/build.ts"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+    if (code !== 0) throw new Error(`build failed (${code}):\n${out}\n${err}`);
+  })();
+  return built;
+}
+
+/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
+export function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+  const port = s.port!;
+  s.stop(true);
+  return port;
+}
+
+/** A running switchyard binary. */
+export interface Running {
+  url: string;
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  dir: string;
+  /** Everything the process wrote so far (stdout + stderr). */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number>;
+}
+
+/** Start the binary with `configText` written as config.yaml in a fresh temp directory. */
+export async function startBinary(configText: string, extraArgs: string[] = []): Promise<Running> {
+  await ensureBinary();
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
+  writeFileSync(join(dir, "config.yaml"), configText);
+  const port = freePort();
+  const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`, ...extraArgs], {
+    cwd: dir,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  const drain = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    const reader = s.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      out += dec.decode(value, { stream: true });
+    }
+  };
+  void drain(proc.stdout);
+  void drain(proc.stderr);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`switchyard exited ${proc.exitCode}:\n${out}`);
+    try {
+      const r = await fetch(`${url}/health`);
+      if (r.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`switchyard did not answer /health:\n${out}`);
+    await Bun.sleep(20);
+  }
+  return {
+    url,
+    proc,
+    dir,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (proc.exitCode === null) proc.kill(signal);
+      return proc.exited;
+    },
+  };
+}
+
+/** True while a pid exists and is not a zombie. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Poll `cond` until true or the deadline passes; returns the last value. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, stepMs = 25): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() > deadline) return false;
+    await Bun.sleep(stepMs);
+  }
+}
+
+/** Read a whole SSE response and return the `data:` payloads. */
+export async function sseData(res: Response): Promise<string[]> {
+  const text = await res.text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("data:"))
+    .map((l) => l.slice(5).trim());
+}
+
+/** Live (non-zombie) pids whose process group is `pgid` (a backend and its grandchildren). */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // fields[0] is the state, fields[2] the process group id
+      if (fields[0] !== "Z" && Number(fields[2]) === pgid) out.push(Number(name));
+    } catch {}
+  }
+  return out;
+}
