@@ -134,7 +134,11 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
   // Top-level x-* keys hold YAML anchors (the docker-compose convention); their content was merged already.
   for (const key of [...tree.keys()]) if (key.startsWith("x-")) tree.delete(key);
 
-  const macros = expandMacros(tree, { selfCommand: opts.selfCommand ?? ["switchyard"], defaultStartPort: DEFAULTS.startPort }, (path, message) => {
+  const macros = expandMacros(tree, {
+    selfCommand: opts.selfCommand ?? ["switchyard"],
+    defaultStartPort: DEFAULTS.startPort,
+    knownKeys: new Set(Object.keys(ConfigSchema.properties)),
+  }, (path, message) => {
     c.report(path, message);
     c.flag(path);
   });
@@ -182,6 +186,10 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
   }
   if (config === null && c.issues.length === 0) c.report([], "the config could not be validated");
   if (c.issues.length > 0 || config === null) fail(c.issues, fileName);
-  config.warnings = c.warnings;
-  return { config, warnings: c.warnings };
+  const warnings = c.warnings
+    .map((w, i) => ({ w, i }))
+    .sort((a, b) => (a.w.line ?? Infinity) - (b.w.line ?? Infinity) || a.i - b.i)
+    .map((x) => x.w);
+  config.warnings = warnings;
+  return { config, warnings };
 }

@@ -20,6 +20,8 @@ export interface MacroOptions {
   selfCommand: readonly string[];
   /** Default first `${PORT}` when `startPort` is absent or invalid (the schema reports invalid ones). */
   defaultStartPort: number;
+  /** Top-level keys swept for leftover macros (unknown keys are reported as such, not for their content). */
+  knownKeys: ReadonlySet<string>;
 }
 
 /** Reports a problem at a key path. */
@@ -183,6 +185,8 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
   const modelMacros = new Map<string, MacroEntry[]>();
   const defaultedProxy = new Set<string>();
   const ports = new Map<string, number>();
+  // Paths already reported here, so the final sweep does not report them again.
+  const reported = new Set<string>();
 
   const models = root.get("models");
   const modelMap = isRawMap(models) ? models : null;
@@ -226,6 +230,7 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
       const cmdHasPort = typeof cmd === "string" && cmd.includes("${PORT}");
       const proxyHasPort = typeof proxy === "string" && proxy.includes("${PORT}");
       if (proxyHasPort && !cmdHasPort) {
+        reported.add(JSON.stringify([...path, "proxy"]));
         report(
           [...path, "proxy"],
           defaultedProxy.has(id)
@@ -245,7 +250,12 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
     }
   }
 
-  reportLeftovers(root, [], report);
+  for (const [key, value] of root) {
+    if (!opts.knownKeys.has(key)) continue;
+    reportLeftovers(value, [key], (path, message) => {
+      if (!reported.has(JSON.stringify(path))) report(path, message);
+    });
+  }
   return { globalMacros, modelMacros, ports, defaultedProxy };
 }
 

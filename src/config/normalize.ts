@@ -180,7 +180,8 @@ function normalizeModel(id: string, m: ModelInput, ctx: NormalizeContext, d: Mod
 
   const proxyText = m.proxy ?? "";
   const proxy = normalizeUrl(proxyText);
-  if (proxy === null && !proxyText.includes("${")) {
+  // Leftover macros and an out-of-range ${PORT} were reported by the macro pass already.
+  if (proxy === null && !proxyText.includes("${") && (ctx.ports.get(id) ?? 0) <= 65535) {
     ctx.report(at("proxy"), `invalid proxy URL ${JSON.stringify(proxyText)}: must be an absolute http:// or https:// URL`);
   }
 
