@@ -200,12 +200,11 @@ export async function rewriteBody(req: ModelRequest, rw: Rewrite): Promise<Forwa
   if (req.kind === "multipart" && req.form && rw.modelName !== undefined && req.form.get("model") !== rw.modelName) {
     const form = new FormData();
     for (const [k, v] of req.form.entries()) form.append(k, k === "model" ? rw.modelName : v);
-    // Re-encoding picks a new boundary; the content type must carry it.
+    // Re-encoding picks a new boundary; the content type must carry it. Read the header before
+    // the body: Bun derives it lazily and reports null once the body has been consumed.
     const encoded = new Response(form);
-    return {
-      bytes: new Uint8Array(await encoded.arrayBuffer()),
-      contentType: encoded.headers.get("content-type"),
-    };
+    const contentType = encoded.headers.get("content-type");
+    return { bytes: new Uint8Array(await encoded.arrayBuffer()), contentType };
   }
   return original;
 }

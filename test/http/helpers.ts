@@ -82,6 +82,10 @@ export interface FakeModel {
   updates?: WaitUpdate[];
   /** Awaited before the grant (a cold model); may reject with a RouteError. */
   gate?: () => Promise<void>;
+  /** Grant even when the client has left (a grant racing the cancel). */
+  ignoreCancel?: boolean;
+  /** Records the signals acquire was given. */
+  signals?: AbortSignal[];
 }
 
 /** A grant the fake handed out, with its bookkeeping exposed. */
@@ -109,7 +113,9 @@ export function createFakeRouter(models: Record<string, FakeModel>): FakeRouter 
       const m = models[model];
       if (!m) throw new RouteError("model_not_found", `model ${model} not found`);
       if (m.refuse) throw m.refuse;
+      m.signals?.push(opts.signal);
       const cancelled = new Promise<never>((_, reject) => {
+        if (m.ignoreCancel) return;
         const fail = () => reject(new RouteError("cancelled", "client left"));
         if (opts.signal.aborted) fail();
         else opts.signal.addEventListener("abort", fail, { once: true });
@@ -120,7 +126,7 @@ export function createFakeRouter(models: Record<string, FakeModel>): FakeRouter 
         opts.onUpdate?.(u);
       }
       if (m.gate) await Promise.race([m.gate(), cancelled]);
-      if (opts.signal.aborted) throw new RouteError("cancelled", "client left");
+      if (opts.signal.aborted && !m.ignoreCancel) throw new RouteError("cancelled", "client left");
       const sever = new AbortController();
       const g: FakeGrant = {
         model,
@@ -251,4 +257,73 @@ export async function writeChunked(socket: import("node:net").Socket, headers: R
     await new Promise((r) => setTimeout(r, gapMs));
     socket.write(Buffer.concat([Buffer.from(`${p.byteLength.toString(16)}\r\n`), Buffer.from(p), Buffer.from("\r\n")]));
   }
+}
+
+/** A minimal OpenAI/Anthropic-compatible backend: chat (stream or not), embeddings, streamed messages. */
+export function startFakeOpenAI(tokens = ["Hel", "lo", " wör", "ld"]) {
+  const sseHeaders = { "content-type": "text/event-stream", "cache-control": "no-cache" };
+  const enc = new TextEncoder();
+  const streamOf = (events: string[]) =>
+    new ReadableStream<Uint8Array>({
+      async pull(c) {
+        const e = events.shift();
+        if (e === undefined) return c.close();
+        await new Promise((r) => setTimeout(r, 2));
+        c.enqueue(enc.encode(e));
+      },
+    });
+  return startUpstream(async (req) => {
+    const path = new URL(req.url).pathname;
+    const body = req.method === "POST" ? ((await req.json()) as Record<string, unknown>) : {};
+    const model = String(body.model ?? "");
+    const created = 1700000000;
+    if (path === "/v1/chat/completions") {
+      if (body.stream) {
+        const chunk = (delta: object, finish: string | null) =>
+          `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+        return new Response(
+          streamOf([chunk({ role: "assistant", content: "" }, null), ...tokens.map((t) => chunk({ content: t }, null)), chunk({}, "stop"), "data: [DONE]\n\n"]),
+          { headers: sseHeaders },
+        );
+      }
+      return Response.json({
+        id: "chatcmpl-1",
+        object: "chat.completion",
+        created,
+        model,
+        choices: [{ index: 0, message: { role: "assistant", content: tokens.join("") }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 3, completion_tokens: tokens.length, total_tokens: 3 + tokens.length },
+      });
+    }
+    if (path === "/v1/embeddings") {
+      return Response.json({ object: "list", model, data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2, 0.3] }], usage: { prompt_tokens: 1, total_tokens: 1 } });
+    }
+    if (path === "/v1/messages") {
+      const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      return new Response(
+        streamOf([
+          ev("message_start", { message: { id: "msg_1", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 0 } } }),
+          ev("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+          ...tokens.map((t) => ev("content_block_delta", { index: 0, delta: { type: "text_delta", text: t } })),
+          ev("content_block_stop", { index: 0 }),
+          ev("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: tokens.length } }),
+          ev("message_stop", {}),
+        ]),
+        { headers: sseHeaders },
+      );
+    }
+    return Response.json({ error: { message: `no route ${path}` } }, { status: 404 });
+  });
+}
+
+/** A gate a test opens (or fails) by hand. */
+export function createGate() {
+  let open!: () => void;
+  let fail!: (err: unknown) => void;
+  const promise = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  promise.catch(() => {});
+  return { wait: () => promise, open, fail };
 }

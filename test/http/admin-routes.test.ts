@@ -1,0 +1,150 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { createFakeRouter, fakeSupervisor, makeConfig, modelConfig, peerConfig, quietLogs, startApp } from "./helpers.ts";
+
+const config = makeConfig(
+  [
+    modelConfig("b-model", { name: " B model ", description: "the b", aliases: ["b-alias"], metadata: { ctx: 8192, type: "user-type" }, cmd: ["llama-server", "-m", "my model.gguf"], ttl: 300, proxy: "http://127.0.0.1:9001" }),
+    modelConfig("a-model"),
+    modelConfig("hidden", { unlisted: true }),
+    modelConfig("org/with-slash"),
+  ],
+  { includeAliasesInList: true, peers: { p: peerConfig("p", "http://127.0.0.1:1", ["remote"]) } },
+);
+const router = createFakeRouter({});
+router.statuses = [
+  { model: "b-model", state: "ready", inFlight: 2, queued: 1, drainingSince: 1_700_000_000_000 },
+  { model: "a-model", state: "stopped", inFlight: 0, queued: 0, drainingSince: null },
+];
+const models = new Map([
+  ["b-model", fakeSupervisor("b-model", "ready")],
+  ["a-model", fakeSupervisor("a-model", "stopped")],
+  ["hidden", fakeSupervisor("hidden", "starting")],
+  ["org/with-slash", fakeSupervisor("org/with-slash", "stopped")],
+]);
+const logs = quietLogs();
+const app = startApp({ config, router, models, logs, now: () => 1_750_000_000_000 });
+afterAll(() => app.stop());
+
+describe("admin routes", () => {
+  test("GET /health is OK", async () => {
+    const res = await fetch(`${app.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("OK");
+  });
+
+  test("GET /v1/models and /models list models, aliases and peers in llama-swap's shape", async () => {
+    for (const path of ["/v1/models", "/models"]) {
+      const res = await fetch(`${app.url}${path}`, { headers: { origin: "http://ui.example" } });
+      expect(res.headers.get("access-control-allow-origin")).toBe("http://ui.example");
+      const body = (await res.json()) as { object: string; data: Record<string, unknown>[] };
+      expect(body.object).toBe("list");
+      expect(body.data.map((d) => d.id)).toEqual(["a-model", "b-alias", "b-model", "org/with-slash", "p/remote"]);
+      const b = body.data.find((d) => d.id === "b-model")!;
+      expect(b).toEqual({
+        id: "b-model",
+        object: "model",
+        created: 1_750_000_000,
+        owned_by: "switchyard",
+        name: "B model",
+        description: "the b",
+        meta: { llamaswap: { ctx: 8192, type: "model", aliases: ["b-alias"] } },
+        status: { value: "loaded" },
+      });
+      const alias = body.data.find((d) => d.id === "b-alias")!;
+      expect(alias.meta).toEqual({ llamaswap: { ctx: 8192, type: "alias", modelID: "b-model" } });
+      const a = body.data.find((d) => d.id === "a-model")!;
+      expect(a.status).toEqual({ value: "unloaded" });
+      expect(a.name).toBeUndefined();
+      const peer = body.data.find((d) => d.id === "p/remote")!;
+      expect(peer.name).toBe("p: remote");
+      expect(peer.meta).toEqual({ llamaswap: { type: "peer", peerID: "p" } });
+    }
+  });
+
+  test("GET /running lists non-stopped models with counters and drain state", async () => {
+    const body = (await (await fetch(`${app.url}/running`)).json()) as { running: Record<string, unknown>[] };
+    expect(body.running).toEqual([
+      {
+        model: "b-model",
+        state: "ready",
+        cmd: "llama-server -m 'my model.gguf'",
+        proxy: "http://127.0.0.1:9001",
+        ttl: 300,
+        name: " B model ",
+        description: "the b",
+        inFlight: 2,
+        queued: 1,
+        draining: true,
+        drainingSince: new Date(1_700_000_000_000).toISOString(),
+      },
+      {
+        model: "hidden",
+        state: "starting",
+        cmd: "llama-server --port 1",
+        proxy: "http://127.0.0.1:1",
+        ttl: 0,
+        name: "",
+        description: "",
+        inFlight: 0,
+        queued: 0,
+        draining: false,
+        drainingSince: null,
+      },
+    ]);
+  });
+
+  test("unload endpoints call the router", async () => {
+    router.unloads.length = 0;
+    const all = await fetch(`${app.url}/api/models/unload`, { method: "POST" });
+    expect(await all.json()).toEqual({ msg: "ok" });
+    const get = await fetch(`${app.url}/unload`);
+    expect(await get.text()).toBe("OK");
+    const one = await fetch(`${app.url}/api/models/unload/b-alias`, { method: "POST" });
+    expect(await one.text()).toBe("OK");
+    const slash = await fetch(`${app.url}/api/models/unload/org/with-slash`, { method: "POST" });
+    expect(slash.status).toBe(200);
+    const missing = await fetch(`${app.url}/api/models/unload/nope`, { method: "POST" });
+    expect(missing.status).toBe(404);
+    expect(router.unloads).toEqual([undefined, undefined, ["b-model"], ["org/with-slash"]]);
+  });
+
+  test("GET /api/version", async () => {
+    expect(await (await fetch(`${app.url}/api/version`)).json()).toEqual({ version: "1.2.3", commit: "abc", build_date: "2026-01-01" });
+  });
+
+  test("GET /logs returns the history; /logs/stream follows live text", async () => {
+    logs.log.info("hello from the proxy");
+    logs.upstream.write("[b-model] upstream line\n");
+    const hist = await (await fetch(`${app.url}/logs`)).text();
+    expect(hist).toContain("hello from the proxy");
+    expect(hist).toContain("upstream line");
+
+    const ac = new AbortController();
+    const res = await fetch(`${app.url}/logs/stream`, { signal: ac.signal });
+    expect(res.headers.get("x-accel-buffering")).toBe("no");
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("upstream line")) text += new TextDecoder().decode((await reader.read()).value);
+    logs.log.warn("live line");
+    while (!text.includes("live line")) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+  });
+
+  test("GET /logs/stream/<which> picks a stream; ?no-history skips the history; bad names are 400", async () => {
+    logs.model("org/with-slash").write("model says hi\n");
+    const read = async (path: string, until: string, trigger?: () => void) => {
+      const ac = new AbortController();
+      const res = await fetch(`${app.url}${path}`, { signal: ac.signal });
+      const reader = res.body!.getReader();
+      trigger?.();
+      let text = "";
+      while (!text.includes(until)) text += new TextDecoder().decode((await reader.read()).value);
+      ac.abort();
+      return text;
+    };
+    expect(await read("/logs/stream/org/with-slash", "model says hi")).toContain("model says hi");
+    const live = await read("/logs/stream/proxy?no-history", "fresh", () => setTimeout(() => logs.log.info("fresh"), 20));
+    expect(live).not.toContain("hello from the proxy");
+    expect((await fetch(`${app.url}/logs/stream/nope`)).status).toBe(400);
+  });
+});

@@ -1,0 +1,63 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { constantTimeEqual, createAuthCheck, extractApiKey } from "../../src/http/auth.ts";
+import { createFakeRouter, makeConfig, modelConfig, startApp } from "./helpers.ts";
+
+describe("extractApiKey", () => {
+  test("takes Basic's password first, then Bearer, then x-api-key", () => {
+    expect(extractApiKey(new Headers({ authorization: `Basic ${btoa("user:pa:ss")}`, "x-api-key": "other" }))).toBe("pa:ss");
+    expect(extractApiKey(new Headers({ authorization: "Bearer tok" }))).toBe("tok");
+    expect(extractApiKey(new Headers({ authorization: "bearer  tok2 " }))).toBe("tok2");
+    expect(extractApiKey(new Headers({ "x-api-key": "xk" }))).toBe("xk");
+    expect(extractApiKey(new Headers({ authorization: "Basic !!notbase64", "x-api-key": "xk" }))).toBe("xk");
+    expect(extractApiKey(new Headers())).toBeNull();
+  });
+});
+
+describe("constantTimeEqual", () => {
+  test("is plain equality", () => {
+    expect(constantTimeEqual("abc", "abc")).toBe(true);
+    expect(constantTimeEqual("abc", "abd")).toBe(false);
+    expect(constantTimeEqual("abc", "abcd")).toBe(false);
+    expect(constantTimeEqual("", "")).toBe(true);
+    expect(constantTimeEqual("é", "e")).toBe(false);
+  });
+});
+
+describe("createAuthCheck", () => {
+  test("lets everything through without keys", () => {
+    expect(createAuthCheck([])(new Request("http://x/"))).toBeNull();
+  });
+  test("refuses a wrong key with 401 and never echoes it", async () => {
+    const res = createAuthCheck(["right"])(new Request("http://x/", { headers: { authorization: "Bearer wrong-key-value" } }));
+    expect(res?.status).toBe(401);
+    expect(await res!.text()).not.toContain("wrong-key-value");
+  });
+});
+
+describe("auth in the app", () => {
+  const locked = startApp({ config: makeConfig([modelConfig("m")], { apiKeys: ["k1", "sekret"] }), router: createFakeRouter({}) });
+  afterAll(() => locked.stop());
+
+  test("every route but /health needs a key; 401 carries WWW-Authenticate and the envelope", async () => {
+    expect((await fetch(`${locked.url}/health`)).status).toBe(200);
+    for (const path of ["/v1/models", "/running", "/logs", "/api/version", "/upstream/m/x"]) {
+      const res = await fetch(`${locked.url}${path}`);
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBe('Basic realm="switchyard"');
+      expect(((await res.json()) as { error: { type: string } }).error.type).toBe("authentication_error");
+    }
+    const post = await fetch(`${locked.url}/v1/chat/completions`, { method: "POST", body: "{}" });
+    expect(post.status).toBe(401);
+  });
+
+  test("accepts Bearer, x-api-key and Basic (password part)", async () => {
+    const ok: Record<string, string>[] = [
+      { authorization: "Bearer sekret" },
+      { "x-api-key": "k1" },
+      { authorization: `Basic ${btoa("anyone:sekret")}` },
+    ];
+    for (const headers of ok) expect((await fetch(`${locked.url}/api/version`, { headers })).status).toBe(200);
+    const bad: Record<string, string>[] = [{ authorization: "Bearer sekre" }, { "x-api-key": "k2" }, { authorization: `Basic ${btoa("sekret:nope")}` }];
+    for (const headers of bad) expect((await fetch(`${locked.url}/api/version`, { headers })).status).toBe(401);
+  });
+});

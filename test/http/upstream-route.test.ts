@@ -1,0 +1,95 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { RouteError } from "../../src/router/types.ts";
+import { createFakeRouter, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream } from "./helpers.ts";
+
+interface Echo {
+  method: string;
+  path: string;
+  query: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+const echo = startEchoUpstream();
+const peer = startEchoUpstream();
+const config = makeConfig(
+  [modelConfig("org"), modelConfig("org/model", { aliases: ["short"] }), modelConfig("failing")],
+  { requestBodyLimitMB: 1, peers: { p: peerConfig("p", peer.url, ["remote"], { apiKey: "pk" }) } },
+);
+const router = createFakeRouter({
+  org: { baseUrl: `${echo.url}/org-base` },
+  "org/model": { baseUrl: echo.url },
+  failing: { baseUrl: echo.url, refuse: new RouteError("start_failed", "failing exited with code 2") },
+});
+const app = startApp({ config, router });
+afterAll(() => {
+  app.stop();
+  echo.stop();
+  peer.stop();
+});
+
+describe("/upstream/<model>/<path>", () => {
+  test("the longest leading path that names a model wins; the rest is forwarded with the query", async () => {
+    const before = router.grants.length;
+    const seen = (await (await fetch(`${app.url}/upstream/org/model/props?x=1`)).json()) as Echo;
+    expect(router.grants[before].model).toBe("org/model");
+    expect(seen.path).toBe("/props");
+    expect(seen.query).toBe("?x=1");
+    const seen2 = (await (await fetch(`${app.url}/upstream/org/other/page`)).json()) as Echo;
+    expect(seen2.path).toBe("/org-base/other/page");
+  });
+
+  test("percent-encoded names resolve and encoded remainders stay encoded", async () => {
+    const seen = (await (await fetch(`${app.url}/upstream/org%2Fmodel/a%2Fb`)).json()) as Echo;
+    expect(seen.path).toBe("/a%2Fb");
+  });
+
+  test("aliases work; any method and the body stream through unfiltered", async () => {
+    const res = await fetch(`${app.url}/upstream/short/v1/whatever`, { method: "PUT", body: "raw body é", headers: { "content-type": "text/plain" } });
+    const seen = (await res.json()) as Echo;
+    expect(seen.method).toBe("PUT");
+    expect(seen.body).toBe("raw body é");
+  });
+
+  test("/upstream/<model> redirects to the slash form (301 for GET, 308 otherwise)", async () => {
+    const get = await fetch(`${app.url}/upstream/org/model?q=1`, { redirect: "manual" });
+    expect(get.status).toBe(301);
+    expect(get.headers.get("location")).toBe("/upstream/org/model/?q=1");
+    const post = await fetch(`${app.url}/upstream/short`, { method: "POST", redirect: "manual" });
+    expect(post.status).toBe(308);
+    expect(post.headers.get("location")).toBe("/upstream/short/");
+    const slash = (await (await fetch(`${app.url}/upstream/org/model/`)).json()) as Echo;
+    expect(slash.path).toBe("/");
+  });
+
+  test("unknown models are 404; a failed start is 503 with the reason", async () => {
+    expect((await fetch(`${app.url}/upstream/nope/x`)).status).toBe(404);
+    const res = await fetch(`${app.url}/upstream/failing/x`);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe("failing exited with code 2");
+  });
+
+  test("peer models go to the peer with its key", async () => {
+    const seen = (await (await fetch(`${app.url}/upstream/p/remote/v1/models`)).json()) as Echo;
+    expect(seen.path).toBe("/v1/models");
+    expect(seen.headers.authorization).toBe("Bearer pk");
+  });
+
+  test("bodies over the limit are 413, declared or chunked", async () => {
+    const declared = await fetch(`${app.url}/upstream/org/model/upload`, { method: "POST", body: new Uint8Array(2 * 1024 * 1024) });
+    expect(declared.status).toBe(413);
+    let sent = 0;
+    const chunked = await fetch(`${app.url}/upstream/org/model/upload`, {
+      method: "POST",
+      duplex: "half",
+      body: new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (sent >= 3 * 1024 * 1024) return c.close();
+          sent += 64 * 1024;
+          c.enqueue(new Uint8Array(64 * 1024));
+        },
+      }),
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+  });
+});
