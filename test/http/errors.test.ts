@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { errorEnvelope, errorResponse, HttpError, routeErrorStatus, sseRouteErrorBytes, toErrorResponse } from "../../src/http/errors.ts";
+import { RouteError, type RouteErrorKind } from "../../src/router/types.ts";
+import { parseSse } from "../../src/sse/parse.ts";
+
+describe("error envelope", () => {
+  test("has message, type, param and code for every status", () => {
+    const table: [number, string, string][] = [
+      [400, "invalid_request_error", "bad_request"],
+      [401, "authentication_error", "unauthorized"],
+      [404, "invalid_request_error", "not_found"],
+      [409, "invalid_request_error", "conflict"],
+      [413, "invalid_request_error", "request_too_large"],
+      [429, "rate_limit_error", "rate_limit_exceeded"],
+      [502, "server_error", "bad_gateway"],
+      [503, "server_error", "service_unavailable"],
+      [504, "server_error", "gateway_timeout"],
+      [418, "invalid_request_error", "invalid_request"],
+      [500, "server_error", "internal_error"],
+    ];
+    for (const [status, type, code] of table) expect(errorEnvelope(status, "m")).toEqual({ error: { message: "m", type, param: null, code } });
+  });
+
+  test("responses are JSON with the status and extra headers", async () => {
+    const res = errorResponse(429, "slow down", { headers: { "retry-after": "2" } });
+    expect(res.status).toBe(429);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.headers.get("retry-after")).toBe("2");
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe("slow down");
+  });
+
+  test("every RouteError kind maps to an honest status", () => {
+    const want: Record<RouteErrorKind, number> = {
+      model_not_found: 404,
+      concurrency_limit: 429,
+      start_failed: 503,
+      health_timeout: 504,
+      unloaded: 503,
+      severed: 503,
+      shutting_down: 503,
+      cancelled: 499,
+    };
+    for (const [kind, status] of Object.entries(want)) expect(routeErrorStatus(new RouteError(kind as RouteErrorKind, "x")).status).toBe(status);
+    expect(routeErrorStatus(new RouteError("concurrency_limit", "x", 2.2)).opts.headers).toEqual({ "retry-after": "3" });
+    expect(routeErrorStatus(new RouteError("concurrency_limit", "x")).opts.headers).toEqual({ "retry-after": "1" });
+  });
+
+  test("unknown errors become a 500 envelope with the message, never a bare body", async () => {
+    const res = toErrorResponse(new Error("kaboom"));
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain("kaboom");
+    expect(toErrorResponse(new HttpError(409, "busy")).status).toBe(409);
+  });
+
+  test("the in-band form is one error event then [DONE]", () => {
+    const events = parseSse(new TextDecoder().decode(sseRouteErrorBytes(new RouteError("severed", "cut"))));
+    expect(events).toHaveLength(2);
+    expect(JSON.parse(events[0].data)).toEqual({ error: { message: "cut", type: "server_error", param: null, code: "request_severed" } });
+    expect(events[1].data).toBe("[DONE]");
+  });
+});

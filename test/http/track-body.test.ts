@@ -1,0 +1,104 @@
+import { describe, expect, test } from "bun:test";
+import { trackBody } from "../../src/http/track-body.ts";
+import { RouteError } from "../../src/router/types.ts";
+import { parseSse } from "../../src/sse/parse.ts";
+
+const enc = new TextEncoder();
+
+function source(chunks: string[], end: "close" | "error" | "hang" = "close") {
+  let cancelled: unknown = undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      const next = chunks.shift();
+      if (next !== undefined) return c.enqueue(enc.encode(next));
+      if (end === "close") c.close();
+      else if (end === "error") c.error(new Error("socket closed"));
+      else return new Promise(() => {});
+    },
+    cancel(reason) {
+      cancelled = reason ?? "cancelled";
+    },
+  });
+  return { stream, wasCancelled: () => cancelled !== undefined };
+}
+
+function track(src: ReadableStream<Uint8Array>, sse: boolean, severed?: AbortSignal) {
+  const t = { ends: 0, aborts: 0 };
+  const body = trackBody(src, { onEnd: () => t.ends++, abortUpstream: () => t.aborts++, severed, sse });
+  return { body, t };
+}
+
+describe("trackBody", () => {
+  test("passes chunks through untouched and ends once", async () => {
+    const { body, t } = track(source(["a", "b", "c"]).stream, false);
+    expect(await new Response(body).text()).toBe("abc");
+    expect(t.ends).toBe(1);
+  });
+
+  test("cancel aborts the upstream, cancels the source, ends once", async () => {
+    const src = source(["a"], "hang");
+    const { body, t } = track(src.stream, false);
+    const reader = body.getReader();
+    await reader.read();
+    await reader.cancel("gone");
+    await reader.cancel("again").catch(() => {});
+    expect(t.ends).toBe(1);
+    expect(t.aborts).toBeGreaterThanOrEqual(1);
+    expect(src.wasCancelled()).toBe(true);
+  });
+
+  test("a failing source errors a plain body (visible truncation) and ends once", async () => {
+    const { body, t } = track(source(["a"], "error").stream, false);
+    await expect(new Response(body).text()).rejects.toThrow();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(t.ends).toBe(1);
+  });
+
+  test("a failing event stream ends with an error event on a clean boundary, then [DONE]", async () => {
+    const { body, t } = track(source(["data: 1\n\n", "data: {\"part"], "error").stream, true);
+    const text = await new Response(body).text();
+    expect(text.startsWith('data: 1\n\ndata: {"part\n\ndata: {"error"')).toBe(true);
+    const events = parseSse(text);
+    expect(JSON.parse(events[events.length - 2].data).error.code).toBe("bad_gateway");
+    expect(events[events.length - 1].data).toBe("[DONE]");
+    expect(t.ends).toBe(1);
+  });
+
+  test("a sever cuts a hanging event stream in-band with the reason", async () => {
+    const ac = new AbortController();
+    const { body, t } = track(source(["data: 1\n\n"], "hang").stream, true, ac.signal);
+    const reader = body.getReader();
+    await reader.read();
+    ac.abort(new RouteError("severed", "evicted"));
+    let text = "";
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      text += new TextDecoder().decode(r.value);
+    }
+    const events = parseSse(text);
+    expect(events.map((e) => e.data)).toEqual(['{"error":{"message":"evicted","type":"server_error","param":null,"code":"request_severed"}}', "[DONE]"]);
+    expect(t.ends).toBe(1);
+    expect(t.aborts).toBe(1);
+  });
+
+  test("a sever cuts a plain body with an error", async () => {
+    const ac = new AbortController();
+    const { body, t } = track(source(["x"], "hang").stream, false, ac.signal);
+    const reader = body.getReader();
+    await reader.read();
+    ac.abort(new RouteError("severed", "evicted"));
+    await expect(reader.read()).rejects.toThrow("evicted");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(t.ends).toBe(1);
+  });
+
+  test("an already-severed grant yields only the error", async () => {
+    const ac = new AbortController();
+    ac.abort(new RouteError("severed", "too late"));
+    const { body } = track(source(["data: 1\n\n"]).stream, true, ac.signal);
+    const events = parseSse(await new Response(body).text());
+    expect(events).toHaveLength(2);
+    expect(JSON.parse(events[0].data).error.message).toBe("too late");
+  });
+});
