@@ -348,15 +348,22 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     return promise;
   }
 
+  /** Abort a start under way; a later start() must begin afresh, not join the aborted one. */
+  function abortStart(reason: StartError): void {
+    if (!starting || state !== "starting") return;
+    starting.abort.abort(reason);
+    starting = null;
+  }
+
   function stop(timeoutMs: number): Promise<void> {
     if (stopping) return stopping;
-    if (starting && state === "starting") starting.abort.abort(new StartError("aborted", `[${id}] start aborted by a stop`));
+    abortStart(new StartError("aborted", `[${id}] start aborted by a stop`));
     return stopInternal(timeoutMs, false);
   }
 
   async function shutdown(timeoutMs: number): Promise<void> {
     shuttingDown = true;
-    if (starting && state === "starting") starting.abort.abort(new StartError("shutdown", `[${id}] start aborted by shutdown`));
+    abortStart(new StartError("shutdown", `[${id}] start aborted by shutdown`));
     await stopInternal(timeoutMs, false);
     clearIdle();
     setState("shutdown");

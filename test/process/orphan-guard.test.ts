@@ -15,10 +15,14 @@ interface Started {
 async function startProxy(mode: string): Promise<Started> {
   const proc = Bun.spawn([process.execPath, FIXTURE, mode], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let out = "";
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of proc.stdout) out += decoder.decode(chunk, { stream: true });
-  })();
+  const decoder = new TextDecoder();
+  void proc.stdout.pipeTo(
+    new WritableStream({
+      write(chunk) {
+        out += decoder.decode(chunk, { stream: true });
+      },
+    }),
+  );
   void new Response(proc.stderr).text(); // drain
   await waitFor(() => out.includes('{"pids"') || proc.exitCode !== null, 15_000, "fixture start");
   const line = out.split("\n").find((l) => l.startsWith('{"pids"'));
