@@ -51,7 +51,11 @@ export interface Grant {
 export interface AcquireOptions {
   /** The client's signal: when it aborts, the request is cancelled wherever it is. */
   signal: AbortSignal;
-  /** Called on every change of queue position or loading status. */
+  /**
+   * Called on every change of queue position or loading status. Only admitted requests get
+   * updates (never one about to be refused with 404/429): the HTTP layer starts its 200
+   * loading stream on the first update, so refusals must come before any update.
+   */
   onUpdate?: (u: WaitUpdate) => void;
 }
 
