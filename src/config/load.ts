@@ -83,6 +83,15 @@ function warnIgnored(value: unknown, path: PathSeg[], warn: (path: PathSeg[], me
   }
 }
 
+const COLLECTIONS = new Set(["models", "peers", "groups", "matrix", "routing"]);
+
+/** True when removing `path` would take away a whole model, peer, group or routing section. */
+function isStructural(path: PathSeg[]): boolean {
+  if (path.length === 0) return true;
+  if (path.length === 1) return COLLECTIONS.has(String(path[0]));
+  return path.length === 2 && ["models", "peers", "groups"].includes(String(path[0]));
+}
+
 /** Deletes the value at `path` (to keep validating the rest after a schema error there). */
 function prune(root: unknown, path: PathSeg[]): void {
   let cur: unknown = root;
@@ -163,7 +172,7 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
     // Later entries first, so that removing a list item does not shift the ones still to remove.
     for (const issue of [...found].reverse()) {
       const target = issue.missing ? issue.path.slice(0, -1) : issue.path;
-      if (target.length <= 2) deep = false;
+      if (isStructural(target)) deep = false;
       prune(value, target);
     }
     if (round === 3) deep = false;

@@ -1,0 +1,343 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError } from "../../src/config/errors.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { issuesOf, load } from "./helpers.ts";
+
+const ONE = `models:\n  m:\n    cmd: srv --port \${PORT}\n`;
+
+describe("defaults", () => {
+  test("a minimal config gets llama-swap's defaults and ours", () => {
+    const { config, warnings } = load(ONE);
+    expect(warnings).toEqual([]);
+    const { models, ...top } = config;
+    expect(top).toEqual({
+      healthCheckTimeout: 120,
+      logLevel: "info",
+      logToStdout: "proxy",
+      startPort: 5800,
+      sendLoadingState: false,
+      includeAliasesInList: false,
+      globalTTL: 0,
+      unloadTimeout: 10,
+      drainTimeout: 30,
+      requestBodyLimitMB: 256,
+      apiKeys: [],
+      preload: [],
+      aliases: {},
+      routing: {
+        router: "group",
+        groups: [{ id: "(default)", members: ["m"], swap: true, exclusive: true, persistent: false }],
+        matrix: null,
+        scheduler: "fifo",
+        fifo: { priority: {}, maxWait: 60 },
+      },
+      peers: {},
+      warnings: [],
+    });
+    expect(models.m).toEqual({
+      id: "m",
+      cmd: ["srv", "--port", "5800"],
+      cmdStop: [],
+      proxy: "http://localhost:5800",
+      port: 5800,
+      aliases: [],
+      env: {},
+      checkEndpoint: "/health",
+      ttl: 0,
+      unloadTimeout: 10,
+      drainTimeout: 30,
+      unlisted: false,
+      useModelName: "",
+      name: "",
+      description: "",
+      concurrencyLimit: 10,
+      sendLoadingState: false,
+      filters: { stripParams: [], setParams: {}, setParamsByID: {} },
+      metadata: {},
+      healthCheckTimeout: 120,
+    });
+  });
+
+  test("an empty file loads, with a warning", () => {
+    const { config, warnings } = loadConfig("");
+    expect(config.models).toEqual({});
+    expect(warnings.map((w) => w.message)).toEqual(["no models or peers are defined"]);
+    expect(config.routing.groups).toEqual([{ id: "(default)", members: [], swap: true, exclusive: true, persistent: false }]);
+  });
+
+  test("healthCheckTimeout below 15 is raised to 15, with a warning", () => {
+    const { config, warnings } = load(`healthCheckTimeout: 5\n${ONE}`);
+    expect(config.healthCheckTimeout).toBe(15);
+    expect(config.models.m.healthCheckTimeout).toBe(15);
+    expect(warnings.map((w) => [w.path, w.line, w.message])).toEqual([["healthCheckTimeout", 1, "5 raised to the minimum of 15"]]);
+  });
+
+  test("unloadTimeout 0 means 10, a model's 0 means the global value", () => {
+    const { config } = load(`unloadTimeout: 0\nmodels:\n  a:\n    cmd: srv --port \${PORT}\n    unloadTimeout: 0\n  b:\n    cmd: srv --port \${PORT}\n    unloadTimeout: 3`);
+    expect(config.unloadTimeout).toBe(10);
+    expect([config.models.a.unloadTimeout, config.models.b.unloadTimeout]).toEqual([10, 3]);
+  });
+
+  test("ttl: absent or -1 take globalTTL, 0 stays never", () => {
+    const { config } = load(`
+      globalTTL: 300
+      models:
+        a: {cmd: "srv --port \${PORT}"}
+        b: {cmd: "srv --port \${PORT}", ttl: -1}
+        c: {cmd: "srv --port \${PORT}", ttl: 0}
+        d: {cmd: "srv --port \${PORT}", ttl: 7}
+    `);
+    expect(["a", "b", "c", "d"].map((id) => config.models[id].ttl)).toEqual([300, 300, 0, 7]);
+  });
+
+  test("concurrencyLimit 0 means 10; comfyui_auto gets at least 50", () => {
+    const { config } = load(`
+      models:
+        a: {cmd: "srv --port \${PORT}", concurrencyLimit: 0}
+        b: {cmd: "srv --port \${PORT}", concurrencyLimit: 3}
+        comfyui_auto: {cmd: "srv --port \${PORT}", concurrencyLimit: 4}
+    `);
+    expect([config.models.a.concurrencyLimit, config.models.b.concurrencyLimit, config.models.comfyui_auto.concurrencyLimit]).toEqual([10, 3, 50]);
+  });
+
+  test("drainTimeout, requestBodyLimitMB and fifo.maxWait take fractions; a model may override drainTimeout", () => {
+    const { config } = load(`
+      drainTimeout: 0.5
+      requestBodyLimitMB: 0.25
+      routing:
+        scheduler:
+          use: serial
+          settings:
+            fifo:
+              maxWait: 1.5
+      models:
+        a: {cmd: "srv --port \${PORT}"}
+        b: {cmd: "srv --port \${PORT}", drainTimeout: 0}
+    `);
+    expect([config.drainTimeout, config.requestBodyLimitMB, config.routing.fifo.maxWait, config.routing.scheduler]).toEqual([0.5, 0.25, 1.5, "serial"]);
+    expect([config.models.a.drainTimeout, config.models.b.drainTimeout]).toEqual([0.5, 0]);
+  });
+
+  test("sendLoadingState per model overrides the global flag", () => {
+    const { config } = load(`sendLoadingState: true\nmodels:\n  a: {cmd: "srv --port \${PORT}"}\n  b: {cmd: "srv --port \${PORT}", sendLoadingState: false}`);
+    expect([config.models.a.sendLoadingState, config.models.b.sendLoadingState]).toEqual([true, false]);
+  });
+});
+
+describe("normalisation", () => {
+  test("checkEndpoint: none stays, a path without / gets one", () => {
+    const { config } = load(`models:\n  a: {cmd: "srv --port \${PORT}", checkEndpoint: none}\n  b: {cmd: "srv --port \${PORT}", checkEndpoint: " ready "}`);
+    expect([config.models.a.checkEndpoint, config.models.b.checkEndpoint]).toEqual(["none", "/ready"]);
+  });
+
+  test("env list becomes a record (later entries win), values keep '='", () => {
+    const { config } = load(`models:\n  a:\n    cmd: srv --port \${PORT}\n    env: ["A=1", "B=x=y", "A=2", "EMPTY="]`);
+    expect(config.models.a.env).toEqual({ A: "2", B: "x=y", EMPTY: "" });
+  });
+
+  test("legacy filters.strip_params is used when stripParams is empty", () => {
+    const { config } = load(`models:\n  a:\n    cmd: srv --port \${PORT}\n    filters:\n      strip_params: "b, a ,model,,a"`);
+    expect(config.models.a.filters.stripParams).toEqual(["a", "b"]);
+  });
+
+  test("filters never set `model` (warned and dropped)", () => {
+    const { config, warnings } = load(`models:\n  a:\n    cmd: srv --port \${PORT}\n    filters:\n      setParams: {model: x, t: 1}`);
+    expect(config.models.a.filters.setParams).toEqual({ t: 1 });
+    expect(warnings.map((w) => [w.path, w.line])).toEqual([["models.a.filters.setParams.model", 5]]);
+  });
+
+  test("proxy loses trailing slashes; a model without cmd is accepted with a warning", () => {
+    const { config, warnings } = load(`models:\n  a:\n    proxy: http://127.0.0.1:9000/v1//`);
+    expect(config.models.a.proxy).toBe("http://127.0.0.1:9000/v1");
+    expect(config.models.a.cmd).toEqual([]);
+    expect(warnings.map((w) => [w.path, w.message])).toEqual([["models.a", "no cmd: this model cannot be started"]]);
+  });
+
+  test("YAML 1.1 booleans and scalar-to-string, as llama-swap's decoder accepts them", () => {
+    const { config } = load(`models:\n  "2024":\n    cmd: srv --port \${PORT}\n    unlisted: yes\n    sendLoadingState: off\n    name: 2024\n    aliases: [1.5, true]`);
+    const m = config.models["2024"];
+    expect([m.unlisted, m.sendLoadingState, m.name, m.aliases]).toEqual([true, false, "2024", ["1.5", "true"]]);
+  });
+
+  test("an empty value means 'not set'", () => {
+    const { config } = load(`globalTTL:\nmodels:\n  a:\n    cmd: srv --port \${PORT}\n    cmdStop:\n    filters:\n    aliases:`);
+    expect(config.globalTTL).toBe(0);
+    expect(config.models.a.cmdStop).toEqual([]);
+    expect(config.models.a.aliases).toEqual([]);
+  });
+
+  test("an unknown logLevel falls back to info with a warning", () => {
+    const { config, warnings } = load(`logLevel: verbose\n${ONE}`);
+    expect(config.logLevel).toBe("info");
+    expect(warnings[0].path).toBe("logLevel");
+    expect(warnings[0].message).toContain('unknown log level "verbose"');
+  });
+
+  test("preload: trimmed, aliases resolved, duplicates and blanks dropped, unknown names warned", () => {
+    const { config, warnings } = load(`
+      models:
+        a: {cmd: "srv --port \${PORT}", aliases: [fast]}
+        b: {cmd: "srv --port \${PORT}"}
+      hooks:
+        on_startup:
+          preload: [" fast ", "", b, a, ghost]
+    `);
+    expect(config.preload).toEqual(["a", "b"]);
+    expect(warnings.map((w) => [w.path, w.line, w.message])).toEqual([
+      ["hooks.on_startup.preload[4]", 6, '"ghost" is not a model ID or alias; it will not be preloaded'],
+    ]);
+  });
+
+  test("scheduler priorities resolve aliases to model IDs", () => {
+    const { config } = load(`
+      models:
+        a: {cmd: "srv --port \${PORT}", aliases: [fast]}
+      routing:
+        scheduler:
+          settings:
+            fifo:
+              priority: {fast: 7}
+    `);
+    expect(config.routing.fifo.priority).toEqual({ a: 7 });
+  });
+
+  test("legacy top-level groups: definition order, (default) last with the ungrouped models sorted", () => {
+    const { config } = load(`
+      models:
+        z: {cmd: "srv --port \${PORT}"}
+        y: {cmd: "srv --port \${PORT}"}
+        x: {cmd: "srv --port \${PORT}"}
+        w: {cmd: "srv --port \${PORT}"}
+      groups:
+        second: {members: [x], persistent: true}
+        first: {members: [w], swap: false, exclusive: false}
+    `);
+    expect(config.routing.groups).toEqual([
+      { id: "second", members: ["x"], swap: true, exclusive: true, persistent: true },
+      { id: "first", members: ["w"], swap: false, exclusive: false, persistent: false },
+      { id: "(default)", members: ["y", "z"], swap: true, exclusive: true, persistent: false },
+    ]);
+  });
+
+  test("routing.router.use matrix: vars, costs and sets kept as written, in document order", () => {
+    const { config, warnings } = load(`
+      models:
+        gemma: {cmd: "srv --port \${PORT}"}
+        qwen: {cmd: "srv --port \${PORT}"}
+        voice: {cmd: "srv --port \${PORT}"}
+      routing:
+        router:
+          use: matrix
+          settings:
+            groups:
+              g: {members: [gemma]}
+            matrix:
+              vars: {g: gemma, q: qwen}
+              evict_costs: {voice: 50, g: 2}
+              sets:
+                "10": "(g | q) & voice"
+                "2": "+10 | gemma"
+    `);
+    expect(config.routing.router).toBe("matrix");
+    expect(config.routing.groups).toEqual([]);
+    expect(config.routing.matrix).toEqual({
+      vars: { g: "gemma", q: "qwen" },
+      evictCosts: { voice: 50, g: 2 },
+      sets: [
+        { name: "10", dsl: "(g | q) & voice" },
+        { name: "2", dsl: "+10 | gemma" },
+      ],
+    });
+    expect(warnings.map((w) => [w.path, w.message])).toEqual([["routing.router.settings.groups", "ignored: routing.router.use is matrix"]]);
+  });
+
+  test("legacy top-level matrix selects the matrix router", () => {
+    const { config } = load(`models:\n  a: {cmd: "srv --port \${PORT}"}\nmatrix:\n  sets:\n    only: a`);
+    expect(config.routing.router).toBe("matrix");
+    expect(config.routing.matrix?.sets).toEqual([{ name: "only", dsl: "a" }]);
+  });
+
+  test("peers: duplicate models ignored; per-ID peer filters and timeouts warned", () => {
+    const { config, warnings } = load(`
+      peers:
+        box:
+          proxy: http://10.0.0.9:8080/
+          apiKey: secret
+          models: [x, y, x]
+          filters:
+            setParamsByID: {x: {a: 1}}
+          timeouts: {connect: 3}
+    `);
+    expect(config.peers.box).toEqual({ id: "box", proxy: "http://10.0.0.9:8080", apiKey: "secret", models: ["x", "y"], filters: { stripParams: [], setParams: {} } });
+    expect(warnings.map((w) => w.path)).toEqual(["peers.box.filters.setParamsByID", "peers.box.timeouts"]);
+  });
+
+  test("top-level x-* keys are ignored silently; other unknown keys are errors", () => {
+    expect(load(`x-notes: {anything: [1, 2]}\n${ONE}`).warnings).toEqual([]);
+    expect(issuesOf(`notes: hi\n${ONE}`).map((i) => i.message)).toEqual(["unknown key"]);
+  });
+});
+
+describe("errors", () => {
+  test("every problem is reported in one pass, sorted by line", () => {
+    const text = [
+      "globalTTL: -1", //                                  1
+      "models:", //                                        2
+      "  a:", //                                           3
+      "    cmd: srv --port ${PORT} ${nope}", //            4
+      "    tll: 3", //                                     5
+      "    aliases: [b]", //                               6
+      "  b:", //                                           7
+      "    cmd: srv", //                                   8
+      "groups:", //                                        9
+      "  g: {members: [a, ghost]}", //                     10
+    ].join("\n");
+    let error: ConfigError | null = null;
+    try {
+      loadConfig(text, { fileName: "bad.yaml" });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.format().split("\n")).toEqual([
+      "bad.yaml:1:1: globalTTL: must be >= 0, got -1",
+      "bad.yaml:4:5: models.a.cmd: unknown macro ${nope}",
+      "bad.yaml:5:5: models.a.tll: unknown key, did you mean ttl?",
+      'bad.yaml:6:15: models.a.aliases[0]: alias "b" is the ID of another model',
+      "bad.yaml:7:3: models.b.proxy: no proxy is set and cmd does not use ${PORT}: add ${PORT} to cmd, or set proxy to the URL the server listens on",
+      'bad.yaml:10:20: groups.g.members[1]: "ghost" is not a model ID',
+    ]);
+  });
+
+  test("semantic checks still run when a schema error is deep inside a model", () => {
+    const issues = issuesOf(`
+      models:
+        a: {cmd: "srv --port \${PORT}", ttl: x, aliases: [b]}
+        b: {cmd: "srv --port \${PORT}"}
+    `);
+    expect(issues.map((i) => i.path)).toEqual(["models.a.ttl", "models.a.aliases[0]"]);
+  });
+
+  test("ConfigError message is the formatted list, without a stack in format()", () => {
+    try {
+      loadConfig("startPort: 0", { fileName: "c.yaml" });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toBe("c.yaml:1:1: startPort: must be >= 1, got 0");
+      expect((err as ConfigError).format()).toBe("c.yaml:1:1: startPort: must be >= 1, got 0");
+      return;
+    }
+    throw new Error("loaded");
+  });
+
+  test("alias bombs are refused, not expanded", () => {
+    const lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(", ")}]`);
+    const issues = issuesOf(lines.join("\n"));
+    expect(issues[0].message).toContain("cannot expand the document");
+  });
+
+  test("multiple YAML documents are refused", () => {
+    expect(issuesOf("a: 1\n---\nb: 2\n")[0].message).toContain("multiple documents");
+  });
+});
