@@ -40,6 +40,7 @@ describe("auth in the app", () => {
 
   test("every route but /health needs a key; 401 carries WWW-Authenticate and the envelope", async () => {
     expect((await fetch(`${locked.url}/health`)).status).toBe(200);
+    expect((await fetch(`${locked.url}/wol-health`)).status).toBe(200);
     for (const path of ["/v1/models", "/running", "/logs", "/api/version", "/upstream/m/x"]) {
       const res = await fetch(`${locked.url}${path}`);
       expect(res.status, path).toBe(401);
@@ -48,6 +49,16 @@ describe("auth in the app", () => {
     }
     const post = await fetch(`${locked.url}/v1/chat/completions`, { method: "POST", body: "{}" });
     expect(post.status).toBe(401);
+  });
+
+  test("the access log names the request but never the key", async () => {
+    await fetch(`${locked.url}/api/version?x=1`, { headers: { authorization: "Bearer sekret" } });
+    await fetch(`${locked.url}/api/version`, { headers: { authorization: "Bearer not-a-key-123" } });
+    const log = locked.logs.proxy.history();
+    expect(log).toContain('"GET /api/version" 200');
+    expect(log).toContain('"GET /api/version" 401');
+    expect(log).not.toContain("sekret");
+    expect(log).not.toContain("not-a-key-123");
   });
 
   test("accepts Bearer, x-api-key and Basic (password part)", async () => {
