@@ -102,8 +102,13 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
       post({ type: "swap-done", swapId: id, outcome });
     };
     try {
-      // Every waiter may have left before anything was stopped: then nothing is stopped or started.
-      if (!swapWanted.get(id)) return finish({ kind: "abandoned" });
+      // Every waiter may have left before anything was stopped (its cancel event may still be
+      // queued behind the event that started this swap): then nothing is stopped or started.
+      const gone = order.requests.every((r) => pending.get(r)?.signal.aborted ?? true);
+      if (!swapWanted.get(id) || gone) {
+        log.info(`swap: nobody waits for ${target} any more; not loading it`);
+        return finish({ kind: "abandoned" });
+      }
       log.info(evict.length > 0 ? `swap: loading ${target}, stopping ${evict.join(", ")}` : `swap: loading ${target}`);
       await Promise.all(
         evict.map((m) =>
@@ -113,7 +118,7 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
         ),
       );
       if (!swapWanted.get(id)) {
-        log.info(`swap: nobody waits for ${target} any more; not starting it`);
+        log.info(`swap: nobody waits for ${target} any more; not loading it`);
         return finish({ kind: "abandoned" });
       }
       await sup(target).start();

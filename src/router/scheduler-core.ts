@@ -197,7 +197,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     // The evictees are idle now (drained or severed): their evict-drain has done its job.
     for (const m of evict) if (drains.get(m)?.cause === "evict") drains.delete(m);
     swapper?.onSwapStart(target, running);
-    effects.startSwap({ id: sw.id, target, evict: [...evict] });
+    effects.startSwap({ id: sw.id, target, evict: [...evict], requests: [e.req.id] });
   }
 
   function runningSet(): string[] {

@@ -21,6 +21,8 @@ export interface SwapOrder {
   id: number;
   target: string;
   evict: string[];
+  /** Ids of the requests waiting on it when it was committed. */
+  requests: number[];
 }
 
 /** How a swap ended, as posted back to the loop. */

@@ -272,7 +272,7 @@ describe("shutdown and unload", () => {
     const b = h.req("b");
     expect(h.eff.startsFor("b")).toBe(0);
     h.stopsDone();
-    expect(h.eff.starts).toEqual([{ id: 1, target: "b", evict: [] }]);
+    expect(h.eff.starts).toMatchObject([{ id: 1, target: "b", evict: [] }]);
     h.swapDone("b");
     expect(h.eff.resolutions.get(b)?.kind).toBe("served");
   });

@@ -143,7 +143,7 @@ describe("swaps", () => {
     await router.settled();
     sup("a").holdStops = false;
     sup("a").releaseStop();
-    await until(() => log.lines.some((l) => l.includes("not starting it")), "the swap gives up");
+    await until(() => log.lines.some((l) => l.includes("not loading it")), "the swap gives up");
     await router.settled();
     expect(sup("b").starts).toBe(0);
     expect(router.status().find((s) => s.model === "b")).toMatchObject({ state: "stopped", queued: 0 });
@@ -151,6 +151,22 @@ describe("swaps", () => {
     sup("b").autoReady = true;
     (await router.acquire("b", { signal: signal() })).done();
     expect(sup("b").starts).toBe(1);
+  });
+
+  test("a swap committed after its client left (cancel still queued) stops and starts nothing", async () => {
+    const { router, sup, log } = setup(testConfig([modelConfig("a"), modelConfig("b")]));
+    sup("a").autoReady = true;
+    const ga = await router.acquire("a", { signal: signal() });
+    const ac = new AbortController();
+    const pb = router.acquire("b", { signal: ac.signal });
+    await router.settled();
+    ga.done(); // serve-done goes first: the loop commits b's swap before it hears of the cancel
+    ac.abort();
+    expect((await rejection(pb)).kind).toBe("cancelled");
+    await until(() => log.lines.some((l) => l.includes("not loading it")), "the swap gives up");
+    await router.settled();
+    expect(sup("a").stops).toEqual([]);
+    expect(sup("b").starts).toBe(0);
   });
 
   test("a queued client that leaves is rejected with cancelled and costs no load", async () => {

@@ -92,6 +92,6 @@ describe("under fifo", () => {
     const h = run([g("g", ["a", "b"], { swap: false })], { a: "ready", b: "stopped" });
     h.req("a");
     h.req("b");
-    expect(h.eff.starts).toEqual([{ id: 1, target: "b", evict: [] }]);
+    expect(h.eff.starts).toMatchObject([{ id: 1, target: "b", evict: [] }]);
   });
 });
