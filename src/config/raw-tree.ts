@@ -18,27 +18,46 @@ export function isRawMap(v: unknown): v is RawMap {
  * Converts yaml's `toJS({ mapAsMap: true })` output into a RawValue. Non-scalar keys and values of
  * unsupported kinds are reported and dropped; scalar keys are stringified (YAML `1:` is the key "1").
  */
-export function toRawTree(js: unknown, report: (path: PathSeg[], message: string) => void, path: PathSeg[] = []): RawValue {
+export function toRawTree(
+  js: unknown,
+  report: (path: PathSeg[], message: string) => void,
+  path: PathSeg[] = [],
+  ancestors: Set<unknown> = new Set(),
+): RawValue {
   if (js === null || js === undefined) return null;
   if (typeof js === "string" || typeof js === "boolean") return js;
   if (typeof js === "number") return js;
   if (typeof js === "bigint") return Number(js);
-  if (Array.isArray(js)) return js.map((v, i) => toRawTree(v, report, [...path, i]));
-  if (js instanceof Map) {
-    const out: RawMap = new Map();
-    for (const [k, v] of js) {
-      if (k !== null && typeof k === "object") {
-        report(path, "mapping keys must be plain scalars, not collections");
-        continue;
-      }
-      const key = k === null || k === undefined ? "" : String(k);
-      if (out.has(key)) {
-        report([...path, key], "duplicate key (after converting keys to strings)");
-        continue;
-      }
-      out.set(key, toRawTree(v, report, [...path, key]));
+  if (Array.isArray(js) || js instanceof Map) {
+    // yaml builds circular structures for an alias inside its own anchor (`a: &x [*x]`).
+    if (ancestors.has(js)) {
+      report(path, "an alias refers to a node that contains it");
+      return null;
     }
-    return out;
+    ancestors.add(js);
+    try {
+      if (Array.isArray(js)) return js.map((v, i) => toRawTree(v, report, [...path, i], ancestors));
+      const out: RawMap = new Map();
+      for (const [k, v] of js) {
+        if (k !== null && typeof k === "object") {
+          report(path, "mapping keys must be plain scalars, not collections");
+          continue;
+        }
+        const key = k === null || k === undefined ? "" : String(k);
+        if (key === "__proto__") {
+          report([...path, key], "the key __proto__ is not allowed");
+          continue;
+        }
+        if (out.has(key)) {
+          report([...path, key], "duplicate key (after converting keys to strings)");
+          continue;
+        }
+        out.set(key, toRawTree(v, report, [...path, key], ancestors));
+      }
+      return out;
+    } finally {
+      ancestors.delete(js);
+    }
   }
   if (js instanceof Date) return js.toISOString();
   report(path, `unsupported YAML value of type ${Object.prototype.toString.call(js).slice(8, -1)}`);
