@@ -219,9 +219,15 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
           }
           if (phase === "piping" && reader) {
             // The upstream body is already tracked: sever and death arrive in-band, end releases the grant.
-            const r = await reader.read();
-            if (r.done) controller.close();
-            else controller.enqueue(r.value);
+            try {
+              const r = await reader.read();
+              if (r.done) controller.close();
+              else controller.enqueue(r.value);
+            } catch (err) {
+              if (cancelled) return;
+              controller.enqueue(sseErrorBytes(`upstream stream failed: ${err instanceof Error ? err.message : String(err)}`));
+              controller.close();
+            }
             return;
           }
           await new Promise<void>((resolve) => (wake = resolve));
