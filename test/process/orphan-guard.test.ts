@@ -74,6 +74,7 @@ describe("no orphans", () => {
   test("an uncaught error stops every backend and exits 1", async () => {
     const { proc, pids, output } = await startProxy("uncaught");
     try {
+      proc.kill("SIGUSR2");
       expect(await proc.exited).toBe(1);
       expect(output()).toContain("stopped all");
       expect(pids.filter(isPidAlive)).toEqual([]);
@@ -85,6 +86,7 @@ describe("no orphans", () => {
   test("a plain process.exit() kills every group on the way out", async () => {
     const { proc, pids } = await startProxy("exit");
     try {
+      proc.kill("SIGUSR2");
       expect(await proc.exited).toBe(0);
       await waitFor(() => pids.every((p) => !isPidAlive(p)), 1000, "every backend gone");
     } finally {

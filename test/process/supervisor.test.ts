@@ -239,20 +239,20 @@ describe("supervisor crash", () => {
 
 describe("supervisor TTL", () => {
   test("idle fires once per idle period, never while a request is in flight", async () => {
-    const h = harness(simModel([], { ttl: 0.4 }));
+    const h = harness(simModel([], { ttl: 0.3 }));
     const idles = () => h.events.filter((e) => e.type === "idle").length;
     await h.sup.start();
     h.sup.requestStarted();
     // Well past the TTL with a request in flight: nothing.
-    await new Promise((r) => setTimeout(r, 900));
+    await new Promise((r) => setTimeout(r, 700));
     expect(idles()).toBe(0);
     const ended = Date.now();
     h.sup.requestEnded();
     await waitFor(() => idles() === 1, 3000, "idle event");
     const idle = h.events.find((e) => e.type === "idle")!;
-    expect(idle.at - ended).toBeGreaterThanOrEqual(390);
+    expect(idle.at - ended).toBeGreaterThanOrEqual(290);
     // Once per idle period: no second event without a new request.
-    await new Promise((r) => setTimeout(r, 900));
+    await new Promise((r) => setTimeout(r, 700));
     expect(idles()).toBe(1);
     // A new request and its end start a new period.
     h.sup.requestStarted();
