@@ -16,6 +16,7 @@ describe("parseCommand", () => {
     ["empty quoted words survive", `a '' ""`, ["a", "", ""]],
     ["backslash escapes outside quotes", "a\\ b c\\'d \\\\ e", ["a b", "c'd", "\\", "e"]],
     ["quotes span lines", "a 'b\nc'", ["a", "b\nc"]],
+    ["llama-swap style block: tabs, blank lines, continuations, comments", "server run.py \\\n\t--name \"a b\" \\\n\n\t  # note\n\t--json '{\"k\": 1}'\n\t-q \"'x'\"\n\t", ["server", "run.py", "--name", "a b", "--json", '{"k": 1}', "-q", "'x'"]],
     ["empty", "", []],
     ["only comments", "# a\n  # b", []],
   ];
