@@ -275,10 +275,14 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     return (st !== null && st !== "stopped" && st !== "shutdown") || swapsByModel.has(m);
   }
 
-  function settleTickets(m: string): void {
-    if (stopping.has(m) || drains.has(m)) return;
+  /** Answer every unload ticket whose models are all stopped (no stop under way, none pending). */
+  function settleTickets(): void {
     for (const [t, set] of [...tickets]) {
-      if (set.delete(m) && set.size === 0) {
+      for (const m of [...set]) {
+        const d = drains.get(m);
+        if (!stopping.has(m) && !(d && d.cause !== "evict")) set.delete(m);
+      }
+      if (set.size === 0) {
         tickets.delete(t);
         effects.unloadFinished(t);
       }
@@ -289,7 +293,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     const wants = shuttingDown ? new Set<string>() : policy.drainWants(core);
     let changed = false;
     for (const m of wants) {
-      if (drains.has(m)) continue;
+      if (drains.has(m) || stopping.has(m)) continue;
       drains.set(m, { since: now(), deadline: now() + Math.max(0, settings.drainTimeoutSec(m)) * 1000, cause: "evict" });
       changed = true;
     }
@@ -362,6 +366,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
       changed = policy.dispatch(core) || changed;
       if (!changed) break;
     }
+    settleTickets();
     queue.forEach((e, i) => publish(e, i + 1, false));
     for (const sw of swapsById.values()) for (const w of sw.waiters) publish(w, 0, true);
     arm();
@@ -436,8 +441,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
           set.add(m);
         }
       }
-      if (set.size === 0) effects.unloadFinished(order.id);
-      else tickets.set(order.id, set);
+      tickets.set(order.id, set);
       pump();
     },
 
@@ -445,7 +449,6 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
       const n = (stopping.get(model) ?? 0) - 1;
       if (n <= 0) stopping.delete(model);
       else stopping.set(model, n);
-      settleTickets(model);
       pump();
     },
 
@@ -467,8 +470,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
         beginStop(m, "shutdown");
         set.add(m);
       }
-      if (set.size === 0) effects.unloadFinished(ticket);
-      else tickets.set(ticket, set);
+      tickets.set(ticket, set);
       pump();
     },
 

@@ -515,6 +515,24 @@ describe("starvation bound and bounded drain", () => {
     expect(h.eff.startsFor("b")).toBe(1);
   });
 
+  test("an unload of a model the oldest request wants evicted still finishes", () => {
+    const h = fifo({ a: "ready", b: "stopped" }, groups, { maxWaitSec: 1, drain: { a: 30 } });
+    const a1 = h.req("a");
+    const b = h.req("b");
+    h.advance(1000); // a drains for b
+    h.s.onUnload({ id: 9, models: ["a"], onlyIfIdle: false });
+    h.done(a1);
+    expect(h.eff.stops).toEqual([{ models: ["a"], reason: "unload" }]);
+    expect(h.eff.startsFor("b")).toBe(0); // waits for the stop under way
+    h.stopsDone();
+    expect(h.eff.finished).toEqual([9]);
+    expect(h.eff.startsFor("b")).toBe(1);
+    h.swapDone("b");
+    expect(h.eff.resolutions.get(b)?.kind).toBe("served");
+    expect(h.s.routing("a").drainingSince).toBeNull();
+    noViolations(h);
+  });
+
   test("the drain is lifted when the request that forced it leaves", () => {
     const h = fifo({ a: "ready", b: "stopped" }, groups, { maxWaitSec: 1, drain: { a: 30 } });
     h.req("a");

@@ -42,7 +42,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant("swap" as const), k, ok: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("stop" as const), k }) },
   {
-    weight: 1,
+    weight: 3,
     arbitrary: fc.record({
       t: fc.constant("unload" as const),
       models: fc.option(fc.uniqueArray(modelIdx, { maxLength: 2 }), { nil: null }),
@@ -115,6 +115,7 @@ class World {
   readonly ids: number[] = [];
   private nextId = 1;
   private ticket = 100;
+  readonly tickets: number[] = [];
   private shutdown = false;
   readonly drainSec: (m: string) => number;
 
@@ -189,6 +190,7 @@ class World {
         return;
       }
       case "unload":
+        this.tickets.push(this.ticket);
         this.s.onUnload({
           id: this.ticket++,
           models: a.models === null ? null : a.models.map((i) => MODELS[i] as string),
@@ -212,6 +214,7 @@ class World {
       case "shutdown":
         if (this.shutdown) return;
         this.shutdown = true;
+        this.tickets.push(this.ticket);
         this.s.onShutdown(this.ticket++);
         return;
     }
@@ -263,7 +266,7 @@ class World {
 
 test("random event sequences keep the router's invariants (both schedulers, both swappers)", () => {
   fc.assert(
-    fc.property(configArb, fc.array(action, { maxLength: 60 }), (cfg, actions) => {
+    fc.property(configArb, fc.array(action, { minLength: 5, maxLength: 80, size: "max" }), (cfg, actions) => {
       const w = new World(cfg);
       for (const a of actions) w.step(a);
       w.quiesce();
@@ -273,7 +276,9 @@ test("random event sequences keep the router's invariants (both schedulers, both
       expect(eff.log.length).toBe(w.ids.length);
       for (const m of MODELS) expect(w.s.routing(m)).toEqual({ inFlight: 0, queued: 0, drainingSince: null });
       expect(eff.outstanding.size).toBe(0);
+      // Every unload and shutdown ticket was answered, exactly once.
+      expect([...eff.finished].sort((x, y) => x - y)).toEqual(w.tickets);
     }),
-    { numRuns: 400 },
+    { numRuns: 300 },
   );
-});
+}, 30_000);
