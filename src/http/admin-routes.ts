@@ -16,6 +16,8 @@ export interface RunningRecord {
   ttl: number;
   name: string;
   description: string;
+  /** Pid of the model's server (leader of its process group), or null. */
+  pid: number | null;
   inFlight: number;
   queued: number;
   draining: boolean;
@@ -76,6 +78,7 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
           ttl: m.ttl,
           name: m.name,
           description: m.description,
+          pid: ctx.deps.models?.get(m.id)?.pid ?? null,
           inFlight,
           queued,
           draining: s?.drainingSince != null,
