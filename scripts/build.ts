@@ -17,7 +17,7 @@ const commit = (await $`git rev-parse --short HEAD`.nothrow().quiet().text()).tr
 const stamp = { version: pkg.version, commit, date: new Date().toISOString() };
 
 const cmd = [
-  "bun", "build", "--compile", "src/main.ts",
+  process.execPath, "build", "--compile", "src/main.ts",
   "--outfile", outfile,
   // Why each flag: ../docs and bun-elysia notes §4 — minify + sourcemap for size and readable traces,
   // bytecode (needs ESM because main.ts uses top-level await) for a fast start,
