@@ -249,20 +249,21 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
       return Promise.resolve();
     }
     setState("stopping");
-    const token = {};
-    let current: object | null = token;
-    const promise = (async () => {
+    const run = (async () => {
       try {
         await terminate(p, timeoutMs, force);
         if (beforeStopped) await beforeStopped();
       } finally {
         if (proc === p) proc = null;
-        if (current === token) stopping = null;
         if (state === "stopping") setState("stopped");
       }
     })();
+    // Callers get the promise that has also cleared `stopping`, so when they resume, a new
+    // start() or stop() sees the settled state.
+    const promise: Promise<void> = run.finally(() => {
+      if (stopping === promise) stopping = null;
+    });
     stopping = promise;
-    void promise.finally(() => (current = null));
     return promise;
   }
 
