@@ -112,7 +112,8 @@ describe("dist/switchyard", () => {
   }, 30_000);
 
   test("20 clients alternating streaming traffic over 2 models: no failed or truncated response", async () => {
-    const r = await start(withPorts(TWO_MODELS));
+    // 20 clients may all want one model at once: lift the default limit of 10 per model.
+    const r = await start(withPorts(TWO_MODELS.replaceAll("--tokens 20\n", "--tokens 20\n    concurrencyLimit: 20\n")));
     const one = async (i: number, j: number): Promise<string> => {
       const model = (i + j) % 2 === 0 ? "alpha" : "beta";
       const res = await chat(r.url, model, true, { max_tokens: 10 });
