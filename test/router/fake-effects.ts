@@ -71,6 +71,7 @@ export class FakeEffects implements Effects {
       if (this.busy(m) > 0) this.violations.push(`${m} evicted with ${this.busy(m)} in flight`);
       if (this.states.has(m)) this.states.set(m, "stopped");
     }
+    if (this.pendingStops.some((p) => p.model === order.target)) this.violations.push(`${order.target} loads while being stopped`);
     this.starts.push(order);
     this.outstanding.set(order.id, order);
     this.wanted.set(order.id, true);
@@ -84,6 +85,7 @@ export class FakeEffects implements Effects {
       this.resolve(req.id, { kind: "left", model });
       return false;
     }
+    if (this.states.get(model) !== "ready") this.violations.push(`${req.id} granted on ${model} while ${this.states.get(model)}`);
     this.resolve(req.id, { kind: "served", model, at: this.t });
     let set = this.inFlight.get(model);
     if (!set) this.inFlight.set(model, (set = new Set()));
@@ -91,6 +93,7 @@ export class FakeEffects implements Effects {
     return true;
   }
   grantError(req: RouteRequest, error: RouteError): void {
+    if (error.kind === "cancelled" && !this.left.has(req.id)) this.violations.push(`${req.id} cancelled but its client is there`);
     this.resolve(req.id, { kind: "error", error });
   }
   publish(req: RouteRequest, update: WaitUpdate): void {

@@ -224,9 +224,16 @@ class World {
   step(a: Action): void {
     const since = new Map(MODELS.map((m) => [m as string, this.s.routing(m).drainingSince]));
     const severedBefore = this.eff.severed.length;
+    const logBefore = this.eff.log.length;
     this.apply(a);
     const eff = this.eff;
     expect(eff.violations).toEqual([]);
+    // A model that drains takes no new work (the drain was there before and is still there).
+    for (const { res } of eff.log.slice(logBefore)) {
+      if (res.kind !== "served") continue;
+      const before = since.get(res.model) ?? null;
+      expect(before === null || this.s.routing(res.model).drainingSince !== before).toBe(true);
+    }
     for (const cut of eff.severed.slice(severedBefore)) {
       const d = this.drainSec(cut.model) * 1000;
       const s = since.get(cut.model) ?? null;
