@@ -234,10 +234,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   function onLeaderExit(p: SpawnedProcess, info: ExitInfo): void {
     if (p !== proc || state !== "ready" || stopping) return;
     log.warn(`[${id}] upstream process ${describeExit(info)} unexpectedly`);
-    void stopInternal(0, true, async () => {
-      await settlesWithin(p.outputDone, OUTPUT_SETTLE_MS);
-      emit({ type: "crash", model: id, exitCode: info.code, signal: info.signal, lastLines: tail.lines(), at: now() });
-    });
+    // The crash event follows the `stopped` state event, so a listener that looks at the state
+    // when it hears of the crash sees the model already stopped (and restartable).
+    const settle = async () => void (await settlesWithin(p.outputDone, OUTPUT_SETTLE_MS));
+    void stopInternal(0, true, settle).then(() =>
+      emit({ type: "crash", model: id, exitCode: info.code, signal: info.signal, lastLines: tail.lines(), at: now() }),
+    );
   }
 
   /** Tear the current process down (joining a teardown under way) and end in `stopped`. */

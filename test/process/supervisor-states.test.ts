@@ -145,6 +145,10 @@ describe("supervisor state machine", () => {
     await waitFor(() => events.some((e) => e.type === "crash"), 1000, "crash");
     const crash = events.find((e) => e.type === "crash") as Extract<SupervisorEvent, { type: "crash" }>;
     expect(crash.exitCode).toBe(139);
+    // the crash is heard after the model is already stopped
+    const stoppedAt = events.findIndex((e) => e.type === "state" && e.to === "stopped");
+    expect(stoppedAt).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf(crash)).toBeGreaterThan(stoppedAt);
     expect(heard).toBe(3);
   });
 });
