@@ -40,6 +40,12 @@ export function matchUpstreamPath(ctx: HttpContext, rawPath: string): UpstreamMa
   return best;
 }
 
+/**
+ * Paths that never start a model (llama-swap's default `upstream.ignorePaths`): a browser
+ * showing a model's web UI asks for favicons and scripts, and those must not trigger a load.
+ */
+const STATIC_ASSET = /\.(js|json|css|png|gif|jpg|jpeg|ico|txt)$/;
+
 /** Count a streamed request body and fail it past the limit. */
 function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded: () => void): ReadableStream<Uint8Array> {
   let size = 0;
@@ -87,6 +93,10 @@ export function createUpstreamHandler(ctx: HttpContext): Handler {
           label: `peer ${peer.id}`,
         });
       } else {
+        const state = ctx.deps.models?.get(match.target.id)?.state;
+        if (STATIC_ASSET.test(match.rest) && state !== undefined && state !== "ready") {
+          return errorResponse(409, `model ${match.target.id} is not loaded; ${match.rest} does not start it`);
+        }
         const grant = await ctx.router.acquire(match.target.id, { signal: request.signal });
         res = await ctx.proxy.forward({ ...common, url: `${grant.baseUrl}${match.rest}${url.search}`, grant, label: match.target.id });
       }

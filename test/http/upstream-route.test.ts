@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { RouteError } from "../../src/router/types.ts";
-import { createFakeRouter, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream } from "./helpers.ts";
+import { createFakeRouter, fakeSupervisor, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream } from "./helpers.ts";
 
 interface Echo {
   method: string;
@@ -21,7 +21,11 @@ const router = createFakeRouter({
   "org/model": { baseUrl: echo.url },
   failing: { baseUrl: echo.url, refuse: new RouteError("start_failed", "failing exited with code 2") },
 });
-const app = startApp({ config, router });
+const supervisors = new Map([
+  ["org", fakeSupervisor("org", "stopped")],
+  ["org/model", fakeSupervisor("org/model", "ready")],
+]);
+const app = startApp({ config, router, models: supervisors });
 afterAll(() => {
   app.stop();
   echo.stop();
@@ -91,5 +95,18 @@ describe("/upstream/<model>/<path>", () => {
       }),
     } as RequestInit);
     expect(chunked.status).toBe(413);
+  });
+
+  test("a static asset of a model that is not loaded is 409 and starts nothing", async () => {
+    const before = router.grants.length;
+    const res = await fetch(`${app.url}/upstream/org/favicon.ico`);
+    expect(res.status).toBe(409);
+    const body = (await res.json()) as { error: { message: string; code: string } };
+    expect(body.error.message).toContain("model org is not loaded");
+    expect(router.grants.length).toBe(before);
+    // a loaded model serves its assets, and a page of an unloaded one still loads it
+    expect((await fetch(`${app.url}/upstream/org/model/app.js`)).status).toBe(200);
+    expect((await fetch(`${app.url}/upstream/org/index.html`)).status).toBe(200);
+    expect(router.grants.length).toBe(before + 2);
   });
 });
