@@ -40,6 +40,20 @@ models:
     cmd: \${SWITCHYARD} simulate --port \${PORT} --model beta --load-ms 300 --tps 200 --tokens 20
 `;
 
+/** Two models that run side by side; `aFlags` go to model a's simulator. */
+function sideBySide(aFlags: string): string {
+  return `
+routing:
+  router:
+    settings:
+      groups:
+        all: { members: [a, b], swap: false }
+models:
+  a: { cmd: "\${SWITCHYARD} simulate --port \${PORT} --model a ${aFlags}" }
+  b: { cmd: "\${SWITCHYARD} simulate --port \${PORT} --model b" }
+`;
+}
+
 function withPorts(text: string): string {
   // Each test gets its own port range so parallel runs and leftovers cannot collide.
   const base = 20000 + Math.floor(Math.random() * 20000);
@@ -179,18 +193,7 @@ models:
   }, 20_000);
 
   test("SIGTERM stops every backend and exits 0", async () => {
-    const r = await startBinary(
-      withPorts(`
-routing:
-  router:
-    settings:
-      groups:
-        all: { members: [a, b], swap: false }
-models:
-  a: { cmd: "\${SWITCHYARD} simulate --port \${PORT} --model a" }
-  b: { cmd: "\${SWITCHYARD} simulate --port \${PORT} --model b" }
-`),
-    );
+    const r = await startBinary(withPorts(sideBySide("")));
     expect((await chat(r.url, "a", false)).status).toBe(200);
     expect((await chat(r.url, "b", false)).status).toBe(200);
     const pids = await backendPids(r.url);
@@ -200,18 +203,7 @@ models:
   }, 30_000);
 
   test("kill -9 of the binary leaves no backend alive after 5 s", async () => {
-    const r = await startBinary(
-      withPorts(`
-routing:
-  router:
-    settings:
-      groups:
-        all: { members: [a, b], swap: false }
-models:
-  a: { cmd: "\${SWITCHYARD} simulate --port \${PORT} --model a --spawn-grandchild" }
-  b: { cmd: "\${SWITCHYARD} simulate --port \${PORT} --model b" }
-`),
-    );
+    const r = await startBinary(withPorts(sideBySide("--spawn-grandchild")));
     expect((await chat(r.url, "a", false)).status).toBe(200);
     expect((await chat(r.url, "b", false)).status).toBe(200);
     const pids = await backendPids(r.url);
