@@ -154,6 +154,56 @@ describe("dist/switchyard", () => {
     expect(flat.length).toBe(60);
   }, 120_000);
 
+  test("a swap lets a long stream finish; a stalled one is severed in-band after drainTimeout", async () => {
+    const r = await start(
+      withPorts(`
+drainTimeout: 1
+routing:
+  scheduler:
+    settings:
+      fifo: { maxWait: 0.2 }
+models:
+  long:
+    cmd: \${SWITCHYARD} simulate --port \${PORT} --model long --tps 40 --tokens 30
+  stall:
+    cmd: \${SWITCHYARD} simulate --port \${PORT} --model stall --stall-after 3
+  next:
+    cmd: \${SWITCHYARD} simulate --port \${PORT} --model next --load-ms 200
+`),
+    );
+    // 1. A 30-token stream at 40 tokens/s (~0.75 s) survives a swap request arriving mid-way,
+    //    because the swap waits for it (it ends well within maxWait + drainTimeout).
+    const longRes = await chat(r.url, "long", true);
+    const longData = sseData(longRes);
+    await Bun.sleep(100);
+    const afterLong = await chat(r.url, "next", false);
+    const data = await longData;
+    expect(data.at(-1)).toBe("[DONE]");
+    expect(data.some((d) => d.includes('"error"'))).toBe(false);
+    const content = data
+      .slice(0, -1)
+      .map((d) => (JSON.parse(d) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ?? "")
+      .join("");
+    expect(content.length).toBeGreaterThan(30);
+    expect(afterLong.status).toBe(200);
+
+    // 2. A stream that stalls forever is severed after maxWait + drainTimeout, with an in-band
+    //    error event and [DONE], and the next model is served.
+    const stallRes = await chat(r.url, "stall", true);
+    expect(stallRes.status).toBe(200);
+    const stallData = sseData(stallRes);
+    await Bun.sleep(100);
+    const t0 = Date.now();
+    const next = await chat(r.url, "next", false);
+    const waited = Date.now() - t0;
+    expect(next.status).toBe(200);
+    expect(waited).toBeLessThan(8000);
+    const cut = await stallData;
+    expect(cut.at(-1)).toBe("[DONE]");
+    const err = JSON.parse(cut.at(-2)!) as { error: { message: string } };
+    expect(err.error.message).toMatch(/drain|sever/i);
+  }, 30_000);
+
   test("concurrency limit answers 429 with Retry-After", async () => {
     const r = await start(
       withPorts(`
