@@ -9,8 +9,8 @@ import { createAdminRoutes } from "./admin-routes.ts";
 import { createAuthCheck } from "./auth.ts";
 import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
-import { errorResponse, toErrorResponse } from "./errors.ts";
-import { createModelHandler, MODEL_ROUTES } from "./model-routes.ts";
+import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
+import { createModelHandler, MODEL_ROUTES, type ClientInfo } from "./model-routes.ts";
 import { createUpstreamHandler } from "./upstream-route.ts";
 
 /** Dependencies of the app (see HttpDeps). */
@@ -18,6 +18,28 @@ export type AppDeps = HttpDeps;
 
 /** Paths that never need an API key. */
 const OPEN_PATHS = new Set(["/health", "/wol-health"]);
+
+/** Fixed admin paths and their methods, for 405 answers (model routes answer 405 themselves). */
+const ADMIN_METHODS: Record<string, string> = {
+  "/health": "GET, HEAD",
+  "/wol-health": "GET, HEAD",
+  "/v1/models": "GET, HEAD",
+  "/models": "GET, HEAD",
+  "/running": "GET, HEAD",
+  "/unload": "GET, HEAD",
+  "/api/models/unload": "POST",
+  "/logs": "GET, HEAD",
+  "/logs/stream": "GET, HEAD",
+  "/api/version": "GET, HEAD",
+};
+
+/** The methods a known admin path accepts, or null for an unknown path. */
+function allowedMethods(path: string): string | null {
+  if (Object.hasOwn(ADMIN_METHODS, path)) return ADMIN_METHODS[path];
+  if (path.startsWith("/api/models/unload/")) return "POST";
+  if (path.startsWith("/logs/stream/")) return "GET, HEAD";
+  return null;
+}
 
 /** Build the app; main.ts calls `.listen({ hostname, port })`. */
 export function createApp(deps: AppDeps) {
@@ -37,17 +59,21 @@ export function createApp(deps: AppDeps) {
     // Path only: a query string could carry secrets; headers (keys) are never logged.
     log.info(`Request ${ip} "${request.method} ${path}" ${status} "${ua}" ${Math.round(performance.now() - started)}ms`);
   };
-  /** Wrap a handler so that each request leaves one access-log line (when its headers are ready). */
+  /**
+   * Wrap a handler so that each request leaves one access-log line (when its headers are ready)
+   * and the errors we generate follow the client's Accept.
+   */
   const logged =
-    (fn: (request: Request, params: Record<string, string>) => Response | Promise<Response>) =>
-    async ({ request, server, params }: { request: Request; server: Server; params: Record<string, string> }) => {
+    (fn: (request: Request, client: ClientInfo) => Response | Promise<Response>) =>
+    async ({ request, server }: { request: Request; server: Server }) => {
       const started = performance.now();
       let res: Response;
       try {
-        res = await fn(request, params);
+        res = await fn(request, { ip: server?.requestIP(request)?.address ?? null });
       } catch (err) {
         res = toErrorResponse(err);
       }
+      res = negotiateError(res, request.headers.get("accept"));
       accessLog(request, server, res.status, started);
       return res;
     };
@@ -87,7 +113,7 @@ export function createApp(deps: AppDeps) {
       const denied = checkAuth(request);
       if (denied) {
         accessLog(request, server, denied.status, started);
-        return denied;
+        return negotiateError(denied, request.headers.get("accept"));
       }
     })
     .get("/health", () => admin.health())
@@ -105,9 +131,16 @@ export function createApp(deps: AppDeps) {
     .get("/logs/stream/*", logged((r) => admin.logStream(decoded(rest(r, "/logs/stream/")), r)))
     .get("/api/version", logged(() => admin.version()))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
-    .onError(({ code, error }) => {
-      if (code === "NOT_FOUND") return errorResponse(404, "not found", { code: "not_found" });
-      return toErrorResponse(error);
+    .onError(({ code, error, request }) => {
+      let res: Response;
+      if (code === "NOT_FOUND") {
+        // A known path asked with another method is 405, as Go's mux answers for llama-swap.
+        const allow = allowedMethods(new URL(request.url).pathname);
+        res = allow
+          ? errorResponse(405, `method ${request.method} not allowed`, { headers: { allow } })
+          : errorResponse(404, "not found", { code: "not_found" });
+      } else res = toErrorResponse(error);
+      return negotiateError(res, request.headers.get("accept"));
     });
 
   // `.all()` with parse: 'none' keeps the body unread (we forward the exact bytes) and,

@@ -40,6 +40,8 @@ export const MODEL_ROUTES: readonly ModelRoute[] = [
     "/v1/images/edits",
     "/sdapi/v1/txt2img",
     "/sdapi/v1/img2img",
+    // audio.cpp's task API, forwarded as /v1/tasks/run
+    "/audioapi/v1/tasks/run",
     // versionless forms, forwarded with the "/v" removed
     "/v/chat/completions",
     "/v/completions",
@@ -57,8 +59,14 @@ export const MODEL_ROUTES: readonly ModelRoute[] = [
 
 const LOADING_PATHS = new Set(["/v1/chat/completions", "/v/chat/completions"]);
 
+/** What the server knows about the client beyond the Request. */
+export interface ClientInfo {
+  /** The peer address of the connection, or null when unknown. */
+  ip: string | null;
+}
+
 /** A request handler over web-standard Request/Response. */
-export type Handler = (request: Request) => Promise<Response>;
+export type Handler = (request: Request, client?: ClientInfo) => Promise<Response>;
 
 /** The rewrites configured for a local model and the name it was requested by. */
 export function localRewrite(ctx: HttpContext, id: string, requested: string): Rewrite {
@@ -75,7 +83,7 @@ export function localRewrite(ctx: HttpContext, id: string, requested: string): R
 export function createModelHandler(ctx: HttpContext): Handler {
   const allowed = new Map(MODEL_ROUTES.map((r) => [r.path, r.methods as readonly string[]]));
 
-  return async (request) => {
+  return async (request, client) => {
     try {
       const url = new URL(request.url);
       const methods = allowed.get(url.pathname);
@@ -101,6 +109,7 @@ export function createModelHandler(ctx: HttpContext): Handler {
           contentType: body.contentType,
           signal: request.signal,
           setHeaders: peerHeaders(target.peer.peer),
+          forwarding: "drop",
           label: `peer ${target.peer.peer.id}`,
         });
       }
@@ -117,6 +126,7 @@ export function createModelHandler(ctx: HttpContext): Handler {
           contentType: body.contentType,
           signal: request.signal,
           grant,
+          forwarding: { appendFor: client?.ip ?? null },
           label: target.id,
         });
 

@@ -28,6 +28,13 @@ export interface ForwardOptions {
   signal: AbortSignal;
   /** The router's grant: released when the response ends; its `severed` cuts the request. */
   grant?: Pick<Grant, "done" | "severed">;
+  /**
+   * Forwarding headers: `{ appendFor }` adds the client's address to `X-Forwarded-For` (local
+   * servers; what Go's reverse proxy does for llama-swap), `"drop"` removes `Forwarded` and
+   * `X-Forwarded-*` (peers: llama-swap's peer proxy tells a remote server nothing of our clients).
+   * Absent: they pass as the client sent them.
+   */
+  forwarding?: { appendFor: string | null } | "drop";
   /** Set after stripping (so a client's `Connection` list cannot remove them): peer API keys. */
   setHeaders?: Readonly<Record<string, string>>;
   /** Names the target in error messages (a model ID or peer). */
@@ -47,6 +54,9 @@ interface BunFetchInit extends RequestInit {
   /** Bun's fetch has a 5-minute idle timeout by default, which a long prefill can exceed. */
   timeout?: boolean;
 }
+
+/** Headers that describe the client's side of a proxy chain. */
+const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"];
 
 function noBody(method: string, status: number): boolean {
   return method === "HEAD" || status === 204 || status === 205 || status === 304;
@@ -87,6 +97,12 @@ export function createProxy(deps: { fetch?: FetchLike } = {}): Proxy {
       }
       // Bun's fetch adds "gzip, deflate, br, zstd" when absent; ask for what the client can read.
       if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+      if (opts.forwarding === "drop") {
+        for (const h of FORWARDING_HEADERS) headers.delete(h);
+      } else if (opts.forwarding?.appendFor) {
+        const prior = headers.get("x-forwarded-for");
+        headers.set("x-forwarded-for", prior ? `${prior}, ${opts.forwarding.appendFor}` : opts.forwarding.appendFor);
+      }
       for (const [k, v] of Object.entries(opts.setHeaders ?? {})) headers.set(k, v);
 
       const init: BunFetchInit = {

@@ -165,11 +165,14 @@ export async function parseModelRequest(request: Request, url: URL, limitBytes: 
 }
 
 /**
- * The versionless form: `/v/chat/completions` is forwarded as `/chat/completions`
- * (llama-swap issue #728); every other path is forwarded as is.
+ * The path sent upstream: the versionless `/v/chat/completions` goes as `/chat/completions`
+ * (llama-swap issue #728), `/audioapi/v1/tasks/run` as `/v1/tasks/run` (audio.cpp); every other
+ * path as is.
  */
 export function forwardPath(pathname: string): string {
-  return pathname.startsWith("/v/") ? pathname.slice(2) : pathname;
+  if (pathname.startsWith("/v/")) return pathname.slice(2);
+  if (pathname.startsWith("/audioapi/")) return pathname.slice("/audioapi".length);
+  return pathname;
 }
 
 /** Apply the rewrites; returns the original bytes when nothing changed. */
@@ -205,6 +208,15 @@ export async function rewriteBody(req: ModelRequest, rw: Rewrite): Promise<Forwa
     const encoded = new Response(form);
     const contentType = encoded.headers.get("content-type");
     return { bytes: new Uint8Array(await encoded.arrayBuffer()), contentType };
+  }
+  if (req.kind === "urlencoded" && req.bytes && rw.modelName !== undefined) {
+    // llama-swap rewrites a form body's model for peers too; a model given only in the query is
+    // rewritten there (rewriteSearch).
+    const params = new URLSearchParams(decoder.decode(req.bytes));
+    const current = params.get("model");
+    if (current === null || current === rw.modelName) return original;
+    params.set("model", rw.modelName);
+    return { bytes: new TextEncoder().encode(params.toString()), contentType: req.contentType };
   }
   return original;
 }

@@ -66,7 +66,7 @@ function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded
 
 /** Create the `/upstream/*` handler. */
 export function createUpstreamHandler(ctx: HttpContext): Handler {
-  return async (request) => {
+  return async (request, client) => {
     try {
       const url = new URL(request.url);
       const rawPath = url.pathname.slice("/upstream/".length);
@@ -90,6 +90,7 @@ export function createUpstreamHandler(ctx: HttpContext): Handler {
           ...common,
           url: peerUrl(peer, match.rest, url.search),
           setHeaders: peerHeaders(peer),
+          forwarding: "drop",
           label: `peer ${peer.id}`,
         });
       } else {
@@ -98,7 +99,13 @@ export function createUpstreamHandler(ctx: HttpContext): Handler {
           return errorResponse(409, `model ${match.target.id} is not loaded; ${match.rest} does not start it`);
         }
         const grant = await ctx.router.acquire(match.target.id, { signal: request.signal });
-        res = await ctx.proxy.forward({ ...common, url: `${grant.baseUrl}${match.rest}${url.search}`, grant, label: match.target.id });
+        res = await ctx.proxy.forward({
+          ...common,
+          url: `${grant.baseUrl}${match.rest}${url.search}`,
+          grant,
+          forwarding: { appendFor: client?.ip ?? null },
+          label: match.target.id,
+        });
       }
       if (exceeded) {
         res.body?.cancel().catch(() => {});

@@ -127,6 +127,31 @@ describe("app: errors", () => {
     expect(body.error).toEqual({ message: "not found", type: "invalid_request_error", param: null, code: "not_found" });
   });
 
+  test("our errors carry src and follow Accept (text/plain, text/html), as llama-swap's do", async () => {
+    const json = await fetch(`${app.url}/nope`);
+    expect(((await json.json()) as { src: string }).src).toBe("switchyard");
+    const plain = await fetch(`${app.url}/nope`, { headers: { accept: "text/plain" } });
+    expect(plain.status).toBe(404);
+    expect(plain.headers.get("content-type")).toStartWith("text/plain");
+    expect(await plain.text()).toBe("switchyard: not found");
+    const html = await fetch(`${app.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/html,*/*;q=0.8" },
+      body: JSON.stringify({ model: "<nope>" }),
+    });
+    expect(html.status).toBe(404);
+    expect(await html.text()).toBe('<html><body><h1>switchyard</h1><p>model &#34;&lt;nope&gt;&#34; not found</p></body></html>');
+  });
+
+  test("a known path asked with the wrong method is 405 with Allow, as Go's mux answers", async () => {
+    const res = await fetch(`${app.url}/v1/models`, { method: "POST" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, HEAD");
+    expect((await fetch(`${app.url}/api/models/unload`)).status).toBe(405);
+    expect((await fetch(`${app.url}/api/models/unload/m`)).headers.get("allow")).toBe("POST");
+    expect((await fetch(`${app.url}/health`, { method: "HEAD" })).status).toBe(200);
+  });
+
   test("a body over requestBodyLimitMB with content-length is our 413 envelope", async () => {
     const res = await fetch(`${app.url}/v1/chat/completions`, {
       method: "POST",

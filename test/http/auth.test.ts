@@ -51,6 +51,14 @@ describe("auth in the app", () => {
     expect(post.status).toBe(401);
   });
 
+  test("a browser (Accept: text/html) gets the 401 as a page, still with WWW-Authenticate", async () => {
+    const res = await fetch(`${locked.url}/running`, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe('Basic realm="switchyard"');
+    expect(res.headers.get("content-type")).toStartWith("text/html");
+    expect(await res.text()).toContain("unauthorized: invalid or missing API key");
+  });
+
   test("the access log names the request but never the key", async () => {
     await fetch(`${locked.url}/api/version?x=1`, { headers: { authorization: "Bearer sekret" } });
     await fetch(`${locked.url}/api/version`, { headers: { authorization: "Bearer not-a-key-123" } });

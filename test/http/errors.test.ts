@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { errorEnvelope, errorResponse, HttpError, routeErrorStatus, sseRouteErrorBytes, toErrorResponse } from "../../src/http/errors.ts";
+import { errorEnvelope, errorResponse, HttpError, negotiateError, routeErrorStatus, sseRouteErrorBytes, toErrorResponse } from "../../src/http/errors.ts";
 import { RouteError, type RouteErrorKind } from "../../src/router/types.ts";
 import { parseSse } from "../../src/sse/parse.ts";
 
@@ -18,7 +18,7 @@ describe("error envelope", () => {
       [418, "invalid_request_error", "invalid_request"],
       [500, "server_error", "internal_error"],
     ];
-    for (const [status, type, code] of table) expect(errorEnvelope(status, "m")).toEqual({ error: { message: "m", type, param: null, code } });
+    for (const [status, type, code] of table) expect(errorEnvelope(status, "m")).toEqual({ src: "switchyard", error: { message: "m", type, param: null, code } });
   });
 
   test("responses are JSON with the status and extra headers", async () => {
@@ -55,7 +55,28 @@ describe("error envelope", () => {
   test("the in-band form is one error event then [DONE]", () => {
     const events = parseSse(new TextDecoder().decode(sseRouteErrorBytes(new RouteError("severed", "cut"))));
     expect(events).toHaveLength(2);
-    expect(JSON.parse(events[0].data)).toEqual({ error: { message: "cut", type: "server_error", param: null, code: "request_severed" } });
+    expect(JSON.parse(events[0].data)).toEqual({ src: "switchyard", error: { message: "cut", type: "server_error", param: null, code: "request_severed" } });
     expect(events[1].data).toBe("[DONE]");
+  });
+
+  test("Accept picks text/plain or HTML for our errors, as llama-swap does; JSON otherwise", async () => {
+    const make = () => errorResponse(401, `bad <key> & "quote"`, { headers: { "www-authenticate": 'Basic realm="switchyard"' } });
+    const plain = negotiateError(make(), "text/plain");
+    expect(plain.status).toBe(401);
+    expect(plain.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(plain.headers.get("www-authenticate")).toBe('Basic realm="switchyard"');
+    expect(await plain.text()).toBe(`switchyard: bad <key> & "quote"`);
+    // A browser's Accept: text/html wins over the */* it also lists.
+    const html = negotiateError(make(), "text/html,application/xhtml+xml,*/*;q=0.8");
+    expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await html.text()).toBe("<html><body><h1>switchyard</h1><p>bad &lt;key&gt; &amp; &#34;quote&#34;</p></body></html>");
+    for (const accept of [null, "*/*", "application/json", "text/event-stream"]) {
+      const res = negotiateError(make(), accept);
+      expect(res.headers.get("content-type")).toBe("application/json");
+      expect(((await res.json()) as { src: string }).src).toBe("switchyard");
+    }
+    // An upstream's own error body is never rewritten.
+    const upstream = new Response("upstream says no", { status: 500, headers: { "content-type": "text/plain" } });
+    expect(negotiateError(upstream, "text/html")).toBe(upstream);
   });
 });

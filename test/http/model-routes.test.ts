@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { MODEL_ROUTES } from "../../src/http/model-routes.ts";
+import { forwardPath } from "../../src/http/request.ts";
 import { RouteError } from "../../src/router/types.ts";
 import { createFakeRouter, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream, startUpstream } from "./helpers.ts";
 
@@ -64,7 +65,7 @@ const post = (path: string, body: string | object, headers: Record<string, strin
   fetch(`${app.url}${path}`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
 
 describe("model routes", () => {
-  test("every route family reaches the model's server, /v/... without the /v", async () => {
+  test("every route family reaches the model's server, /v/... without the /v, /audioapi/... without /audioapi", async () => {
     for (const route of MODEL_ROUTES) {
       const method = route.methods[0];
       const res =
@@ -74,7 +75,7 @@ describe("model routes", () => {
       expect(res.status, route.path).toBe(200);
       const seen = (await res.json()) as Echo;
       expect(seen.method).toBe(method);
-      expect(seen.path).toBe(route.path.startsWith("/v/") ? route.path.slice(2) : route.path);
+      expect(seen.path).toBe(forwardPath(route.path));
       if (method === "GET") expect(seen.query).toBe("?model=m&x=1");
     }
   });
@@ -85,6 +86,20 @@ describe("model routes", () => {
     const res = await fetch(`${app.url}/v1/chat/completions?model=m`);
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST");
+  });
+
+  test("audio.cpp's /audioapi/v1/tasks/run goes upstream as /v1/tasks/run", async () => {
+    const seen = (await (await post("/audioapi/v1/tasks/run", { model: "m", task: "tts" })).json()) as Echo;
+    expect(seen.path).toBe("/v1/tasks/run");
+  });
+
+  test("X-Forwarded-For gets the client's address appended, as Go's reverse proxy does", async () => {
+    const fresh = (await (await post("/v1/embeddings", { model: "m" })).json()) as Echo;
+    expect(fresh.headers["x-forwarded-for"]).toBe("127.0.0.1");
+    const chained = (await (await post("/v1/embeddings", { model: "m" }, { "content-type": "application/json", "x-forwarded-for": "203.0.113.7" })).json()) as Echo;
+    expect(chained.headers["x-forwarded-for"]).toBe("203.0.113.7, 127.0.0.1");
+    const viaUpstream = (await (await fetch(`${app.url}/upstream/m/props`)).json()) as Echo;
+    expect(viaUpstream.headers["x-forwarded-for"]).toBe("127.0.0.1");
   });
 
   test("forwards the client's exact bytes when no rewrite applies", async () => {
@@ -199,6 +214,27 @@ describe("model routes: peers", () => {
     expect(seen.headers.authorization).toBe("Bearer peer-secret");
     expect(seen.headers["x-api-key"]).toBe("peer-secret");
     expect(JSON.parse(seen.body)).toEqual({ model: "remote", keep: 2, injected: true });
+  });
+
+  test("a peer learns nothing of the client's forwarding chain (llama-swap's peer proxy drops it)", async () => {
+    const headers = {
+      "content-type": "application/json",
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-host": "inside.example",
+      "x-forwarded-proto": "http",
+      forwarded: "for=203.0.113.7",
+    };
+    const seen = (await (await post("/v1/embeddings", { model: "p1/remote" }, headers)).json()) as Echo;
+    for (const h of ["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "forwarded"]) expect(seen.headers[h], h).toBeUndefined();
+    const viaUpstream = (await (await fetch(`${app.url}/upstream/p1/remote/v1/models`, { headers })).json()) as Echo;
+    expect(viaUpstream.headers["x-forwarded-for"]).toBeUndefined();
+  });
+
+  test("a form-encoded body's model is rewritten to the peer's name, like JSON and multipart", async () => {
+    const res = await post("/v1/audio/speech", "model=p1%2Fremote&input=hi+there", { "content-type": "application/x-www-form-urlencoded" });
+    expect(res.status).toBe(200);
+    const seen = (await res.json()) as Echo;
+    expect(Object.fromEntries(new URLSearchParams(seen.body))).toEqual({ model: "remote", input: "hi there" });
   });
 
   test("a bare peer model name works when exactly one peer has it", async () => {
