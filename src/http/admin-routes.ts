@@ -50,6 +50,21 @@ function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The model named by the longest leading run of path segments (llama-swap's FindModelInPath),
+ * so `/logs/stream/org/model/` and `/logs/stream/org/model` both find `org/model`.
+ */
+function longestLocalPrefix(ctx: HttpContext, path: string): string | null {
+  let name = "";
+  let found: string | null = null;
+  for (const seg of path.split("/")) {
+    if (seg === "") continue;
+    name = name ? `${name}/${seg}` : seg;
+    found = ctx.localId(name) ?? found;
+  }
+  return found;
+}
+
 /** Create the admin handlers over the shared context. */
 export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
   return {
@@ -101,14 +116,14 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
       return text("OK");
     },
 
-    logs: () => text(ctx.logs.proxy.history() + ctx.logs.upstream.history()),
+    logs: () => text(ctx.combinedLogs.history()),
 
     logStream(which, request) {
       const noHistory = new URL(request.url).searchParams.has("no-history");
-      if (which === "") return followLogs([ctx.logs.proxy, ctx.logs.upstream], !noHistory);
+      if (which === "") return followLogs([ctx.combinedLogs], !noHistory);
       if (which === "proxy") return followLogs([ctx.logs.proxy], !noHistory);
       if (which === "upstream") return followLogs([ctx.logs.upstream], !noHistory);
-      const id = ctx.localId(which);
+      const id = longestLocalPrefix(ctx, which);
       if (id === null) return errorResponse(400, "invalid logger. Use 'proxy', 'upstream' or a model's ID");
       return followLogs([ctx.logs.model(id)], !noHistory);
     },

@@ -3,7 +3,8 @@
  * states and load-time history), the proxy and the peer index. Web-standard only.
  */
 import type { Config, ModelConfig } from "../config/types.ts";
-import type { LogHub } from "../log/types.ts";
+import { createLogStream } from "../log/log-stream.ts";
+import type { LogHub, LogStream } from "../log/types.ts";
 import type { Supervisor } from "../process/types.ts";
 import type { Router } from "../router/types.ts";
 import { createPeerIndex, type PeerIndex, type PeerTarget } from "./peers.ts";
@@ -42,6 +43,8 @@ export interface HttpContext {
   readonly config: Config;
   readonly router: Router;
   readonly logs: LogHub;
+  /** Proxy and upstream text interleaved in arrival order (llama-swap's combined log). */
+  readonly combinedLogs: LogStream;
   readonly proxy: Proxy;
   readonly peers: PeerIndex;
   readonly bodyLimitBytes: number;
@@ -55,6 +58,20 @@ export interface HttpContext {
   stateOf(id: string): string;
 }
 
+/**
+ * One ring fed by the proxy and upstream streams in the order their text arrives, so `/logs`
+ * reads chronologically instead of all proxy lines then all upstream lines. What was written
+ * before the app existed (config warnings) seeds it. Followers are fed once per event-loop turn,
+ * so text of both streams written within one turn may arrive grouped by stream.
+ */
+function createCombinedLog(logs: LogHub): LogStream {
+  const ring = createLogStream();
+  ring.write(logs.proxy.history() + logs.upstream.history());
+  logs.proxy.subscribe((text) => ring.write(text));
+  logs.upstream.subscribe((text) => ring.write(text));
+  return ring;
+}
+
 /** Assemble the context from the dependencies. */
 export function createHttpContext(deps: HttpDeps): HttpContext {
   const { config } = deps;
@@ -66,6 +83,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     config,
     router: deps.router,
     logs: deps.logs,
+    combinedLogs: createCombinedLog(deps.logs),
     proxy: createProxy({ fetch: deps.fetch }),
     peers,
     bodyLimitBytes: Math.max(0, config.requestBodyLimitMB) * 1024 * 1024,

@@ -86,81 +86,99 @@ export function createProxy(deps: { fetch?: FetchLike } = {}): Proxy {
         opts.grant?.severed.removeEventListener("abort", onSever);
       };
 
-      const headers = stripHopByHop(opts.headers);
-      headers.delete("host");
-      headers.delete("expect");
-      // A rewritten body has a new length; fetch computes it. A passthrough stream keeps the client's.
-      if (!(opts.body instanceof ReadableStream)) headers.delete("content-length");
-      if (opts.contentType !== undefined) {
-        if (opts.contentType === null) headers.delete("content-type");
-        else headers.set("content-type", opts.contentType);
-      }
-      // Bun's fetch adds "gzip, deflate, br, zstd" when absent; ask for what the client can read.
-      if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
-      if (opts.forwarding === "drop") {
-        for (const h of FORWARDING_HEADERS) headers.delete(h);
-      } else if (opts.forwarding?.appendFor) {
-        const prior = headers.get("x-forwarded-for");
-        headers.set("x-forwarded-for", prior ? `${prior}, ${opts.forwarding.appendFor}` : opts.forwarding.appendFor);
-      }
-      for (const [k, v] of Object.entries(opts.setHeaders ?? {})) headers.set(k, v);
-
-      const init: BunFetchInit = {
-        method: opts.method,
-        headers,
-        // Uint8Array<ArrayBufferLike> is a valid body; TS 5.9 DOM types only name Uint8Array<ArrayBuffer>.
-        body: opts.method === "GET" || opts.method === "HEAD" ? null : (opts.body as BodyInit | null),
-        signal: upstream.signal,
-        redirect: "manual",
-        decompress: false,
-        timeout: false,
-      };
-      // Streaming request bodies need half duplex (Fetch spec; Deno and Node enforce it).
-      if (opts.body instanceof ReadableStream) (init as RequestInit & { duplex: string }).duplex = "half";
-
-      let res: Response;
       try {
-        res = await doFetch(opts.url, init);
-      } catch (err) {
-        unlink();
-        release();
-        if (opts.grant?.severed.aborted) {
-          const reason = opts.grant.severed.reason;
-          if (reason instanceof RouteError) {
-            const { status, opts: o } = routeErrorStatus(reason);
-            return errorResponse(status, reason.message, o);
-          }
-          return errorResponse(503, "the request was cut by a model drain", { code: "request_severed" });
+        const headers = stripHopByHop(opts.headers);
+        headers.delete("host");
+        headers.delete("expect");
+        // A rewritten body has a new length; fetch computes it. A passthrough stream keeps the client's.
+        if (!(opts.body instanceof ReadableStream)) headers.delete("content-length");
+        if (opts.contentType !== undefined) {
+          if (opts.contentType === null) headers.delete("content-type");
+          else headers.set("content-type", opts.contentType);
         }
-        if (opts.signal.aborted) return errorResponse(499, "client closed the request", { code: "cancelled" });
-        const why = err instanceof Error ? err.message : String(err);
-        return errorResponse(502, `upstream ${opts.label} unreachable: ${why}`, { code: "upstream_unreachable" });
-      }
+        // Bun's fetch adds "gzip, deflate, br, zstd" when absent; ask for what the client can read.
+        if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+        if (opts.forwarding === "drop") {
+          for (const h of FORWARDING_HEADERS) headers.delete(h);
+        } else if (opts.forwarding?.appendFor) {
+          const prior = headers.get("x-forwarded-for");
+          headers.set("x-forwarded-for", prior ? `${prior}, ${opts.forwarding.appendFor}` : opts.forwarding.appendFor);
+        }
+        for (const [k, v] of Object.entries(opts.setHeaders ?? {})) headers.set(k, v);
 
-      // From here on the body tracker owns the sever (it reports it in-band for event streams).
-      opts.grant?.severed.removeEventListener("abort", onSever);
-      const outHeaders = stripHopByHop(res.headers);
-      const isSse = (res.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
-      // Tell nginx-style intermediaries not to buffer event streams (llama-swap #236).
-      if (isSse) outHeaders.set("x-accel-buffering", "no");
-      const init2 = { status: res.status, statusText: res.statusText, headers: outHeaders };
+        const init: BunFetchInit = {
+          method: opts.method,
+          headers,
+          // Uint8Array<ArrayBufferLike> is a valid body; TS 5.9 DOM types only name Uint8Array<ArrayBuffer>.
+          body: opts.method === "GET" || opts.method === "HEAD" ? null : (opts.body as BodyInit | null),
+          signal: upstream.signal,
+          redirect: "manual",
+          decompress: false,
+          timeout: false,
+        };
+        // Streaming request bodies need half duplex (Fetch spec; Deno and Node enforce it).
+        if (opts.body instanceof ReadableStream) (init as RequestInit & { duplex: string }).duplex = "half";
 
-      if (!res.body || noBody(opts.method, res.status)) {
-        unlink();
-        release();
-        res.body?.cancel().catch(() => {});
-        return new Response(null, init2);
-      }
-      const body = trackBody(res.body, {
-        onEnd: () => {
+        let res: Response;
+        try {
+          res = await doFetch(opts.url, init);
+        } catch (err) {
           unlink();
           release();
-        },
-        abortUpstream: (reason) => upstream.abort(reason),
-        severed: opts.grant?.severed,
-        sse: isSse,
-      });
-      return new Response(body, init2);
+          if (opts.grant?.severed.aborted) {
+            const reason = opts.grant.severed.reason;
+            if (reason instanceof RouteError) {
+              const { status, opts: o } = routeErrorStatus(reason);
+              return errorResponse(status, reason.message, o);
+            }
+            return errorResponse(503, "the request was cut by a model drain", { code: "request_severed" });
+          }
+          if (opts.signal.aborted) return errorResponse(499, "client closed the request", { code: "cancelled" });
+          const why = err instanceof Error ? err.message : String(err);
+          return errorResponse(502, `upstream ${opts.label} unreachable: ${why}`, { code: "upstream_unreachable" });
+        }
+
+        // From here on the body tracker owns the sever (it reports it in-band for event streams).
+        opts.grant?.severed.removeEventListener("abort", onSever);
+        const outHeaders = stripHopByHop(res.headers);
+        const isSse = (res.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
+        // Tell nginx-style intermediaries not to buffer event streams (llama-swap #236).
+        if (isSse) outHeaders.set("x-accel-buffering", "no");
+        const init2 = { status: res.status, statusText: res.statusText, headers: outHeaders };
+        // A Response cannot carry a status outside 200-599 (a raw upstream can send one).
+        if (res.status < 200 || res.status > 599) {
+          res.body?.cancel().catch(() => {});
+          upstream.abort();
+          unlink();
+          release();
+          return errorResponse(502, `upstream ${opts.label} answered an invalid HTTP status ${res.status}`, { code: "bad_upstream_response" });
+        }
+
+        if (!res.body || noBody(opts.method, res.status)) {
+          unlink();
+          release();
+          res.body?.cancel().catch(() => {});
+          return new Response(null, init2);
+        }
+        const body = trackBody(res.body, {
+          onEnd: () => {
+            unlink();
+            release();
+          },
+          abortUpstream: (reason) => upstream.abort(reason),
+          severed: opts.grant?.severed,
+          sse: isSse,
+        });
+        return new Response(body, init2);
+      } catch (err) {
+        // Whatever went wrong unforeseen (a header fetch refuses, ...), the grant is freed once
+        // and the upstream request is not left running.
+        upstream.abort(err);
+        unlink();
+        release();
+        const why = err instanceof Error ? err.message : String(err);
+        return errorResponse(502, `proxying to ${opts.label} failed: ${why}`, { code: "proxy_error" });
+      }
     },
   };
 }

@@ -132,6 +132,32 @@ describe("admin routes", () => {
     ac.abort();
   });
 
+  test("GET /logs interleaves proxy and upstream text in arrival order, as llama-swap's combined log does", async () => {
+    // Separate event-loop turns, as real proxy lines and child output arrive (followers are fed
+    // in batches per turn, so writes within one turn may interleave coarsely).
+    const turn = () => new Promise((r) => setTimeout(r, 0));
+    logs.log.info("order-1 proxy");
+    await turn();
+    logs.model("b-model").write("order-2 upstream\n");
+    await turn();
+    logs.log.info("order-3 proxy");
+    const hist = await (await fetch(`${app.url}/logs`)).text();
+    const at = ["order-1", "order-2", "order-3"].map((m) => hist.indexOf(m));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+
+  test("GET /logs/stream/<model> takes the longest leading model name, trailing segments allowed", async () => {
+    logs.model("org/with-slash").write("prefix-match line\n");
+    const ac = new AbortController();
+    const res = await fetch(`${app.url}/logs/stream/org/with-slash/`, { signal: ac.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("prefix-match line")) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+  });
+
   test("GET /logs/stream/<which> picks a stream; ?no-history skips the history; bad names are 400", async () => {
     logs.model("org/with-slash").write("model says hi\n");
     const read = async (path: string, until: string, trigger?: () => void) => {

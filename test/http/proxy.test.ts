@@ -240,4 +240,54 @@ describe("proxy.forward", () => {
       up.stop();
     }
   });
+
+  test("an upstream status a Response cannot carry (600-999) is a 502, and the grant is released", async () => {
+    const odd = await startRawUpstream((socket) => socket.end("HTTP/1.1 999 Odd\r\ncontent-length: 2\r\n\r\nhi"));
+    try {
+      const g = grant();
+      const res = await createProxy().forward({ url: odd.url, method: "GET", headers: new Headers(), body: null, signal: new AbortController().signal, grant: g, label: "m" });
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain("999");
+      expect(g.doneCalls).toBe(1);
+    } finally {
+      odd.stop();
+    }
+  });
+
+  test("a header value fetch refuses is a 502 envelope, and the grant is released, not leaked", async () => {
+    const g = grant();
+    const res = await createProxy().forward({
+      url: echo.url,
+      method: "GET",
+      headers: new Headers(),
+      body: null,
+      signal: new AbortController().signal,
+      grant: g,
+      // e.g. a key pasted with a trailing newline from a YAML block scalar
+      setHeaders: { "x-api-key": "key\nwith-newline" },
+      label: "m",
+    });
+    expect(res.status).toBe(502);
+    expect(g.doneCalls).toBe(1);
+  });
+
+  test("forwarding: appends the client to X-Forwarded-For, or drops every forwarding header", async () => {
+    const send = async (forwarding: { appendFor: string | null } | "drop") => {
+      const res = await createProxy().forward({
+        url: echo.url,
+        method: "GET",
+        headers: new Headers({ "x-forwarded-for": "198.51.100.1", "x-forwarded-proto": "https", forwarded: "for=198.51.100.1" }),
+        body: null,
+        signal: new AbortController().signal,
+        forwarding,
+        label: "m",
+      });
+      return ((await res.json()) as { headers: Record<string, string> }).headers;
+    };
+    const appended = await send({ appendFor: "10.0.0.2" });
+    expect(appended["x-forwarded-for"]).toBe("198.51.100.1, 10.0.0.2");
+    expect(appended["x-forwarded-proto"]).toBe("https");
+    const dropped = await send("drop");
+    for (const h of ["x-forwarded-for", "x-forwarded-proto", "forwarded"]) expect(dropped[h]).toBeUndefined();
+  });
 });
