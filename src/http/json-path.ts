@@ -5,6 +5,29 @@
 
 type Json = Record<string, unknown> | unknown[];
 
+/** `JSON.rawJSON` / `JSON.isRawJSON` and the reviver's source text (ES2025; Bun, Deno and V8 have them). */
+interface RawJsonApi {
+  rawJSON?: (text: string) => object;
+  isRawJSON?: (value: unknown) => boolean;
+}
+const RAW = JSON as unknown as RawJsonApi;
+
+/**
+ * Parse a JSON document for editing, keeping the source text of every number a JS number would
+ * not reproduce (integers past 2^53 such as 64-bit seeds, `1.50`, `1e400`), so that re-serialising
+ * an edited body changes only what the edit touched. Plain `JSON.parse` where the runtime lacks
+ * `JSON.rawJSON`.
+ */
+export function parseJsonExact(text: string): unknown {
+  const raw = RAW.rawJSON;
+  if (!raw) return JSON.parse(text);
+  return JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
+    typeof value === "number" && context?.source !== undefined && JSON.stringify(value) !== context.source
+      ? raw(context.source)
+      : value,
+  );
+}
+
 /** Split a dotted key into segments, honouring `\.` escapes. */
 export function splitPath(key: string): string[] {
   const out: string[] = [];
@@ -24,7 +47,8 @@ export function splitPath(key: string): string[] {
 }
 
 function isContainer(v: unknown): v is Json {
-  return typeof v === "object" && v !== null;
+  // A raw JSON number from parseJsonExact is a frozen object, but a leaf.
+  return typeof v === "object" && v !== null && !RAW.isRawJSON?.(v);
 }
 
 function child(container: Json, seg: string): unknown {
@@ -39,7 +63,7 @@ function assign(container: Json, seg: string, value: unknown): void {
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return a === b || (isContainer(a) && isContainer(b) && JSON.stringify(a) === JSON.stringify(b));
+  return a === b || (typeof a === "object" && typeof b === "object" && JSON.stringify(a) === JSON.stringify(b));
 }
 
 /** Set `key` to `value`, creating intermediate objects; returns whether the document changed. */

@@ -201,7 +201,12 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
       push(chunk(`Failed after ${took.toFixed(2)}s\n${RULE}\n\n`));
       finish(sseRouteErrorBytes(err));
     },
-  );
+  ).catch((err: unknown) => {
+    // forward() never throws by contract; should anything above still fail, the client gets an
+    // in-band error instead of a stream that hangs forever (and no unhandled rejection).
+    if (cancelled || phase === "closed" || phase === "piping") return;
+    finish(sseErrorBytes(`loading stream failed: ${err instanceof Error ? err.message : String(err)}`, { status: 502 }));
+  });
 
   const stream = new ReadableStream<Uint8Array>(
     {

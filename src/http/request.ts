@@ -4,7 +4,7 @@
  * The client's exact bytes are forwarded unless a rewrite actually changes something.
  */
 import { HttpError } from "./errors.ts";
-import { deletePath, setPath } from "./json-path.ts";
+import { deletePath, parseJsonExact, setPath } from "./json-path.ts";
 
 /** How the body was understood. */
 export type BodyKind = "json" | "multipart" | "urlencoded" | "none" | "other";
@@ -184,8 +184,10 @@ export async function rewriteBody(req: ModelRequest, rw: Rewrite): Promise<Forwa
       (rw.stripParams?.length ?? 0) > 0 ||
       Object.keys(rw.setParams ?? {}).length > 0 ||
       Object.keys(rw.setParamsById ?? {}).length > 0;
-    if (!hasWork) return original;
-    const doc = structuredClone(req.json);
+    if (!hasWork || !req.bytes) return original;
+    // A fresh parse that keeps numbers' source text (not a clone of req.json): a 64-bit seed
+    // must reach the server digit for digit, as llama-swap's in-place sjson edits leave it.
+    const doc = parseJsonExact(decoder.decode(req.bytes)) as Record<string, unknown>;
     let changed = false;
     if (rw.modelName !== undefined && doc.model !== rw.modelName) {
       doc.model = rw.modelName;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { deletePath, setPath, splitPath } from "../../src/http/json-path.ts";
+import { deletePath, parseJsonExact, setPath, splitPath } from "../../src/http/json-path.ts";
 
 describe("json paths", () => {
   test("split on dots, honour \\. escapes", () => {
@@ -33,5 +33,15 @@ describe("json paths", () => {
     expect(deletePath(doc, "l.1")).toBe(true);
     expect(deletePath(doc, "l.9")).toBe(false);
     expect(doc).toEqual({ a: { c: 2 }, l: [1, 3] });
+  });
+
+  test("parseJsonExact keeps numbers a JS number would change; edits treat them as leaves", () => {
+    const doc = parseJsonExact('{"seed":18446744073709551615,"t":0.5,"x":1.0,"o":{"k":2}}') as Record<string, unknown>;
+    expect(JSON.stringify(doc)).toBe('{"seed":18446744073709551615,"t":0.5,"x":1.0,"o":{"k":2}}');
+    // a raw number is replaced, never written into
+    expect(setPath(doc, "x.y", 1)).toBe(true);
+    expect(deletePath(doc, "seed.rawJSON")).toBe(false);
+    expect(setPath(doc, "t", 0.5)).toBe(false);
+    expect(JSON.stringify(doc)).toBe('{"seed":18446744073709551615,"t":0.5,"x":{"y":1},"o":{"k":2}}');
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
-import { medianMs } from "../../src/http/loading-stream.ts";
+import { loadingStreamResponse, medianMs } from "../../src/http/loading-stream.ts";
 import { RouteError } from "../../src/router/types.ts";
 import { parseSse } from "../../src/sse/parse.ts";
 import { createFakeRouter, createGate, fakeSupervisor, makeConfig, modelConfig, startApp, startFakeOpenAI, startUpstream, waitFor, type FakeModel } from "./helpers.ts";
@@ -279,6 +279,32 @@ describe("loading stream", () => {
     } finally {
       app.stop();
     }
+  });
+});
+
+describe("loadingStreamResponse", () => {
+  test("a forward that fails unexpectedly ends the stream in-band instead of hanging", async () => {
+    let doneCalls = 0;
+    const res = loadingStreamResponse({
+      model: "cold",
+      modelId: "cold",
+      loadHistoryMs: [],
+      initial: [{ position: 0, model: "cold", loading: true }],
+      follow: () => {},
+      grant: Promise.resolve({ model: "cold", baseUrl: "http://127.0.0.1:1", severed: new AbortController().signal, done: () => doneCalls++ }),
+      forward: async () => {
+        throw new Error("boom");
+      },
+      abort: () => {},
+      tickMs: 1000,
+      now: Date.now,
+      startedAt: Date.now(),
+    });
+    const events = parseSse(await res.text());
+    expect(JSON.parse(events.at(-2)!.data).error.message).toContain("boom");
+    expect(events.at(-1)!.data).toBe("[DONE]");
+    // Releasing is forward()'s job (it owns the grant once called); the stream never calls done twice.
+    expect(doneCalls).toBe(0);
   });
 });
 

@@ -155,6 +155,19 @@ describe("model routes", () => {
   });
 });
 
+describe("model routes: exact numbers through rewrites", () => {
+  test("a rewrite re-serialises only what it touched: 64-bit seeds, 1.50 and 1e400 reach the server as sent", async () => {
+    const raw = '{"model":"filtered","seed":12345678901234567890,"n":1.50,"big":1e400,"top_k":5,"nested":{"v":-0,"id":9007199254740993}}';
+    const seen = (await (await post("/v1/chat/completions", raw)).json()) as Echo;
+    expect(seen.body).toContain('"seed":12345678901234567890');
+    expect(seen.body).toContain('"n":1.50');
+    expect(seen.body).toContain('"big":1e400');
+    expect(seen.body).toContain('"nested":{"v":-0,"id":9007199254740993');
+    expect(seen.body).not.toContain("top_k");
+    expect(JSON.parse(seen.body).temperature).toBe(0.5);
+  });
+});
+
 describe("model routes: errors", () => {
   const errOf = async (res: Response) => ((await res.json()) as { error: { message: string; type: string; code: string } }).error;
 
