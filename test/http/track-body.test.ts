@@ -57,7 +57,7 @@ describe("trackBody", () => {
   test("a failing event stream ends with an error event on a clean boundary, then [DONE]", async () => {
     const { body, t } = track(source(["data: 1\n\n", "data: {\"part"], "error").stream, true);
     const text = await new Response(body).text();
-    expect(text.startsWith('data: 1\n\ndata: {"part\n\ndata: {"error"')).toBe(true);
+    expect(text.startsWith('data: 1\n\ndata: {"part\n\ndata: {"src":"switchyard","error"')).toBe(true);
     const events = parseSse(text);
     expect(JSON.parse(events[events.length - 2].data).error.code).toBe("bad_gateway");
     expect(events[events.length - 1].data).toBe("[DONE]");
@@ -77,7 +77,7 @@ describe("trackBody", () => {
       text += new TextDecoder().decode(r.value);
     }
     const events = parseSse(text);
-    expect(events.map((e) => e.data)).toEqual(['{"error":{"message":"evicted","type":"server_error","param":null,"code":"request_severed"}}', "[DONE]"]);
+    expect(events.map((e) => e.data)).toEqual(['{"src":"switchyard","error":{"message":"evicted","type":"server_error","param":null,"code":"request_severed"}}', "[DONE]"]);
     expect(t.ends).toBe(1);
     expect(t.aborts).toBe(1);
   });
