@@ -87,9 +87,12 @@ export function createModelHandler(ctx: HttpContext): Handler {
     try {
       const url = new URL(request.url);
       const methods = allowed.get(url.pathname);
-      if (methods && !methods.includes(request.method)) {
+      // HEAD goes wherever GET does (Go's mux matches "GET /path" for HEAD too).
+      const accepts = (m: string): boolean => methods!.includes(m) || (m === "HEAD" && methods!.includes("GET"));
+      if (methods && !accepts(request.method)) {
+        const allow = methods.includes("GET") ? [...methods, "HEAD"] : methods;
         return errorResponse(405, `method ${request.method} not allowed on ${url.pathname}`, {
-          headers: { allow: methods.join(", ") },
+          headers: { allow: allow.join(", ") },
         });
       }
       const req = await parseModelRequest(request, url, ctx.bodyLimitBytes);

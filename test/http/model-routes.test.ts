@@ -86,6 +86,10 @@ describe("model routes", () => {
     const res = await fetch(`${app.url}/v1/chat/completions?model=m`);
     expect(res.status).toBe(405);
     expect(res.headers.get("allow")).toBe("POST");
+    // HEAD goes where GET does, as with Go's mux.
+    const head = await fetch(`${app.url}/props?model=m`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect((await fetch(`${app.url}/props?model=m`, { method: "DELETE" })).headers.get("allow")).toBe("GET, HEAD");
   });
 
   test("audio.cpp's /audioapi/v1/tasks/run goes upstream as /v1/tasks/run", async () => {
