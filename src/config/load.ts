@@ -3,13 +3,13 @@
  * `${env.NAME}` on the raw text, YAML parse (anchors and merge keys materialised), macros, schema
  * validation, normalisation. Every problem found in one pass is thrown together as a ConfigError.
  */
-import { parseDocument, type Document } from "yaml";
+import { isMap, isScalar, parseDocument, visit, type Document, type Node } from "yaml";
 import { substituteEnvMacros } from "./env-macros.ts";
-import { ConfigError, formatPath, type ConfigIssue, type PathSeg } from "./errors.ts";
+import { ConfigError, didYouMean, formatPath, type ConfigIssue, type PathSeg } from "./errors.ts";
 import { createLineIndex, createLocator, pathAtOffset, type Locator, type Position } from "./locate.ts";
 import { expandMacros } from "./macros.ts";
 import { normalizeConfig, type ConfigInput } from "./normalize.ts";
-import { getIn, isRawMap, toPlain, toRawTree, type RawMap } from "./raw-tree.ts";
+import { getIn, isRawMap, toPlain, toRawTree, type RawMap, type RawValue } from "./raw-tree.ts";
 import { applyDefaults, coerce, schemaIssues } from "./schema-check.ts";
 import { ConfigSchema, DEFAULTS, IGNORED_KEYS } from "./schema.ts";
 import { Value } from "@sinclair/typebox/value";
@@ -56,6 +56,26 @@ function createCollector(locate: Locator) {
       return flagged.some((f) => p === f || p.startsWith(f + ","));
     },
   };
+}
+
+/** Top-level keys whose value defines a YAML anchor (`defs: {base: &base ...}`). */
+function anchorHolders(doc: Document): Set<string> {
+  const out = new Set<string>();
+  if (!isMap(doc.contents)) return out;
+  for (const pair of doc.contents.items) {
+    if (!isScalar(pair.key) || pair.value === null) continue;
+    let found = false;
+    visit(pair.value as Node, {
+      Node(_, node) {
+        if (node.anchor) {
+          found = true;
+          return visit.BREAK;
+        }
+      },
+    });
+    if (found) out.add(String(pair.key.value));
+  }
+  return out;
 }
 
 function fail(issues: ConfigIssue[], fileName: string): never {
@@ -131,17 +151,35 @@ export function loadConfig(text: string, opts: LoadOptions = {}): LoadResult {
     fail(c.issues, fileName);
   }
   const tree = toRawTree(js, (path, message) => c.report(path, message));
-  if (tree === null) return finish(new Map(), opts, c, fileName);
+  if (tree === null) return finish(new Map(), opts, c, fileName, new Set());
   if (!isRawMap(tree)) {
     c.report([], "the config must be a mapping of keys (like `models:`) at the top level");
     fail(c.issues, fileName);
   }
-  return finish(tree, opts, c, fileName);
+  return finish(tree, opts, c, fileName, anchorHolders(doc));
 }
 
-function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createCollector>, fileName: string): LoadResult {
-  // Top-level x-* keys hold YAML anchors (the docker-compose convention); their content was merged already.
-  for (const key of [...tree.keys()]) if (key.startsWith("x-")) tree.delete(key);
+/** `routing.router.use: ""` and `routing.scheduler.use: ""` mean the default, as in llama-swap. */
+function dropEmptyUse(tree: RawMap): void {
+  for (const part of ["router", "scheduler"]) {
+    const block: RawValue | undefined = getIn(tree, ["routing", part]);
+    if (isRawMap(block) && block.get("use") === "") block.delete("use");
+  }
+}
+
+function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createCollector>, fileName: string, anchors: ReadonlySet<string>): LoadResult {
+  const known = Object.keys(ConfigSchema.properties);
+  for (const key of [...tree.keys()]) {
+    // Top-level x-* keys hold YAML anchors (the docker-compose convention); their content was merged already.
+    if (key.startsWith("x-")) tree.delete(key);
+    // llama-swap ignores unknown keys, so configs keep anchors under any name (`defs:`). Such a key is
+    // accepted with a warning unless it looks like a misspelt key of ours.
+    else if (anchors.has(key) && !known.includes(key) && didYouMean(key, known) === null) {
+      c.warn([key], "not a switchyard key; accepted because it holds YAML anchors, otherwise ignored");
+      tree.delete(key);
+    }
+  }
+  dropEmptyUse(tree);
 
   const macros = expandMacros(tree, {
     selfCommand: opts.selfCommand ?? ["switchyard"],

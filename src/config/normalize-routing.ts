@@ -104,7 +104,7 @@ function normalizeGroups(
     const gp: PathSeg[] = [...groupsPath, gid];
     if (gid === DEFAULT_GROUP_ID) ctx.report(gp, `the group name ${DEFAULT_GROUP_ID} is reserved for ungrouped models`);
     const members: string[] = [];
-    g.members.forEach((member, i) => {
+    (g.members ?? []).forEach((member, i) => {
       const at: PathSeg[] = [...gp, "members", i];
       if (members.includes(member)) ctx.report(at, `duplicate member ${JSON.stringify(member)}`);
       else if (!idSet.has(member)) ctx.report(at, unknownModel(member, idSet, aliases, "groups"));

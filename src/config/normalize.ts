@@ -6,6 +6,7 @@ import { CommandSyntaxError, parseCommand } from "./command.ts";
 import type { PathSeg } from "./errors.ts";
 import { compareCodePoints } from "./macros.ts";
 import { normalizeUrl, ordered, sanitizeStripParams, withoutModelKey, type ConfigInput, type ModelInput, type NormalizeContext } from "./normalize-context.ts";
+import { checkIgnoredKeys } from "./normalize-ignored.ts";
 import { normalizePeers } from "./normalize-peers.ts";
 import { normalizeRouting } from "./normalize-routing.ts";
 import { DEFAULTS } from "./schema.ts";
@@ -83,6 +84,7 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
   });
 
   const peers = normalizePeers(input, ctx, idSet, aliases);
+  checkIgnoredKeys(input, ctx, idSet, aliases);
   if (ids.length === 0 && Object.keys(peers).length === 0) ctx.warn([], "no models or peers are defined");
 
   return {

@@ -5,7 +5,7 @@
  * free-form maps (metadata, setParams, macros, ...). Keys llama-swap knows and switchyard ignores are
  * typed `Unknown` and listed in IGNORED_KEYS. config-schema.json is generated from this file.
  */
-import { Type, type TSchema } from "@sinclair/typebox";
+import { Type } from "@sinclair/typebox";
 
 /** Defaults of the top-level keys (llama-swap's values, plus ours). */
 export const DEFAULTS = {
@@ -27,9 +27,31 @@ export const DEFAULTS = {
 
 const closed = { additionalProperties: false } as const;
 
-function ignored(what: string): TSchema {
-  return Type.Unknown({ description: `llama-swap's ${what}. Accepted for compatibility and ignored by switchyard (a warning names it).` });
+/** Options of a key llama-swap knows and switchyard ignores. */
+function ignored(what: string): { description: string } {
+  return { description: `llama-swap's ${what}. Accepted for compatibility and ignored by switchyard (a warning names it); only llama-swap's types are checked.` };
 }
+
+// Shapes of the ignored keys, as llama-swap decodes them. Objects stay open: llama-swap ignores keys it
+// does not know there, and a newer llama-swap key in a section switchyard ignores is no reason to refuse.
+const Int = Type.Optional(Type.Integer());
+const Str = Type.Optional(Type.String());
+const Bool = Type.Optional(Type.Boolean());
+const TimeoutsShape = { connect: Int, keepalive: Int, responseHeader: Int, tlsHandshake: Int, expectContinue: Int, idleConn: Int };
+const Modality = Type.Union([Type.Literal("text"), Type.Literal("audio"), Type.Literal("image")]);
+const CapabilitiesShape = { in: Type.Optional(Type.Array(Modality)), out: Type.Optional(Type.Array(Modality)), tools: Bool, reranker: Bool, context: Type.Optional(Type.Integer({ minimum: 0 })) };
+/** A Go duration such as `15s`, `1m30s` or `500ms` (llama-swap's performance.every). */
+export const GO_DURATION = "^[-+]?(0|([0-9]*(\\.[0-9]*)?(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$";
+const ProfileShape = Type.Object({ description: Str, pins: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))) });
+const SelectorShape = Type.Object({
+  strategy: Str,
+  targets: Type.Optional(Type.Array(Type.String())),
+  settings: Type.Optional(Type.Object({ spillover: Int })),
+  name: Str,
+  description: Str,
+  unlisted: Bool,
+  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
 
 const MacroValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 
@@ -75,16 +97,17 @@ const ModelSchema = Type.Object(
     filters: Type.Optional(FiltersSchema),
     macros: Type.Optional(MacrosSchema),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "Free-form, macro-expanded; shown under meta.llamaswap in /v1/models." })),
-    timeouts: Type.Optional(ignored("per-model proxy timeouts")),
-    compat: Type.Optional(ignored("compat settings")),
-    capabilities: Type.Optional(ignored("model capabilities")),
+    timeouts: Type.Optional(Type.Object(TimeoutsShape, ignored("per-model proxy timeouts"))),
+    compat: Type.Optional(Type.Object({ ignoreWebsockets: Bool }, ignored("compat settings"))),
+    capabilities: Type.Optional(Type.Object(CapabilitiesShape, ignored("model capabilities"))),
+    healthCheckTimeout: Type.Optional(Type.Integer(ignored("per-model copy of healthCheckTimeout (the global value always applies)"))),
   },
   { ...closed, description: "One model, keyed by the ID clients send." },
 );
 
 const GroupSchema = Type.Object(
   {
-    members: Type.Array(Type.String(), { description: "Model IDs in this group; a model belongs to at most one group." }),
+    members: Type.Optional(Type.Array(Type.String(), { description: "Model IDs in this group; a model belongs to at most one group (default none)." })),
     swap: Type.Optional(Type.Boolean({ description: "Only one member runs at a time (default true)." })),
     exclusive: Type.Optional(Type.Boolean({ description: "Loading a member unloads other non-persistent groups (default true)." })),
     persistent: Type.Optional(Type.Boolean({ description: "Other groups never unload this group's members (default false)." })),
@@ -159,12 +182,12 @@ const PeerSchema = Type.Object(
         {
           stripParams: Type.Optional(Type.String({ description: "Comma-separated JSON keys removed from request bodies." })),
           setParams: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "JSON keys set in request bodies." })),
-          setParamsByID: Type.Optional(ignored("per-ID peer filters")),
+          setParamsByID: Type.Optional(Type.Record(Type.String(), JsonMap, ignored("per-ID peer filters"))),
         },
         closed,
       ),
     ),
-    timeouts: Type.Optional(ignored("per-peer proxy timeouts")),
+    timeouts: Type.Optional(Type.Object(TimeoutsShape, ignored("per-peer proxy timeouts"))),
   },
   closed,
 );
@@ -199,18 +222,18 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     peers: Type.Optional(Type.Record(Type.String(), PeerSchema, { description: "Remote servers whose models are forwarded to." })),
-    profiles: Type.Optional(ignored("profiles")),
-    selectors: Type.Optional(ignored("selectors")),
-    captureBuffer: Type.Optional(ignored("capture buffer size")),
-    performance: Type.Optional(ignored("performance monitor")),
-    store: Type.Optional(ignored("activity store")),
-    ui: Type.Optional(ignored("UI settings")),
-    upstream: Type.Optional(ignored("/upstream settings")),
-    logTimeFormat: Type.Optional(ignored("log time format")),
-    metricsMaxInMemory: Type.Optional(ignored("in-memory metrics limit")),
-    logRequests: Type.Optional(ignored("deprecated logRequests flag")),
+    profiles: Type.Optional(Type.Record(Type.String(), ProfileShape, ignored("profiles"))),
+    selectors: Type.Optional(Type.Record(Type.String(), SelectorShape, ignored("selectors"))),
+    captureBuffer: Type.Optional(Type.Integer(ignored("capture buffer size"))),
+    performance: Type.Optional(Type.Object({ disabled: Bool, every: Type.Optional(Type.String({ pattern: GO_DURATION })) }, ignored("performance monitor"))),
+    store: Type.Optional(Type.Object({ path: Str }, ignored("activity store"))),
+    ui: Type.Optional(Type.Object({ activity: Type.Optional(Type.Object({ session_id: Type.Optional(Type.Array(Type.String())) })) }, ignored("UI settings"))),
+    upstream: Type.Optional(Type.Object({ ignorePaths: Type.Optional(Type.Array(Type.String())) }, ignored("/upstream settings"))),
+    logTimeFormat: Type.Optional(Type.String(ignored("log time format"))),
+    metricsMaxInMemory: Type.Optional(Type.Integer(ignored("in-memory metrics limit"))),
+    logRequests: Type.Optional(Type.Boolean(ignored("deprecated logRequests flag"))),
   },
-  { ...closed, title: "switchyard configuration", description: "switchyard's config.yaml (llama-swap compatible). Top-level keys starting with x- are ignored (a place for YAML anchors)." },
+  { ...closed, title: "switchyard configuration", description: "switchyard's config.yaml (llama-swap compatible). Top-level keys starting with x- are ignored (a place for YAML anchors); another unknown top-level key that holds YAML anchors is ignored with a warning." },
 );
 
 /**
@@ -231,6 +254,7 @@ export const IGNORED_KEYS: readonly (readonly string[])[] = [
   ["models", "*", "timeouts"],
   ["models", "*", "compat"],
   ["models", "*", "capabilities"],
+  ["models", "*", "healthCheckTimeout"],
   ["peers", "*", "timeouts"],
   ["peers", "*", "filters", "setParamsByID"],
 ];

@@ -65,7 +65,7 @@ const cases: Case[] = [
   { name: "group member is an alias", yaml: `models:\n  a:\n    ${M}\n    aliases: [fast]\ngroups:\n  g:\n    members: [fast]`, path: "groups.g.members[0]", line: 7, message: '"fast" is an alias of model a; groups take model IDs' },
   { name: "model in two groups", yaml: `models:\n  a:\n    ${M}\ngroups:\n  g1:\n    members: [a]\n  g2:\n    members: [a]`, path: "groups.g2.members[0]", line: 8, message: "model a is already a member of group g1" },
   { name: "duplicate group member", yaml: `models:\n  a:\n    ${M}\ngroups:\n  g:\n    members:\n      - a\n      - a`, path: "groups.g.members[1]", line: 8, message: 'duplicate member "a"' },
-  { name: "group without members", yaml: `models:\n  a:\n    ${M}\ngroups:\n  g:\n    swap: false`, path: "groups.g.members", line: 5, message: "is required" },
+  { name: "group members not a list", yaml: `models:\n  a:\n    ${M}\ngroups:\n  g:\n    members: a`, path: "groups.g.members", line: 6, message: "must be a list" },
   { name: "group named (default)", yaml: `models:\n  a:\n    ${M}\ngroups:\n  "(default)":\n    members: [a]`, path: "groups.(default)", line: 5, message: "reserved" },
   { name: "legacy groups with routing.router", yaml: `models:\n  a:\n    ${M}\ngroups:\n  g:\n    members: [a]\nrouting:\n  router:\n    use: group`, path: "groups", line: 4, message: "cannot be combined with routing.router" },
   { name: "legacy groups and matrix together", yaml: `models:\n  a:\n    ${M}\ngroups:\n  g:\n    members: [a]\nmatrix:\n  sets:\n    s: a`, path: "matrix", line: 7, message: "cannot use both groups and matrix" },
