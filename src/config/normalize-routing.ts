@@ -151,9 +151,11 @@ function normalizeMatrix(
       const hint = didYouMean(key, [...Object.keys(vars), ...idSet]);
       ctx.report([...path, "evict_costs", key], `unknown var or model ${JSON.stringify(key)}${hint ? `, did you mean ${hint}?` : ""}`);
     }
+    if (costsIn[key] < 1) ctx.report([...path, "evict_costs", key], `must be >= 1, got ${costsIn[key]}`);
     evictCosts[key] = costsIn[key];
   }
-  const sets = ordered(ctx, [...path, "sets"], m.sets).map((name) => ({ name, dsl: m.sets[name] }));
+  const setsIn = m.sets ?? {};
+  const sets = ordered(ctx, [...path, "sets"], setsIn).map((name) => ({ name, dsl: setsIn[name] }));
   const matrix: MatrixConfig = { vars, evictCosts, sets };
   if (sets.length === 0) {
     ctx.report([...path, "sets"], "must define at least one set");

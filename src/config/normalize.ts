@@ -108,6 +108,24 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
   };
 }
 
+/**
+ * llama-swap sends checkEndpoint through its reverse proxy, which keeps only the path and query of an
+ * absolute URL and joins a relative one with a slash; the resolved value is that path.
+ */
+function normalizeCheckEndpoint(raw: string): string {
+  const text = raw.trim();
+  if (text === "none") return text;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    try {
+      const url = new URL(text);
+      return url.pathname + url.search;
+    } catch {
+      // Not a URL after all: treat it as a path like any other.
+    }
+  }
+  return text.startsWith("/") ? text : "/" + text;
+}
+
 interface ModelDefaults {
   aliases: Record<string, string>;
   idSet: ReadonlySet<string>;
@@ -140,12 +158,13 @@ function normalizeModel(id: string, m: ModelInput, ctx: NormalizeContext, d: Mod
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
 
-  let checkEndpoint = (m.checkEndpoint ?? DEFAULTS.checkEndpoint).trim();
-  if (checkEndpoint !== "none" && !checkEndpoint.startsWith("/")) checkEndpoint = "/" + checkEndpoint;
+  const checkEndpoint = normalizeCheckEndpoint(m.checkEndpoint ?? DEFAULTS.checkEndpoint);
 
   const ttlIn = m.ttl ?? -1;
   const ttl = ttlIn === -1 ? d.globalTTL : ttlIn;
-  let concurrencyLimit = m.concurrencyLimit || DEFAULTS.concurrencyLimit;
+  // llama-swap uses the default for any limit that is not positive.
+  let concurrencyLimit = (m.concurrencyLimit ?? 0) > 0 ? m.concurrencyLimit! : DEFAULTS.concurrencyLimit;
+  if ((m.concurrencyLimit ?? 0) < 0) ctx.warn(at("concurrencyLimit"), `${m.concurrencyLimit} means the default of ${DEFAULTS.concurrencyLimit}`);
   if (id === DEFAULTS.comfyUIModelId) concurrencyLimit = Math.max(concurrencyLimit, DEFAULTS.comfyUIConcurrencyLimit);
 
   const aliases = [...(m.aliases ?? [])].filter((a) => d.aliases[a] === id);

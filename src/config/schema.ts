@@ -92,7 +92,7 @@ const ModelSchema = Type.Object(
     useModelName: Type.Optional(Type.String({ description: "Model name sent upstream instead of the requested one." })),
     name: Type.Optional(Type.String({ description: "Display name in /v1/models." })),
     description: Type.Optional(Type.String({ description: "Description in /v1/models." })),
-    concurrencyLimit: Type.Optional(Type.Integer({ minimum: 0, description: "Most requests held for this model at once (queued + loading + serving); 0 or absent = 10." })),
+    concurrencyLimit: Type.Optional(Type.Integer({ description: "Most requests held for this model at once (queued + loading + serving); 0, negative or absent = 10." })),
     sendLoadingState: Type.Optional(Type.Boolean({ description: "Override the global sendLoadingState." })),
     filters: Type.Optional(FiltersSchema),
     macros: Type.Optional(MacrosSchema),
@@ -118,11 +118,14 @@ const GroupsSchema = Type.Record(Type.String(), GroupSchema, { description: "Gro
 
 const MatrixSchema = Type.Object(
   {
-    vars: Type.Optional(Type.Record(Type.String({ pattern: "^[a-zA-Z0-9.-]{1,32}$" }), Type.String(), { description: "Short name → real model ID (not an alias)." })),
-    evict_costs: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 1 }), { description: "Var or model ID → cost of evicting it (default 1)." })),
-    sets: Type.Record(Type.String(), Type.String(), {
-      description: "Named expressions of models that may run together: `a & b` together, `a | b` either, parentheses, `+name` inlines another set. Definition order breaks ties.",
-    }),
+    vars: Type.Optional(Type.Record(Type.String(), Type.String(), { description: "Short name (1-32 letters, digits, '-' or '.') → real model ID (not an alias)." })),
+    evict_costs: Type.Optional(Type.Record(Type.String(), Type.Integer(), { description: "Var or model ID → cost of evicting it, at least 1 (default 1)." })),
+    // Only types here: like llama-swap, the rest is checked when the matrix is the active router.
+    sets: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description: "Named expressions of models that may run together: `a & b` together, `a | b` either, parentheses, `+name` inlines another set. Definition order breaks ties. At least one.",
+      }),
+    ),
   },
   { ...closed, description: "Matrix router: which combinations of models may run together." },
 );

@@ -32,7 +32,7 @@ const cases: Case[] = [
   { name: "negative globalTTL", yaml: `globalTTL: -1`, path: "globalTTL", line: 1, message: "must be >= 0, got -1" },
   { name: "negative unloadTimeout", yaml: `unloadTimeout: -3`, path: "unloadTimeout", line: 1, message: "must be >= 0" },
   { name: "negative model unloadTimeout", yaml: `models:\n  a:\n    ${M}\n    unloadTimeout: -1`, path: "models.a.unloadTimeout", line: 4, message: "must be >= 0" },
-  { name: "negative concurrencyLimit", yaml: `models:\n  a:\n    ${M}\n    concurrencyLimit: -2`, path: "models.a.concurrencyLimit", line: 4, message: "must be >= 0" },
+  { name: "fractional concurrencyLimit", yaml: `models:\n  a:\n    ${M}\n    concurrencyLimit: 1.5`, path: "models.a.concurrencyLimit", line: 4, message: "must be a whole number" },
   { name: "negative drainTimeout", yaml: `drainTimeout: -1`, path: "drainTimeout", line: 1, message: "must be >= 0" },
   { name: "zero requestBodyLimitMB", yaml: `requestBodyLimitMB: 0`, path: "requestBodyLimitMB", line: 1, message: "must be > 0, got 0" },
   { name: "negative fifo maxWait", yaml: `routing:\n  scheduler:\n    settings:\n      fifo:\n        maxWait: -1`, path: "routing.scheduler.settings.fifo.maxWait", line: 5, message: "must be >= 0" },
