@@ -950,6 +950,7 @@ const aliasRejects: Reject[] = [
     path: "models.model2.aliases[0]",
     message: 'duplicate alias "m1": already an alias of model model1',
   },
+  { name: "the same alias twice on one model", ls: "code: duplicate alias %s found in model", yaml: `${ONE}    aliases: [x, x]\n`, path: "models.model1.aliases[1]", message: 'alias "x" is listed twice' },
   { name: "setParamsByID key is another model's ID", ls: "TestConfig_SetParamsByIDAutoAliasConflictWithModelID", yaml: `models:\n  model1:\n    ${P}\n    filters:\n      setParamsByID:\n        model2:\n          reasoning_effort: high\n  model2:\n    ${P}`, path: "models.model1.filters.setParamsByID.model2", message: "is the ID of model model2" },
   {
     name: "setParamsByID key shared by two models",
@@ -1277,6 +1278,8 @@ const stricter: Reject[] = [
   { name: "an empty alias", ls: "code: aliases are not checked", yaml: `${ONE}    aliases: [""]\n`, path: "models.model1.aliases[0]", message: "alias is empty" },
   { name: "an unterminated quote in cmd (llama-swap fails only when starting the model)", ls: "code: SanitizeCommand at start", yaml: `${ONE}    cmdStop: "kill 'oops"\n`, path: "models.model1.cmdStop", message: "unterminated single quote" },
   { name: "a proxy that is not an absolute http(s) URL (url.Parse accepts it)", ls: "code: url.Parse", yaml: `models:\n  m:\n    cmd: s\n    proxy: localhost:8080\n`, path: "models.m.proxy", message: "must be an absolute http:// or https:// URL" },
+  { name: "an empty proxy (llama-swap keeps it and cannot reach the model)", ls: "code: proxy default only when absent or null", yaml: `models:\n  m:\n    cmd: s\n    proxy: ""\n`, path: "models.m.proxy", message: "invalid proxy URL" },
+  { name: "a startPort above 65535", ls: "code: only startPort < 1 is refused", yaml: `startPort: 70000`, path: "startPort", message: "must be <= 65535" },
   { name: "an env entry without =", ls: "code: env passed to exec as is", yaml: `${ONE}    env: [FOO]\n`, path: "models.model1.env[0]", message: "must be NAME=value" },
   { name: "a group named (default) (llama-swap silently replaces it)", ls: "code: AddDefaultGroupToConfig", yaml: `${TWO}groups:\n  "(default)":\n    members: [gemma]\n`, path: "groups.(default)", message: "reserved" },
   { name: "a group member given by alias (llama-swap starts a second process for it)", ls: "code: router NewGroup uses FindConfig", yaml: `${TWO}    aliases: [q]\ngroups:\n  g:\n    members: [q]\n`, path: "groups.g.members[0]", message: "is an alias of model qwen" },
