@@ -1,0 +1,77 @@
+/** Starting dist/switchyard with a generated config, as a user would, and stopping it. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BINARY } from "./binary.ts";
+import { track, stopChild } from "./children.ts";
+import { sleep } from "./clock.ts";
+import { collectLines, type LineLog } from "./lines.ts";
+import { freePort } from "./ports.ts";
+import { memoryOf, type Memory } from "./procfs.ts";
+
+/** A running proxy. */
+export interface Switchyard {
+  url: string;
+  pid: number;
+  /** Its stdout and stderr, line by line. */
+  log: LineLog;
+  memory(): Memory | null;
+  /** SIGTERM (it stops its models), then wait; removes the temp directory. */
+  stop(): Promise<void>;
+}
+
+/** Wait until GET `url` answers 200; throws after `ms` or when `proc` exits. */
+export async function waitHealthy(url: string, proc: Bun.Subprocess, ms: number, stepMs = 5, what = () => ""): Promise<void> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`process exited ${proc.exitCode} before ${url} answered\n${what()}`);
+    try {
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {}
+    if (performance.now() > deadline) throw new Error(`${url} did not answer 200 within ${ms} ms\n${what()}`);
+    await sleep(stepMs);
+  }
+}
+
+/** Write `config` to a temp dir and start the binary on a free port; resolves once /health answers. */
+export async function startSwitchyard(config: string): Promise<Switchyard> {
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  writeFileSync(join(dir, "config.yaml"), config);
+  const port = freePort();
+  const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], {
+    cwd: dir,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  track(proc);
+  const log = collectLines([proc.stdout, proc.stderr]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHealthy(`${url}/health`, proc, 15_000, 10, () => log.text());
+  return {
+    url,
+    pid: proc.pid,
+    log,
+    memory: () => memoryOf(proc.pid),
+    async stop() {
+      await stopChild(proc, "SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Ask switchyard to unload every model and wait until /running lists none as loaded. */
+export async function unloadAll(sy: Switchyard): Promise<void> {
+  const r = await fetch(`${sy.url}/api/models/unload`, { method: "POST" });
+  await r.arrayBuffer();
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    // /running leaves stopped models out.
+    const body = (await (await fetch(`${sy.url}/running`)).json()) as { running: unknown[] };
+    if (body.running.length === 0) return;
+    if (performance.now() > deadline) throw new Error(`models still running after unload: ${JSON.stringify(body)}`);
+    await sleep(10);
+  }
+}
