@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { BENCH_USAGE, parseBenchArgs, type BenchArgs, type ScenarioName } from "./bench/args.ts";
 import { BINARY, ensureBinary, ROOT, useBinary } from "./bench/binary.ts";
-import { killAll } from "./bench/children.ts";
+import { killAll, RAISED_LIMIT_FLAG } from "./bench/children.ts";
 import { loadAverage, machineInfo } from "./bench/machine.ts";
 import { findNginx, NGINX_HINT } from "./bench/nginx.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "./bench/scenario.ts";
@@ -29,7 +29,7 @@ const RUNNERS: Record<ScenarioName, Scenario> = {
 /** Re-run this script with a larger fetch limit; resolves with its exit code. */
 async function reexec(argv: string[]): Promise<number> {
   const child = Bun.spawn([process.execPath, import.meta.path, ...argv], {
-    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" },
+    env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "4096", [RAISED_LIMIT_FLAG]: "1" },
     stdio: ["inherit", "inherit", "inherit"],
   });
   return child.exited;
@@ -79,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
       rows: targets.map((t) => [t.target, t.measured, t.met ? "yes" : "NO"]),
     };
     console.log(formatTable(table));
+    if (args.quick) console.log("  --quick: smaller counts and a smaller scheduler trace; the verdicts are indicative only");
   }
   const out = resolve(ROOT, args.out);
   mkdirSync(dirname(out), { recursive: true });
@@ -102,7 +103,8 @@ async function main(argv: string[]): Promise<number> {
 
 // Why: Bun's fetch runs at most BUN_CONFIG_MAX_HTTP_REQUESTS (default 256) requests at once per
 // process and silently queues the rest, read once at start-up; 256 streams plus one /running poll
-// would wait for a stream to end. So the generator re-runs itself with a larger limit.
+// would wait for a stream to end. So the generator re-runs itself with a larger limit (which the
+// processes it measures do not inherit: children.ts childEnv).
 const code = await (process.env.BUN_CONFIG_MAX_HTTP_REQUESTS ? main(process.argv.slice(2)) : reexec(process.argv.slice(2))).catch((err) => {
   console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
   return 1;

@@ -1,6 +1,6 @@
 /** Backends the benchmark starts itself (the "direct" baseline), outside switchyard. */
 import { BINARY } from "./binary.ts";
-import { stopChild, track } from "./children.ts";
+import { childEnv, stopChild, track } from "./children.ts";
 import { freePort } from "./ports.ts";
 import { waitHealthy } from "./switchyard.ts";
 
@@ -14,7 +14,7 @@ export interface Backend {
 
 /** Start `argv` (which must bind `port`); output goes to /dev/null; resolves once /health is 200. */
 export async function startBackend(argv: string[], port: number): Promise<Backend> {
-  const proc = Bun.spawn(argv, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn(argv, { env: childEnv(), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   track(proc);
   const url = `http://127.0.0.1:${port}`;
   await waitHealthy(`${url}/health`, proc, 15_000, 5);

@@ -33,3 +33,17 @@ export async function stopChild(proc: Bun.Subprocess, signal: NodeJS.Signals = "
   clearTimeout(timer);
   return code;
 }
+
+/** Marks the re-run of bench.ts that raised its own fetch limit (see bench.ts). */
+export const RAISED_LIMIT_FLAG = "SWITCHYARD_BENCH_RAISED_FETCH_LIMIT";
+
+/** Environment for a measured child: the benchmark's raised fetch limit is not passed on, so
+ * switchyard runs with Bun's default (256 requests at once per process), as users run it. */
+export function childEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  if (env[RAISED_LIMIT_FLAG]) {
+    delete env.BUN_CONFIG_MAX_HTTP_REQUESTS;
+    delete env[RAISED_LIMIT_FLAG];
+  }
+  return env;
+}

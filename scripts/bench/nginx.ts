@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { stopChild, track } from "./children.ts";
+import { childEnv, stopChild, track } from "./children.ts";
 import { collectLines } from "./lines.ts";
 import { freePort } from "./ports.ts";
 import { waitHealthy } from "./switchyard.ts";
@@ -71,6 +71,7 @@ export async function startNginx(bin: string, upstreamPort: number): Promise<Ngi
   // -e: the error log before the config is read (the default /var/log path needs root).
   const proc = Bun.spawn([bin, "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], {
     stdin: "ignore",
+    env: childEnv(),
     stdout: "pipe",
     stderr: "pipe",
   });

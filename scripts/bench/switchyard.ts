@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY } from "./binary.ts";
-import { track, stopChild } from "./children.ts";
+import { childEnv, track, stopChild } from "./children.ts";
 import { sleep } from "./clock.ts";
 import { collectLines, type LineLog } from "./lines.ts";
 import { freePort } from "./ports.ts";
@@ -43,6 +43,7 @@ export async function startSwitchyard(config: string): Promise<Switchyard> {
   const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], {
     cwd: dir,
     stdin: "ignore",
+    env: childEnv(),
     stdout: "pipe",
     stderr: "pipe",
   });

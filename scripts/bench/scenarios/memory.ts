@@ -1,8 +1,8 @@
 /**
  * Scenario 5, memory and start-up. RSS of the switchyard process (not its backends) from
  * /proc/<pid>/status: idle after a first request has loaded its model, then the peak while 256
- * streams run through it (2,000-token streams at full speed, then 256 live streams paced at 20
- * tokens/s, counted in flight by /running);
+ * live streams paced at 20 tokens/s run through it (counted in flight by /running), then the peak
+ * during rounds of 256 2,000-token streams at full speed;
  * VmHWM is the kernel's own high-water mark. Start-up: spawn of the binary to its first 200 on
  * /health, polled every millisecond, over several runs.
  */
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY } from "../binary.ts";
-import { stopChild, track } from "../children.ts";
+import { childEnv, stopChild, track } from "../children.ts";
 import { sleep } from "../clock.ts";
 import { chatBody, countSse, postChat } from "../load.ts";
 import { freePort, freePorts } from "../ports.ts";
@@ -26,7 +26,7 @@ async function startupOnce(dir: string): Promise<number> {
   const port = freePort();
   const url = `http://127.0.0.1:${port}/health`;
   const t0 = performance.now();
-  const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], { cwd: dir, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], { cwd: dir, env: childEnv(), stdin: "ignore", stdout: "ignore", stderr: "ignore" });
   track(proc);
   let elapsed = NaN;
   while (performance.now() - t0 < 10_000 && proc.exitCode === null) {
@@ -66,22 +66,15 @@ models:
   let hwm = NaN;
   let live = 0;
   try {
-    const warm = await postChat(sy.url, chatBody("fast", 4, false));
+    const warm = await postChat(sy.url, chatBody("paced", 1, false));
     await warm.arrayBuffer();
     await sleep(1000);
     idle = sy.memory()?.rssMiB ?? NaN;
-    ctx.progress(`memory: ${streams} full-speed streams`);
-    let rss = sampleRss(sy.pid, 20);
-    for (let r = 0; r < (ctx.quick ? 1 : 3); r++) {
-      await Promise.all(Array.from({ length: streams }, async () => countSse(await postChat(sy.url, chatBody("fast", 2000, true)), 0)));
-    }
-    peakFast = rss.stop();
-    // Then 256 live streams from a backend pacing each at 20 tokens/s (they would last 100 s),
-    // read as they come, counted in flight by /running, then cancelled by the client.
+    // First 256 live streams from a backend pacing each at 20 tokens/s (they would last 100 s),
+    // read as they come, counted in flight by /running, then cancelled by the client. Before the
+    // full-speed part, whose buffers would otherwise still inflate the RSS.
     ctx.progress(`memory: ${streams} live paced streams`);
-    const warm2 = await postChat(sy.url, chatBody("paced", 1, false));
-    await warm2.arrayBuffer();
-    rss = sampleRss(sy.pid, 20);
+    const rss = sampleRss(sy.pid, 20);
     let stopping = false;
     const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
     const reading = Array.from({ length: streams }, async () => {
@@ -100,12 +93,18 @@ models:
     }
     await sleep(ctx.quick ? 1000 : 3000);
     peakLive = rss.stop();
-    hwm = sy.memory()?.hwmMiB ?? NaN;
     // Cancelling the body is what closes the connection (aborting the fetch's signal after the
     // headers did not stop Bun's body reads here).
     stopping = true;
     await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
     await Promise.all(reading);
+    ctx.progress(`memory: ${streams} full-speed streams`);
+    const rssFast = sampleRss(sy.pid, 20);
+    for (let r = 0; r < (ctx.quick ? 1 : 3); r++) {
+      await Promise.all(Array.from({ length: streams }, async () => countSse(await postChat(sy.url, chatBody("fast", 2000, true)), 0)));
+    }
+    peakFast = rssFast.stop();
+    hwm = sy.memory()?.hwmMiB ?? NaN;
   } finally {
     await sy.stop();
   }
@@ -125,8 +124,8 @@ models:
     columns: ["measure", "value"],
     rows: [
       ["RSS idle, model loaded (MiB)", idle.toFixed(1)],
-      [`RSS peak, ${streams} full-speed streams (MiB)`, peakFast.toFixed(1)],
       [`RSS peak, ${streams} live paced streams (MiB; ${live} in flight)`, peakLive.toFixed(1)],
+      [`RSS peak, ${streams} full-speed streams (MiB)`, peakFast.toFixed(1)],
       ["VmHWM, whole run (MiB)", hwm.toFixed(1)],
       [`start -> first /health 200, p50 of ${st.n} (ms)`, ms(st.p50)],
       [`start -> first /health 200, max of ${st.n} (ms)`, ms(st.max)],

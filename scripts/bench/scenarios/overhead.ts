@@ -72,7 +72,7 @@ export async function startPaths(ctx: BenchContext, simFlags: string[]): Promise
 
 /** Run scenario 1. */
 export async function overheadScenario(ctx: BenchContext): Promise<ScenarioResult> {
-  const durationMs = ctx.quick ? 1500 : 4000;
+  const durationMs = ctx.quick ? 1500 : 3000;
   const rounds = ctx.quick ? 1 : 2;
   const concurrencies = [1, 64];
   const paths = await startPaths(ctx, SIM_FLAGS);

@@ -63,7 +63,7 @@ export async function streamScenario(ctx: BenchContext): Promise<ScenarioResult>
   const targets: TargetCheck[] = [];
 
   // Part 1: throughput at full speed.
-  const durationMs = ctx.quick ? 1500 : 4000;
+  const durationMs = ctx.quick ? 1500 : 3000;
   const concurrencies = [1, 64, 256];
   const paths = await startPaths(ctx, ["--model", MODEL, "--tps", "0", "--tokens", "16"]);
   const thr: Table = {

@@ -8,7 +8,7 @@
  *     own load time, measured by starting the same command standalone (spawn to `ready at`).
  */
 import { BINARY } from "../binary.ts";
-import { stopChild, track } from "../children.ts";
+import { childEnv, stopChild, track } from "../children.ts";
 import { epochMs } from "../clock.ts";
 import { collectLines } from "../lines.ts";
 import { chatBody, postChat } from "../load.ts";
@@ -42,7 +42,7 @@ async function readyStamp(sy: Switchyard, model: string, from: number): Promise<
 async function ownLoadTime(flags: string[]): Promise<number> {
   const port = freePort();
   const t0 = epochMs();
-  const proc = Bun.spawn([BINARY, "simulate", "--port", String(port), ...flags], { stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+  const proc = Bun.spawn([BINARY, "simulate", "--port", String(port), ...flags], { env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "ignore" });
   track(proc);
   const log = collectLines([proc.stdout]);
   const line = await log.waitFor(READY, 0, 10_000);
