@@ -78,7 +78,13 @@ export async function startNginx(bin: string, upstreamPort: number): Promise<Ngi
   track(proc);
   const log = collectLines([proc.stdout, proc.stderr]);
   const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(`${url}/health`, proc, 10_000, 10, () => log.text());
+  try {
+    await waitHealthy(`${url}/health`, proc, 10_000, 10, () => log.text());
+  } catch (err) {
+    await stopChild(proc, "SIGTERM", 5_000);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url,
     pid: proc.pid,

@@ -50,7 +50,13 @@ export async function startSwitchyard(config: string): Promise<Switchyard> {
   track(proc);
   const log = collectLines([proc.stdout, proc.stderr]);
   const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(`${url}/health`, proc, 15_000, 10, () => log.text());
+  try {
+    await waitHealthy(`${url}/health`, proc, 15_000, 10, () => log.text());
+  } catch (err) {
+    await stopChild(proc, "SIGTERM", 5_000);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url,
     pid: proc.pid,
