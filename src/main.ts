@@ -1,78 +1,12 @@
 /**
- * switchyard's entry point: parse flags, load the config, compose the parts
- * (logs → supervisors → router → HTTP app), listen, and stop every child on the way out.
+ * switchyard's entry point: parse flags and dispatch. Kept light on purpose: serve mode may
+ * re-execute itself (cli/fetch-limit.ts) before the heavy modules are loaded, so those are
+ * imported lazily.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs, USAGE, UsageError, type Command } from "./cli/args.ts";
 import { selfCommand } from "./cli/self-command.ts";
-import { versionLine, BUILD } from "./version.ts";
-import { loadConfig } from "./config/load.ts";
-import { ConfigError } from "./config/errors.ts";
-import { createLogHub } from "./log/log-hub.ts";
-import { createSupervisor } from "./process/supervisor.ts";
-import { installExitHandlers } from "./process/orphan-guard.ts";
-import { createRouter } from "./router/router.ts";
-import { createApp } from "./http/app.ts";
-import { preload } from "./router/preload.ts";
-import type { Supervisor } from "./process/types.ts";
-
-/** Read and validate the config file; exits 2 with the error list on failure. */
-function readConfig(path: string) {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    console.error(`switchyard: cannot read config "${path}": ${(err as Error).message}`);
-    process.exit(2);
-  }
-  try {
-    return loadConfig(text, { env: process.env, fileName: path, selfCommand: selfCommand() });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.format());
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
-/** Serve: the normal mode. */
-async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<void> {
-  const { config, warnings } = readConfig(cmd.config);
-  const logs = createLogHub({
-    level: config.logLevel,
-    logToStdout: config.logToStdout,
-    stdout: (s) => process.stdout.write(s),
-  });
-  for (const w of warnings) logs.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
-
-  const supervisors = new Map<string, Supervisor>();
-  for (const model of Object.values(config.models)) supervisors.set(model.id, createSupervisor({ model, logs }));
-  const router = createRouter({ config, supervisors, log: logs.log });
-  const app = createApp({ config, router, logs, version: BUILD, models: supervisors });
-
-  let stopping: Promise<void> | null = null;
-  const stopAll = (): Promise<void> => {
-    stopping ??= (async () => {
-      logs.log.info("shutting down: draining requests and stopping every model");
-      await router.shutdown();
-      await app.stop(true).catch(() => {});
-    })();
-    return stopping;
-  };
-  installExitHandlers(stopAll);
-
-  try {
-    app.listen({ hostname: cmd.listen.hostname, port: cmd.listen.port });
-  } catch (err) {
-    console.error(`switchyard: cannot listen on ${cmd.listen.hostname}:${cmd.listen.port}: ${(err as Error).message}`);
-    await stopAll();
-    process.exit(1);
-  }
-  const url = app.server?.url?.toString() ?? `http://${cmd.listen.hostname}:${cmd.listen.port}/`;
-  logs.log.info(`switchyard ${BUILD.version} listening on ${url} with ${supervisors.size} model(s)`);
-  if (config.preload.length > 0) void preload(router, config.preload, logs.log);
-}
+import { ensureFetchLimit } from "./cli/fetch-limit.ts";
+import { versionLine } from "./version.ts";
 
 /** Dispatch one command. */
 async function main(argv: string[]): Promise<void> {
@@ -102,8 +36,11 @@ async function main(argv: string[]): Promise<void> {
       await runSimulate(cmd.argv);
       return;
     }
-    case "serve":
+    case "serve": {
+      ensureFetchLimit(argv);
+      const { serve } = await import("./cli/serve.ts");
       await serve(cmd);
+    }
   }
 }
 

@@ -51,9 +51,11 @@ export function createApp(deps: AppDeps) {
   const upstreamHandler = createUpstreamHandler(ctx);
 
   type Server = { requestIP(r: Request): { address: string } | null } | null;
-  const accessLog = (request: Request, server: Server, status: number, started: number): void => {
+  /** The peer address of the connection (looked up once per request: it is not free in Bun). */
+  const peerIp = (request: Request, server: Server): string | null => server?.requestIP(request)?.address ?? null;
+  const accessLog = (request: Request, peer: string | null, status: number, started: number): void => {
     const fwd = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
-    const ip = fwd || request.headers.get("x-real-ip") || server?.requestIP(request)?.address || "-";
+    const ip = fwd || request.headers.get("x-real-ip") || peer || "-";
     const path = request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)).split("?")[0];
     const ua = request.headers.get("user-agent") ?? "";
     // Path only: a query string could carry secrets; headers (keys) are never logged.
@@ -67,14 +69,15 @@ export function createApp(deps: AppDeps) {
     (fn: (request: Request, client: ClientInfo) => Response | Promise<Response>) =>
     async ({ request, server }: { request: Request; server: Server }) => {
       const started = performance.now();
+      const ip = peerIp(request, server);
       let res: Response;
       try {
-        res = await fn(request, { ip: server?.requestIP(request)?.address ?? null });
+        res = await fn(request, { ip });
       } catch (err) {
         res = toErrorResponse(err);
       }
       res = negotiateError(res, request.headers.get("accept"));
-      accessLog(request, server, res.status, started);
+      accessLog(request, ip, res.status, started);
       return res;
     };
   /** The raw (undecoded) path after a prefix; Elysia's params are decoded. */
@@ -112,7 +115,7 @@ export function createApp(deps: AppDeps) {
       if (OPEN_PATHS.has(path)) return;
       const denied = checkAuth(request);
       if (denied) {
-        accessLog(request, server, denied.status, started);
+        accessLog(request, peerIp(request, server), denied.status, started);
         return negotiateError(denied, request.headers.get("accept"));
       }
     })

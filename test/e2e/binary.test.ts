@@ -204,6 +204,30 @@ models:
     expect(err.error.message).toMatch(/drain|sever/i);
   }, 30_000);
 
+  test("300 concurrent streams all start before any ends (no hidden fetch limit)", async () => {
+    // Bun's fetch runs 256 requests at once unless BUN_CONFIG_MAX_HTTP_REQUESTS says otherwise;
+    // switchyard raises it at start, so stream 257 must not wait for stream 1 to finish.
+    const r = await start(
+      withPorts(`
+logToStdout: none
+models:
+  m:
+    cmd: \${SWITCHYARD} simulate --port \${PORT} --model m --tps 5 --tokens 8
+    concurrencyLimit: 400
+`),
+    );
+    expect((await chat(r.url, "m", false, { max_tokens: 1 })).status).toBe(200);
+    const client = Bun.spawn([process.execPath, `${import.meta.dir}/many-streams.ts`, r.url, "300"], {
+      env: { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: "1024" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([new Response(client.stdout).text(), new Response(client.stderr).text(), client.exited]);
+    expect(err).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ late: 0 });
+  }, 60_000);
+
   test("concurrency limit answers 429 with Retry-After", async () => {
     const r = await start(
       withPorts(`
