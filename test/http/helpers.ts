@@ -7,33 +7,19 @@ import { createLogHub } from "../../src/log/log-hub.ts";
 import type { LogHub } from "../../src/log/types.ts";
 import type { Supervisor } from "../../src/process/types.ts";
 import { RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router, type WaitUpdate } from "../../src/router/types.ts";
+import { baseModelConfig } from "../fixtures/model-config.ts";
 import { createApp, type AppDeps } from "../../src/http/app.ts";
 
-/** A model config with every field defaulted. */
+/** A model config with every field defaulted (HTTP tests: no concurrency limit, short timeouts). */
 export function modelConfig(id: string, over: Partial<ModelConfig> = {}): ModelConfig {
-  return {
-    id,
+  return baseModelConfig(id, {
     cmd: ["llama-server", "--port", "1"],
-    cmdStop: [],
-    proxy: "http://127.0.0.1:1",
-    port: null,
-    aliases: [],
-    env: {},
-    checkEndpoint: "/health",
-    ttl: 0,
     unloadTimeout: 5,
     drainTimeout: 5,
-    unlisted: false,
-    useModelName: "",
-    name: "",
-    description: "",
     concurrencyLimit: 0,
-    sendLoadingState: false,
-    filters: { stripParams: [], setParams: {}, setParamsByID: {} },
-    metadata: {},
     healthCheckTimeout: 60,
     ...over,
-  };
+  });
 }
 
 /** A peer config with defaults. */

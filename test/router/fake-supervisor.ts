@@ -2,6 +2,7 @@
  * Test helpers for the router: an in-memory, promise-controlled Supervisor and a resolved Config
  * builder with defaults.
  */
+import { baseModelConfig } from "../fixtures/model-config.ts";
 import type { Config, GroupConfig, ModelConfig, RoutingConfig } from "../../src/config/types.ts";
 import type { Logger } from "../../src/log/types.ts";
 import { StartError, type ProcessState, type Supervisor, type SupervisorEvent } from "../../src/process/types.ts";
@@ -110,29 +111,7 @@ export class FakeSupervisor implements Supervisor {
 
 /** A model config with defaults. */
 export function modelConfig(id: string, over: Partial<ModelConfig> = {}): ModelConfig {
-  return {
-    id,
-    cmd: ["true"],
-    cmdStop: [],
-    proxy: "http://127.0.0.1:1",
-    port: null,
-    aliases: [],
-    env: {},
-    checkEndpoint: "/health",
-    ttl: 0,
-    unloadTimeout: 5,
-    drainTimeout: 30,
-    unlisted: false,
-    useModelName: "",
-    name: "",
-    description: "",
-    concurrencyLimit: 10,
-    sendLoadingState: false,
-    filters: { stripParams: [], setParams: {}, setParamsByID: {} },
-    metadata: {},
-    healthCheckTimeout: 30,
-    ...over,
-  };
+  return baseModelConfig(id, { unloadTimeout: 5, healthCheckTimeout: 30, ...over });
 }
 
 /** A resolved config over `models` (one `(default)` group unless groups are given). */
