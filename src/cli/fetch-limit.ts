@@ -19,5 +19,7 @@ export function ensureFetchLimit(args: readonly string[]): void {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.BUN_CONFIG_MAX_HTTP_REQUESTS = FETCH_LIMIT;
-  execve.call(process, process.execPath, [...selfCommand(), ...args], env);
+  // Runtime flags given to bun (e.g. --cpu-prof) survive the re-exec; a compiled binary has none.
+  const [runtime, ...entry] = selfCommand();
+  execve.call(process, process.execPath, [runtime, ...process.execArgv, ...entry, ...args], env);
 }
