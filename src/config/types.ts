@@ -88,7 +88,9 @@ export interface PeerConfig {
   filters: { stripParams: string[]; setParams: Record<string, unknown> };
 }
 
+/** `logLevel`: the lowest level of proxy lines written. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
+/** `logToStdout`: which log streams are echoed to stdout. */
 export type LogToStdout = "proxy" | "upstream" | "both" | "none";
 
 /** Routing engine and scheduler choice, normalised from `routing:` or the legacy top-level keys. */

@@ -18,6 +18,7 @@ export interface LogStream {
   subscribe(onText: (text: string) => void | Promise<void>): () => void;
 }
 
+/** Severity of a proxy log line. */
 export type Level = "debug" | "info" | "warn" | "error";
 
 /** Proxy-side logger: formats a line and writes it to the proxy stream (and stdout per logToStdout). */
