@@ -55,7 +55,8 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     stopping ??= (async () => {
       logs.log.info("shutting down: draining requests and stopping every model");
       await router.shutdown();
-      await app.stop(true).catch(() => {});
+      // Elysia prints a stack trace when asked to stop a server that never started listening.
+      if (app.server) await app.stop(true).catch(() => {});
     })();
     return stopping;
   };

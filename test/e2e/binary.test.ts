@@ -86,6 +86,28 @@ describe("dist/switchyard", () => {
     expect(err).not.toContain("    at ");
   });
 
+  test("a taken listen port exits 1 with a clear message and no stack trace", async () => {
+    const squatter = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+    try {
+      const { mkdtempSync, writeFileSync } = await import("node:fs");
+      const { join } = await import("node:path");
+      const { tmpdir } = await import("node:os");
+      const dir = mkdtempSync(join(tmpdir(), "switchyard-port-"));
+      writeFileSync(join(dir, "config.yaml"), withPorts(TWO_MODELS));
+      const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${squatter.port}`], {
+        cwd: dir,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      expect(code).toBe(1);
+      expect(err).toContain(`cannot listen on 127.0.0.1:${squatter.port}`);
+      expect(out + err).not.toContain("    at ");
+    } finally {
+      squatter.stop(true);
+    }
+  }, 30_000);
+
   test("cold start streams loading progress, then the answer", async () => {
     const r = await start(withPorts(TWO_MODELS));
     const res = await chat(r.url, "alpha", true);
