@@ -13,7 +13,9 @@ function bindable(port: number): boolean {
 /** `count` consecutive free ports (switchyard hands out ${PORT} from startPort upwards). */
 export function freePorts(count: number): number {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below Linux's ephemeral range (32768+), where an earlier outgoing connection's TIME_WAIT
+    // can make a backend's bind fail although nothing listens.
+    const base = 10_000 + Math.floor(Math.random() * 20_000);
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = bindable(p);
     if (ok) return base;

@@ -3,7 +3,7 @@
  * Models are `switchyard simulate` backends started through the ${SWITCHYARD} macro.
  */
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { alive, BINARY, ensureBinary, groupMembers, sseData, startBinary, waitFor, type Running } from "./harness.ts";
+import { alive, BINARY, ensureBinary, freePortRange, groupMembers, sseData, startBinary, waitFor, type Running } from "./harness.ts";
 
 const running: Running[] = [];
 afterEach(async () => {
@@ -56,8 +56,7 @@ models:
 
 function withPorts(text: string): string {
   // Each test gets its own port range so parallel runs and leftovers cannot collide.
-  const base = 20000 + Math.floor(Math.random() * 20000);
-  return `startPort: ${base}\n${text}`;
+  return `startPort: ${freePortRange(4)}\n${text}`;
 }
 
 beforeAll(async () => {

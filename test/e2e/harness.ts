@@ -39,6 +39,29 @@ export function freePort(): number {
   return port;
 }
 
+/**
+ * `count` consecutive ports that can be bound now, below Linux's ephemeral range (32768+): a port
+ * in that range may be held in TIME_WAIT by an earlier outgoing connection, and a backend that
+ * binds without SO_REUSEADDR then fails with EADDRINUSE although nothing listens there.
+ */
+export function freePortRange(count: number): number {
+  const bindable = (port: number): boolean => {
+    try {
+      Bun.serve({ port, hostname: "127.0.0.1", fetch: () => new Response("") }).stop(true);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 10_000 + Math.floor(Math.random() * 20_000);
+    let ok = true;
+    for (let p = base; p < base + count && ok; p++) ok = bindable(p);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports below 30000`);
+}
+
 /** A running switchyard binary. */
 export interface Running {
   url: string;
