@@ -272,6 +272,15 @@ models:
     for (const p of await Promise.all(first)) expect(p.status).toBe(200);
   }, 30_000);
 
+  test("hooks.on_startup.preload loads a model without a request", async () => {
+    const r = await start(withPorts(`${TWO_MODELS}hooks:\n  on_startup:\n    preload: [beta]\n`));
+    const ready = await waitFor(async () => {
+      const run = (await (await fetch(`${r.url}/running`)).json()) as { running: { model: string; state: string }[] };
+      return run.running.some((m) => m.model === "beta" && m.state === "ready");
+    }, 10_000);
+    expect(ready).toBe(true);
+  }, 20_000);
+
   test("TTL unloads an idle model", async () => {
     const r = await start(
       withPorts(`
