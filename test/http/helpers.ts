@@ -7,7 +7,7 @@ import { createLogHub } from "../../src/log/log-hub.ts";
 import type { LogHub } from "../../src/log/types.ts";
 import type { Supervisor } from "../../src/process/types.ts";
 import { RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router, type WaitUpdate } from "../../src/router/types.ts";
-import { baseModelConfig } from "../fixtures/model-config.ts";
+import { baseConfig, baseModelConfig } from "../fixtures/model-config.ts";
 import { createApp, type AppDeps } from "../../src/http/app.ts";
 
 /** A model config with every field defaulted (HTTP tests: no concurrency limit, short timeouts). */
@@ -31,32 +31,7 @@ export function peerConfig(id: string, proxy: string, models: string[], over: Pa
 export function makeConfig(models: ModelConfig[], over: Partial<Config> = {}): Config {
   const aliases: Record<string, string> = {};
   for (const m of models) for (const a of m.aliases) aliases[a] = m.id;
-  return {
-    healthCheckTimeout: 60,
-    logLevel: "info",
-    logToStdout: "none",
-    startPort: 5800,
-    sendLoadingState: false,
-    includeAliasesInList: false,
-    globalTTL: 0,
-    unloadTimeout: 5,
-    drainTimeout: 5,
-    requestBodyLimitMB: 256,
-    apiKeys: [],
-    preload: [],
-    models: Object.fromEntries(models.map((m) => [m.id, m])),
-    aliases,
-    routing: {
-      router: "group",
-      groups: [],
-      matrix: null,
-      scheduler: "fifo",
-      fifo: { priority: {}, maxWait: 0 },
-    },
-    peers: {},
-    warnings: [],
-    ...over,
-  };
+  return baseConfig(models, { healthCheckTimeout: 60, unloadTimeout: 5, drainTimeout: 5, aliases, ...over });
 }
 
 /** How the fake router treats one model. */

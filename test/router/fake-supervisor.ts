@@ -2,7 +2,7 @@
  * Test helpers for the router: an in-memory, promise-controlled Supervisor and a resolved Config
  * builder with defaults.
  */
-import { baseModelConfig } from "../fixtures/model-config.ts";
+import { baseConfig, baseModelConfig } from "../fixtures/model-config.ts";
 import type { Config, GroupConfig, ModelConfig, RoutingConfig } from "../../src/config/types.ts";
 import type { Logger } from "../../src/log/types.ts";
 import { StartError, type ProcessState, type Supervisor, type SupervisorEvent } from "../../src/process/types.ts";
@@ -122,21 +122,9 @@ export function testConfig(
   const groups: GroupConfig[] = routing.groups ?? [
     { id: "(default)", members: models.map((m) => m.id), swap: true, exclusive: true, persistent: false },
   ];
-  return {
+  return baseConfig(models, {
     healthCheckTimeout: 30,
-    logLevel: "info",
-    logToStdout: "none",
-    startPort: 5800,
-    sendLoadingState: false,
-    includeAliasesInList: false,
-    globalTTL: 0,
     unloadTimeout: 5,
-    drainTimeout: 30,
-    requestBodyLimitMB: 256,
-    apiKeys: [],
-    preload: [],
-    models: Object.fromEntries(models.map((m) => [m.id, m])),
-    aliases: {},
     routing: {
       router: routing.router ?? "group",
       groups,
@@ -144,9 +132,7 @@ export function testConfig(
       scheduler: routing.scheduler ?? "fifo",
       fifo: { priority: {}, maxWait: 0, ...routing.fifo },
     },
-    peers: {},
-    warnings: [],
-  };
+  });
 }
 
 /** A logger that keeps its lines. */
