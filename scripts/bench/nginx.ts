@@ -1,11 +1,9 @@
 /** nginx as a plain reverse proxy, for comparison; optional (skipped with a hint when absent). */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { childEnv, stopChild, track } from "./children.ts";
-import { collectLines } from "./lines.ts";
 import { freePort } from "./ports.ts";
-import { waitHealthy } from "./switchyard.ts";
+import { spawnServer } from "./switchyard.ts";
 
 /** Printed when nginx is not installed. */
 export const NGINX_HINT = "nginx is not installed, so it is left out; to include it: sudo apt-get install nginx";
@@ -68,29 +66,12 @@ export async function startNginx(bin: string, upstreamPort: number): Promise<Ngi
   const port = freePort();
   const asRoot = process.getuid?.() === 0;
   writeFileSync(join(dir, "nginx.conf"), nginxConfig(dir, port, upstreamPort, asRoot));
-  // -e: the error log before the config is read (the default /var/log path needs root).
-  const proc = Bun.spawn([bin, "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], {
-    stdin: "ignore",
-    env: childEnv(),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  track(proc);
-  const log = collectLines([proc.stdout, proc.stderr]);
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitHealthy(`${url}/health`, proc, 10_000, 10, () => log.text());
-  } catch (err) {
-    await stopChild(proc, "SIGTERM", 5_000);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  // -e: the error log before the config is read (the default /var/log path needs root).
+  const server = await spawnServer([bin, "-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], dir, `${url}/health`, 10_000);
   return {
     url,
-    pid: proc.pid,
-    async stop() {
-      await stopChild(proc, "SIGTERM", 5_000);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    pid: server.proc.pid,
+    stop: () => server.stop(),
   };
 }

@@ -36,36 +36,46 @@ export async function waitHealthy(url: string, proc: Bun.Subprocess, ms: number,
 }
 
 /** Write `config` to a temp dir and start the binary on a free port; resolves once /health answers. */
+/** A server process the bench started in its own temp directory, healthy on `url`. */
+export interface ServerProcess {
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  log: LineLog;
+  /** SIGTERM, wait (up to `graceMs`), remove the temp directory. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Spawn `argv` in `dir`, wait until `healthUrl` answers 200; on failure stop it, clean up, throw. */
+export async function spawnServer(argv: string[], dir: string, healthUrl: string, ms: number): Promise<ServerProcess> {
+  const proc = Bun.spawn(argv, { cwd: dir, stdin: "ignore", env: childEnv(), stdout: "pipe", stderr: "pipe" });
+  track(proc);
+  const log = collectLines([proc.stdout, proc.stderr]);
+  const stop = async (graceMs = 5_000): Promise<void> => {
+    await stopChild(proc, "SIGTERM", graceMs);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitHealthy(healthUrl, proc, ms, 10, () => log.text());
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { proc, log, stop };
+}
+
 export async function startSwitchyard(config: string): Promise<Switchyard> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   writeFileSync(join(dir, "config.yaml"), config);
   const port = freePort();
-  const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], {
-    cwd: dir,
-    stdin: "ignore",
-    env: childEnv(),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  track(proc);
-  const log = collectLines([proc.stdout, proc.stderr]);
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitHealthy(`${url}/health`, proc, 15_000, 10, () => log.text());
-  } catch (err) {
-    await stopChild(proc, "SIGTERM", 5_000);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const server = await spawnServer([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], dir, `${url}/health`, 15_000);
+  const { proc, log } = server;
   return {
     url,
     pid: proc.pid,
     log,
     memory: () => memoryOf(proc.pid),
-    async stop() {
-      await stopChild(proc, "SIGTERM");
-      rmSync(dir, { recursive: true, force: true });
-    },
+    // A generous grace: SIGTERM makes switchyard drain its requests and stop its models first.
+    stop: () => server.stop(15_000),
   };
 }
 
