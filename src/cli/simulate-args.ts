@@ -26,6 +26,8 @@ export interface SimulateOptions {
   printLines: number;
   /** Split every streamed event inside a multi-byte character, across two writes. */
   splitUtf8: boolean;
+  /** Close each connection after its first response although the response said keep-alive (llama-server's way). */
+  closeAfterResponse: boolean;
 }
 
 /** The usage text of `switchyard simulate`. */
@@ -44,7 +46,10 @@ export const SIMULATE_USAGE = `switchyard simulate: a simulated OpenAI/Anthropic
   --spawn-grandchild  spawn a long-sleeping grandchild that inherits stdout
   --stall-after N     stop after N tokens but keep the connection open
   --print-lines N     write N log lines at start
-  --split-utf8        split each streamed event inside a multi-byte character`;
+  --split-utf8        split each streamed event inside a multi-byte character
+  --close-after-response
+                      close each connection after its response, though the
+                      response advertised keep-alive (as llama-server does)`;
 
 const DEFAULTS: SimulateOptions = {
   port: 0,
@@ -61,10 +66,11 @@ const DEFAULTS: SimulateOptions = {
   stallAfter: null,
   printLines: 0,
   splitUtf8: false,
+  closeAfterResponse: false,
 };
 
 type ValueFlag = "port" | "host" | "model" | "loadMs" | "tps" | "tokens" | "exitAtStart" | "crashAfter" | "stallAfter" | "printLines";
-type BoolFlag = "neverHealthy" | "ignoreSigterm" | "spawnGrandchild" | "splitUtf8";
+type BoolFlag = "neverHealthy" | "ignoreSigterm" | "spawnGrandchild" | "splitUtf8" | "closeAfterResponse";
 
 const VALUE_FLAGS: Record<string, ValueFlag> = {
   "--port": "port",
@@ -83,6 +89,7 @@ const BOOL_FLAGS: Record<string, BoolFlag> = {
   "--ignore-sigterm": "ignoreSigterm",
   "--spawn-grandchild": "spawnGrandchild",
   "--split-utf8": "splitUtf8",
+  "--close-after-response": "closeAfterResponse",
 };
 
 /** Parse simulate's argv; throws Error with a readable message on a bad flag. */

@@ -2,11 +2,12 @@
  * `switchyard simulate`: a simulated OpenAI/Anthropic-compatible backend, spawned as a real
  * process by tests and benchmarks. It has the shape of llama-server (binds first, /health is 503
  * while "loading") plus fault flags: exit at start, never healthy, crash or stall mid-stream,
- * ignore SIGTERM, fork a grandchild that holds stdout. Any route it does not simulate (or any
+ * ignore SIGTERM, fork a grandchild that holds stdout, close every connection after one response. Any route it does not simulate (or any
  * request with `x-simulate-echo: 1`) is echoed back as JSON, so proxy tests can see exactly what
  * reached the backend. Run directly with `bun src/cli/simulate.ts --port 0 ...`.
  */
 import { parseSimulateArgs, SIMULATE_USAGE, type SimulateOptions } from "./simulate-args.ts";
+import { serveClosingAfterResponse } from "./simulate-closing-server.ts";
 import {
   anthropicMessage,
   chatCompletion,
@@ -45,10 +46,10 @@ export async function runSimulate(argv: string[]): Promise<void> {
     console.error(`switchyard simulate: ${(err as Error).message}\n\n${SIMULATE_USAGE}`);
     process.exit(2);
   }
-  startSimulator(opts);
+  await startSimulator(opts);
 }
 
-function startSimulator(o: SimulateOptions): void {
+async function startSimulator(o: SimulateOptions): Promise<void> {
   if (o.exitAtStart !== null) {
     process.stderr.write(`simulate: loading model ${o.model || "simulated"}\nsimulate: fatal: simulated start failure (--exit-at-start ${o.exitAtStart})\n`);
     process.exit(o.exitAtStart);
@@ -62,15 +63,18 @@ function startSimulator(o: SimulateOptions): void {
   if (o.spawnGrandchild) spawnGrandchild();
 
   let healthy = false;
-  const server = Bun.serve({
-    hostname: o.host,
-    port: o.port,
-    // Why: Bun.serve closes connections idle for 10 s by default, which would cut --stall-after
-    // streams and slow --tps answers; a real inference server keeps them open.
-    idleTimeout: 0,
-    fetch: (req) => handle(o, req, healthy),
-  });
-  console.log(`listening on ${server.port}`);
+  const fetch = (req: Request): Promise<Response> => handle(o, req, healthy);
+  const port = o.closeAfterResponse
+    ? await serveClosingAfterResponse(o.host, o.port, fetch)
+    : Bun.serve({
+        hostname: o.host,
+        port: o.port,
+        // Why: Bun.serve closes connections idle for 10 s by default, which would cut --stall-after
+        // streams and slow --tps answers; a real inference server keeps them open.
+        idleTimeout: 0,
+        fetch,
+      }).port;
+  console.log(`listening on ${port}`);
   const markHealthy = () => {
     healthy = true;
     console.log(`ready at ${Date.now()}`);

@@ -84,7 +84,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     router: deps.router,
     logs: deps.logs,
     combinedLogs: createCombinedLog(deps.logs),
-    proxy: createProxy({ fetch: deps.fetch }),
+    proxy: createProxy({ fetch: deps.fetch, log: deps.logs.log }),
     peers,
     bodyLimitBytes: Math.max(0, config.requestBodyLimitMB) * 1024 * 1024,
     loadingTickMs: deps.loadingTickMs ?? 1000,

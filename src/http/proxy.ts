@@ -1,9 +1,11 @@
 /**
  * Forwarding one request upstream and handing the upstream's response back untouched:
  * hop-by-hop headers stripped both ways, compressed bodies passed through as bytes,
- * no timeouts, the client's disconnect aborting the upstream at once, and a body tracker
- * that releases the grant exactly once.
+ * no timeouts, the client's disconnect aborting the upstream at once, a body tracker
+ * that releases the grant exactly once, and one resend on a fresh connection when a pooled
+ * connection turns out to be dead before any response byte (docs/proxy.md).
  */
+import type { Logger } from "../log/types.ts";
 import type { Grant } from "../router/types.ts";
 import { RouteError } from "../router/types.ts";
 import { errorResponse, routeErrorStatus } from "./errors.ts";
@@ -45,14 +47,36 @@ export interface ForwardOptions {
 export interface Proxy {
   /** Forward and return the upstream response (or our error envelope); never throws. */
   forward(opts: ForwardOptions): Promise<Response>;
+  /** Counters since start. */
+  stats(): ProxyStats;
 }
 
-/** Bun-only fetch options; other runtimes ignore them (bun-elysia-notes 1.2, 1.5, 7). */
+/** What the proxy counts. */
+export interface ProxyStats {
+  /** Requests sent a second time because their connection died before any response byte. */
+  retries: number;
+}
+
+/** Bun-only fetch options; other runtimes ignore them. */
 interface BunFetchInit extends RequestInit {
   /** Keep compressed bytes as they are: Bun would otherwise inflate them yet keep content-encoding. */
   decompress?: boolean;
   /** Bun's fetch has a 5-minute idle timeout by default, which a long prefill can exceed. */
   timeout?: boolean;
+}
+
+/**
+ * Error codes of a connection that died before the response began: the peer reset or closed it,
+ * or our write hit a closed socket. Bun's fetch reports a pooled keep-alive connection that the
+ * server had already closed as ECONNRESET ("The socket connection was closed unexpectedly").
+ * A refused connection is not here: it was never open, so sending again cannot help.
+ */
+const DEAD_CONNECTION = new Set(["ECONNRESET", "EPIPE", "ConnectionClosed", "ECONNABORTED"]);
+
+/** True when a fetch rejection means the connection died before any byte of the response. */
+export function isDeadConnection(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && DEAD_CONNECTION.has(code);
 }
 
 /** Headers that describe the client's side of a proxy chain. */
@@ -62,11 +86,34 @@ function noBody(method: string, status: number): boolean {
   return method === "HEAD" || status === 204 || status === 205 || status === 304;
 }
 
-/** Create a proxy over an injected fetch. */
-export function createProxy(deps: { fetch?: FetchLike } = {}): Proxy {
+/** Create a proxy over an injected fetch; retries are logged at debug level to `log`. */
+export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Proxy {
   const doFetch: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
+  const stats: ProxyStats = { retries: 0 };
+
+  /**
+   * Send once; if the connection dies before any response byte, send once more on a connection
+   * of its own. Bun's pool hands out a keep-alive connection that the server closed a moment ago
+   * (llama-server closes after each response, and Bun sees the FIN only when it next reads), and
+   * Go's transport, under llama-swap, resends such a request the same way. A body that is a
+   * stream was consumed by the first try and cannot be replayed, so it is never resent; a
+   * response that began is never resent (fetch has resolved by then).
+   */
+  const send = async (url: string, init: BunFetchInit, label: string): Promise<Response> => {
+    try {
+      return await doFetch(url, init);
+    } catch (err) {
+      if (!isDeadConnection(err) || init.body instanceof ReadableStream || init.signal?.aborted) throw err;
+      stats.retries++;
+      const code = (err as { code: string }).code;
+      deps.log?.debug(`upstream ${label}: ${code} before any response byte; sending once more on a fresh connection (retry ${stats.retries} since start)`);
+      // Why keepalive: false: in Bun it takes a new connection instead of another pooled one (which may be just as dead).
+      return await doFetch(url, { ...init, keepalive: false });
+    }
+  };
 
   return {
+    stats: () => ({ ...stats }),
     async forward(opts) {
       let released = false;
       const release = (): void => {
@@ -121,7 +168,7 @@ export function createProxy(deps: { fetch?: FetchLike } = {}): Proxy {
 
         let res: Response;
         try {
-          res = await doFetch(opts.url, init);
+          res = await send(opts.url, init, opts.label);
         } catch (err) {
           unlink();
           release();

@@ -207,3 +207,48 @@ describe("simulate serves", () => {
     expect(s.output()).toContain("log line 3 of 3");
   });
 });
+
+describe("simulate --close-after-response", () => {
+  /** Send raw HTTP/1.1 requests on one socket; resolve with everything read until the server closes. */
+  async function rawExchange(url: string, request: string): Promise<string> {
+    const net = await import("node:net");
+    const { port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => socket.write(request));
+      let got = "";
+      socket.on("data", (d) => (got += d.toString("utf8")));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(got));
+    });
+  }
+
+  test("advertises keep-alive, answers once, then closes the connection", async () => {
+    const s = await sim(["--close-after-response", "--tokens", "3"]);
+    const body = JSON.stringify({ stream: true, messages: [{ role: "user", content: "hi" }] });
+    const req = `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    // The socket's close event is what resolves this: a server that kept the connection would hang the test.
+    const got = await rawExchange(s.url, req);
+    expect(got).toStartWith("HTTP/1.1 200");
+    expect(got.toLowerCase()).toContain("connection: keep-alive");
+    expect(got).toContain("data: [DONE]");
+    expect(got).toEndWith("0\r\n\r\n");
+    expect(got.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+  });
+
+  test("serves fetch clients, whole and chunked request bodies, and the echo", async () => {
+    const s = await sim(["--close-after-response", "--tokens", "4", "--model", "m"]);
+    const whole = (await (await post(`${s.url}/v1/chat/completions`, { messages: [] })).json()) as { usage: { completion_tokens: number } };
+    expect(whole.usage.completion_tokens).toBe(4);
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode('{"a":'));
+        c.enqueue(new TextEncoder().encode("1}"));
+        c.close();
+      },
+    });
+    const echoed = (await (
+      await fetch(`${s.url}/anything?q=1`, { method: "POST", body: chunked, duplex: "half", headers: { "x-simulate-echo": "1" } } as RequestInit)
+    ).json()) as { body: string; query: string };
+    expect(echoed).toMatchObject({ body: '{"a":1}', query: "q=1" });
+  });
+});
