@@ -6,7 +6,6 @@ import { readFile } from "node:fs/promises";
 import { shellJoin } from "../config/command.ts";
 import { ConfigError, formatIssue } from "../config/errors.ts";
 import { loadConfig } from "../config/load.ts";
-import { compileMatrix } from "../config/matrix-dsl.ts";
 import type { Config, ConfigWarning } from "../config/types.ts";
 
 /** Where runCheck writes (injectable for tests). */
@@ -32,8 +31,7 @@ export function formatTable(rows: string[][]): string {
 function placement(config: Config): Map<string, string> {
   const out = new Map<string, string>();
   if (config.routing.matrix) {
-    const sets = compileMatrix(config.routing.matrix, new Set(Object.keys(config.models)));
-    for (const s of sets) {
+    for (const s of config.routing.matrix.expanded) {
       for (const m of s.models) {
         const names = out.get(m)?.split(",") ?? [];
         if (!names.includes(s.set)) out.set(m, [...names, s.set].join(","));

@@ -3,17 +3,9 @@
  * sets they allow. Identifiers `[\p{L}\p{N}_.-]+` (a var or a model ID), `&` (together, binds tighter),
  * `|` (alternatives), parentheses, `+name` (inline another set). Subset semantics are the swapper's.
  */
-import type { MatrixConfig } from "./types.ts";
+import type { ExpandedSet, MatrixConfig } from "./types.ts";
 
-/** One concrete combination allowed by a named set. */
-export interface ExpandedSet {
-  /** The set's name (several entries share it when the expression has alternatives). */
-  set: string;
-  /** The set's expression as written. */
-  dsl: string;
-  /** Real model IDs that may run together (no duplicates, in first-mention order). */
-  models: string[];
-}
+export type { ExpandedSet };
 
 /** A DSL error; `position` is the 0-based character index in `set`'s expression, or null. */
 export class MatrixDslError extends Error {
@@ -124,7 +116,7 @@ export function parseMatrixExpression(src: string, set: string): Node {
  * Compiles the matrix into its concrete sets, in compiled order: referenced sets before the sets that
  * reference them, otherwise definition order. Identifiers resolve through `vars` first, then model IDs.
  */
-export function compileMatrix(m: MatrixConfig, modelIds: ReadonlySet<string>): ExpandedSet[] {
+export function compileMatrix(m: Pick<MatrixConfig, "vars" | "sets">, modelIds: ReadonlySet<string>): ExpandedSet[] {
   if (m.sets.length === 0) throw new MatrixDslError("the matrix must define at least one set", "", null);
   const defs = new Map<string, { dsl: string; root: Node; refs: string[] }>();
   for (const { name, dsl } of m.sets) {
@@ -215,6 +207,21 @@ function dedupe(combos: string[][]): string[][] {
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(models);
+  }
+  return out;
+}
+
+/** Evict costs keyed by real model ID: a cost written for a var applies to the model it names. */
+export function resolveEvictCosts(m: Pick<MatrixConfig, "vars" | "evictCosts">): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, cost] of Object.entries(m.evictCosts)) {
+    if (Object.hasOwn(m.vars, key)) continue;
+    out[key] = cost;
+  }
+  // Vars win over a model ID of the same name, as identifiers do in the DSL.
+  for (const [key, cost] of Object.entries(m.evictCosts)) {
+    const id = m.vars[key];
+    if (Object.hasOwn(m.vars, key) && id !== undefined) out[id] = cost;
   }
   return out;
 }

@@ -3,7 +3,7 @@
  * the synthetic (default) group, matrix vars/costs/sets (compiled to validate), scheduler priorities.
  */
 import { didYouMean, type PathSeg } from "./errors.ts";
-import { compileMatrix, MatrixDslError, parseMatrixExpression } from "./matrix-dsl.ts";
+import { compileMatrix, MatrixDslError, parseMatrixExpression, resolveEvictCosts } from "./matrix-dsl.ts";
 import { DEFAULT_GROUP_ID, ordered, type ConfigInput, type GroupInput, type MatrixInput, type NormalizeContext } from "./normalize-context.ts";
 import { DEFAULTS } from "./schema.ts";
 import type { GroupConfig, MatrixConfig, RoutingConfig } from "./types.ts";
@@ -156,7 +156,7 @@ function normalizeMatrix(
   }
   const setsIn = m.sets ?? {};
   const sets = ordered(ctx, [...path, "sets"], setsIn).map((name) => ({ name, dsl: setsIn[name] }));
-  const matrix: MatrixConfig = { vars, evictCosts, sets };
+  const matrix: MatrixConfig = { vars, evictCosts, sets, expanded: [], costById: resolveEvictCosts({ vars, evictCosts }) };
   if (sets.length === 0) {
     ctx.report([...path, "sets"], "must define at least one set");
     return matrix;
@@ -173,7 +173,8 @@ function normalizeMatrix(
   }
   if (ok) {
     try {
-      compileMatrix(matrix, idSet);
+      // Compiled once, here: the router and --check read the result from the Config.
+      matrix.expanded = compileMatrix(matrix, idSet);
     } catch (err) {
       if (!(err instanceof MatrixDslError)) throw err;
       ctx.report(err.set === "" ? [...path, "sets"] : [...path, "sets", err.set], err.detail);

@@ -69,7 +69,17 @@ export interface GroupConfig {
   persistent: boolean;
 }
 
-/** Matrix router settings, as written (the DSL is compiled by the matrix swapper). */
+/** One concrete combination of models allowed to run together: a compiled matrix set. */
+export interface ExpandedSet {
+  /** The set's name (several entries share it when the expression has alternatives). */
+  set: string;
+  /** The set's expression as written. */
+  dsl: string;
+  /** Real model IDs that may run together (no duplicates, in first-mention order). */
+  models: string[];
+}
+
+/** Matrix router settings: as written, plus the sets and costs compiled once at load. */
 export interface MatrixConfig {
   /** Short name → real model ID. */
   vars: Record<string, string>;
@@ -77,6 +87,10 @@ export interface MatrixConfig {
   evictCosts: Record<string, number>;
   /** Ordered list of named set expressions, in definition order. */
   sets: { name: string; dsl: string }[];
+  /** The sets compiled by config/matrix-dsl when the config loads, in compiled order. */
+  expanded: ExpandedSet[];
+  /** Evict costs keyed by real model ID (a var's cost applies to the model it names). */
+  costById: Record<string, number>;
 }
 
 /** A remote OpenAI-compatible server whose models we forward to. */

@@ -5,7 +5,6 @@
  * back; supervisor TTL and crash signals become events too, so nothing races the loop.
  */
 import type { Config } from "../config/types.ts";
-import { compileMatrix } from "../config/matrix-dsl.ts";
 import type { Logger } from "../log/types.ts";
 import { StartError, type ProcessState, type Supervisor } from "../process/types.ts";
 import { createChannel } from "./channel.ts";
@@ -15,7 +14,7 @@ import type { Effects, RouteRequest, Scheduler, SwapOrder, SwapOutcome, Swapper 
 import { createSerial } from "./serial.ts";
 import { schedulerSettings } from "./settings.ts";
 import { createGroupSwapper } from "./swappers/group.ts";
-import { createMatrixSwapper, resolveEvictCosts } from "./swappers/matrix.ts";
+import { createMatrixSwapper } from "./swappers/matrix.ts";
 import { RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router, type WaitUpdate } from "./types.ts";
 
 /** What the router is built from. */
@@ -53,10 +52,7 @@ interface LiveGrant {
 /** The eviction policy the config asks for. */
 export function swapperFor(config: Config, log: Logger): Swapper {
   const matrix = config.routing.router === "matrix" ? config.routing.matrix : null;
-  if (matrix) {
-    const sets = compileMatrix(matrix, new Set(Object.keys(config.models)));
-    return createMatrixSwapper({ sets, evictCosts: resolveEvictCosts(matrix), log });
-  }
+  if (matrix) return createMatrixSwapper({ sets: matrix.expanded, evictCosts: matrix.costById, log });
   return createGroupSwapper(config.routing.groups);
 }
 

@@ -6,7 +6,6 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ConfigError, type ConfigIssue } from "../../src/config/errors.ts";
-import { compileMatrix } from "../../src/config/matrix-dsl.ts";
 import type { Config } from "../../src/config/types.ts";
 import { load } from "./helpers.ts";
 
@@ -974,7 +973,7 @@ const TWO = `models:\n  gemma:\n    cmd: echo gemma\n    proxy: http://localhost
 
 const routing: Accept[] = [
   { name: "legacy top-level groups", ls: "TestConfig_Routing_LegacyTopLevelGroups", yaml: `${TWO}groups:\n  g1:\n    members: [gemma, qwen]\n`, got: (c) => [c.routing.router, c.routing.scheduler, c.routing.groups.map((g) => [g.id, g.members])], want: ["group", "fifo", [["g1", ["gemma", "qwen"]], ["(default)", []]]] },
-  { name: "legacy top-level matrix", ls: "TestConfig_Routing_LegacyTopLevelMatrix", yaml: `${TWO}matrix:\n  vars:\n    g: gemma\n    q: qwen\n  sets:\n    combo: "g | q"\n`, got: (c) => [c.routing.router, c.routing.matrix, c.routing.groups], want: ["matrix", { vars: { g: "gemma", q: "qwen" }, evictCosts: {}, sets: [{ name: "combo", dsl: "g | q" }] }, []] },
+  { name: "legacy top-level matrix", ls: "TestConfig_Routing_LegacyTopLevelMatrix", yaml: `${TWO}matrix:\n  vars:\n    g: gemma\n    q: qwen\n  sets:\n    combo: "g | q"\n`, got: (c) => [c.routing.router, c.routing.matrix, c.routing.groups], want: ["matrix", { vars: { g: "gemma", q: "qwen" }, evictCosts: {}, sets: [{ name: "combo", dsl: "g | q" }], expanded: [{ set: "combo", dsl: "g | q", models: ["gemma"] }, { set: "combo", dsl: "g | q", models: ["qwen"] }], costById: {} }, []] },
   { name: "routing.router.use matrix", ls: "TestConfig_Routing_RouterUseMatrix", yaml: `${TWO}routing:\n  router:\n    use: matrix\n    settings:\n      matrix:\n        vars: {g: gemma, q: qwen}\n        sets:\n          combo: "g | q"\n`, got: (c) => [c.routing.router, c.routing.matrix?.sets], want: ["matrix", [{ name: "combo", dsl: "g | q" }]] },
   { name: "routing.router.use group", ls: "TestConfig_Routing_RouterUseGroup", yaml: `${TWO}routing:\n  router:\n    use: group\n    settings:\n      groups:\n        g1:\n          members: [gemma, qwen]\n`, got: (c) => [c.routing.router, c.routing.groups.map((g) => g.id)], want: ["group", ["g1", "(default)"]] },
   { name: "no routing: group router, fifo scheduler", ls: "TestConfig_Routing_DefaultsToGroup", yaml: TWO, got: (c) => [c.routing.router, c.routing.scheduler], want: ["group", "fifo"] },
@@ -1024,7 +1023,7 @@ const FIVE = ["gemma", "qwen", "mistral", "voxtral", "llama70B", "reranker"].map
 
 /** Expanded combinations of the loaded matrix, as `set:sorted+models`. */
 function combos(c: Config): string[] {
-  return compileMatrix(c.routing.matrix!, new Set(Object.keys(c.models))).map((e) => `${e.set}:${[...e.models].sort().join("+")}`);
+  return c.routing.matrix!.expanded.map((e) => `${e.set}:${[...e.models].sort().join("+")}`);
 }
 
 const matrix: Accept[] = [

@@ -247,6 +247,15 @@ describe("normalisation", () => {
         { name: "10", dsl: "(g | q) & voice" },
         { name: "2", dsl: "+10 | gemma" },
       ],
+      // Compiled once at load: the router and --check read these.
+      expanded: [
+        { set: "10", dsl: "(g | q) & voice", models: ["gemma", "voice"] },
+        { set: "10", dsl: "(g | q) & voice", models: ["qwen", "voice"] },
+        { set: "2", dsl: "+10 | gemma", models: ["gemma", "voice"] },
+        { set: "2", dsl: "+10 | gemma", models: ["qwen", "voice"] },
+        { set: "2", dsl: "+10 | gemma", models: ["gemma"] },
+      ],
+      costById: { gemma: 2, voice: 50 },
     });
     expect(warnings.map((w) => [w.path, w.message])).toEqual([["routing.router.settings.groups", "ignored: routing.router.use is matrix"]]);
   });

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { compileMatrix, MatrixDslError, MAX_EXPANDED_SETS, parseMatrixExpression, type ExpandedSet } from "../../src/config/matrix-dsl.ts";
+import { compileMatrix, MatrixDslError, MAX_EXPANDED_SETS, parseMatrixExpression, resolveEvictCosts, type ExpandedSet } from "../../src/config/matrix-dsl.ts";
 import type { MatrixConfig } from "../../src/config/types.ts";
 
 const models = new Set(["a", "b", "c", "d", "gemma-3.1", "qwen_2", "modèle"]);
 
-function matrix(sets: Record<string, string>, vars: Record<string, string> = {}): MatrixConfig {
+function matrix(sets: Record<string, string>, vars: Record<string, string> = {}): Pick<MatrixConfig, "vars" | "sets" | "evictCosts"> {
   return { vars, evictCosts: {}, sets: Object.entries(sets).map(([name, dsl]) => ({ name, dsl })) };
 }
 
@@ -122,5 +122,14 @@ describe("matrix DSL", () => {
     const sets: Record<string, string> = {};
     for (let i = 0; i < 17; i++) sets[`s${i}`] = sixK;
     expect(error(() => compileMatrix(matrix(sets), all)).detail).toContain("in total");
+  });
+});
+
+describe("resolveEvictCosts", () => {
+  test("costs written for a var apply to the model it names", () => {
+    expect(resolveEvictCosts({ vars: { big: "org/big-model" }, evictCosts: { big: 10, other: 3 } })).toEqual({
+      "org/big-model": 10,
+      other: 3,
+    });
   });
 });

@@ -4,8 +4,7 @@
  * to reach (Σ evict cost of the running models outside it; ties to the earlier set) and evict the
  * running models outside that set. A running target evicts nothing; a model in no set runs alone.
  */
-import type { MatrixConfig } from "../../config/types.ts";
-import type { ExpandedSet } from "../../config/matrix-dsl.ts";
+import type { ExpandedSet } from "../../config/types.ts";
 import type { Logger } from "../../log/types.ts";
 import type { Swapper } from "../scheduler.ts";
 
@@ -23,21 +22,6 @@ export interface MatrixSwapperOptions {
   /** Real model ID → cost of evicting it. */
   evictCosts: Readonly<Record<string, number>>;
   log?: Logger;
-}
-
-/** Costs keyed by real model ID: a cost written for a var applies to the model it names. */
-export function resolveEvictCosts(m: MatrixConfig): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, cost] of Object.entries(m.evictCosts)) {
-    if (Object.hasOwn(m.vars, key)) continue;
-    out[key] = cost;
-  }
-  // Vars win over a model ID of the same name, as identifiers do in the DSL.
-  for (const [key, cost] of Object.entries(m.evictCosts)) {
-    const id = m.vars[key];
-    if (Object.hasOwn(m.vars, key) && id !== undefined) out[id] = cost;
-  }
-  return out;
 }
 
 /** Solve one target against the running set (pure). */

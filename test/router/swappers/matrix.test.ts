@@ -2,7 +2,7 @@
  * The matrix eviction policy: cheapest set, ties to the earlier set, subset semantics.
  */
 import { describe, expect, test } from "bun:test";
-import { createMatrixSwapper, resolveEvictCosts, solveMatrix } from "../../../src/router/swappers/matrix.ts";
+import { createMatrixSwapper, solveMatrix } from "../../../src/router/swappers/matrix.ts";
 import { createFifo } from "../../../src/router/fifo.ts";
 import type { ExpandedSet } from "../../../src/config/matrix-dsl.ts";
 import type { Logger } from "../../../src/log/types.ts";
@@ -42,13 +42,6 @@ describe("solve", () => {
     expect(d.chosen?.set).toBe("second");
     expect(d.evict).toEqual(["a"]);
     expect(d.cost).toBe(1);
-  });
-
-  test("costs written for a var apply to the model it names", () => {
-    expect(resolveEvictCosts({ vars: { big: "org/big-model" }, evictCosts: { big: 10, other: 3 }, sets: [] })).toEqual({
-      "org/big-model": 10,
-      other: 3,
-    });
   });
 });
 
