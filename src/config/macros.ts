@@ -5,6 +5,7 @@
  * a sweep for anything left unresolved. A value that is exactly one macro takes the macro's type.
  */
 import { shellJoin, stripCommentLines } from "./command.ts";
+import { compareCodePoints } from "./compare-code-points.ts";
 import type { PathSeg } from "./errors.ts";
 import { isRawMap, type RawMap, type RawValue } from "./raw-tree.ts";
 
@@ -151,17 +152,6 @@ function substituteKeys(model: RawMap, macros: readonly MacroEntry[], path: Path
     out.set(k, value);
   }
   (model.get("filters") as RawMap).set("setParamsByID", out);
-}
-
-/** Compares strings by code point (the order Go's sort.Strings gives for UTF-8). */
-export function compareCodePoints(a: string, b: string): number {
-  const x = Array.from(a);
-  const y = Array.from(b);
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i].codePointAt(0)! - y[i].codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
 }
 
 /** What the macro pass found: declared macros and the ports handed out. */

@@ -3,7 +3,7 @@
  */
 import type { Static } from "@sinclair/typebox";
 import type { PathSeg } from "./errors.ts";
-import { compareCodePoints } from "./macros.ts";
+import { compareCodePoints } from "./compare-code-points.ts";
 import type { ConfigSchema } from "./schema.ts";
 
 /** The schema-valid, macro-expanded file. */

@@ -4,7 +4,7 @@
  */
 import { CommandSyntaxError, parseCommand } from "./command.ts";
 import type { PathSeg } from "./errors.ts";
-import { compareCodePoints } from "./macros.ts";
+import { compareCodePoints } from "./compare-code-points.ts";
 import { normalizeUrl, ordered, sanitizeStripParams, withoutModelKey, type ConfigInput, type ModelInput, type NormalizeContext } from "./normalize-context.ts";
 import { checkIgnoredKeys } from "./normalize-ignored.ts";
 import { normalizePeers } from "./normalize-peers.ts";
