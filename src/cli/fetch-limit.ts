@@ -1,5 +1,5 @@
 /**
- * Bun's fetch runs at most BUN_CONFIG_MAX_HTTP_REQUESTS requests at once (default 256) and reads
+ * Bun's fetch runs at most BUN_CONFIG_MAX_HTTP_REQUESTS requests at once (default 256; docs/runtime-notes.md#fetch-limit) and reads
  * the variable only at start-up; with more live streams than that, the rest would wait silently
  * inside fetch. So serve mode re-executes itself once with a higher limit, unless the user set one.
  */

@@ -6,7 +6,7 @@
  * closed socket and gets a reset, which is the failure the proxy's retry exists for.
  *
  * Why raw TCP: Bun.serve gives a handler no hold on its socket, and Bun's node:http ignores
- * `res.socket.destroy()` after a response (checked on Bun 1.4.5: the connection stays open).
+ * `res.socket.destroy()` after a response (docs/runtime-notes.md#serve-socket).
  */
 import { createServer, type Socket } from "node:net";
 

@@ -70,7 +70,8 @@ async function startSimulator(o: SimulateOptions): Promise<void> {
         hostname: o.host,
         port: o.port,
         // Why: Bun.serve closes connections idle for 10 s by default, which would cut --stall-after
-        // streams and slow --tps answers; a real inference server keeps them open.
+        // streams and slow --tps answers; a real inference server keeps them open
+        // (docs/runtime-notes.md#serve-timeouts).
         idleTimeout: 0,
         fetch,
       }).port;

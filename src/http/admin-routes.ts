@@ -4,7 +4,7 @@
  */
 import type { HttpContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
-import { followLogs } from "./log-stream.ts";
+import { followLogs } from "./follow-logs.ts";
 import { listModels } from "./model-list.ts";
 
 /** One entry of `/running`: llama-swap's fields plus the router's counters. */
@@ -81,7 +81,7 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
       const out: RunningRecord[] = [];
       for (const m of Object.values(ctx.config.models)) {
         const s = byModel.get(m.id);
-        const state = ctx.deps.models?.get(m.id)?.state ?? s?.state ?? "stopped";
+        const state = ctx.process(m.id)?.state ?? s?.state ?? "stopped";
         const inFlight = s?.inFlight ?? 0;
         const queued = s?.queued ?? 0;
         if ((state === "stopped" || state === "shutdown") && inFlight === 0 && queued === 0) continue;
@@ -93,7 +93,7 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
           ttl: m.ttl,
           name: m.name,
           description: m.description,
-          pid: ctx.deps.models?.get(m.id)?.pid ?? null,
+          pid: ctx.process(m.id)?.pid ?? null,
           inFlight,
           queued,
           draining: s?.drainingSince != null,
@@ -129,6 +129,6 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
     },
 
     version: () =>
-      json({ version: ctx.deps.version.version, commit: ctx.deps.version.commit, build_date: ctx.deps.version.date }),
+      json({ version: ctx.version.version, commit: ctx.version.commit, build_date: ctx.version.date }),
   };
 }

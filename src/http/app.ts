@@ -11,7 +11,7 @@ import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
 import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
 import { createModelHandler, MODEL_ROUTES, type ClientInfo } from "./model-routes.ts";
-import { createUpstreamHandler } from "./upstream-route.ts";
+import { createUpstreamHandler } from "./upstream-routes.ts";
 
 /** Dependencies of the app (see HttpDeps). */
 export type AppDeps = HttpDeps;
@@ -95,12 +95,14 @@ export function createApp(deps: AppDeps) {
 
   const app = new Elysia({
     serve: {
-      // Elysia defaults to reusePort: true, which lets a second instance share the port silently.
+      // Elysia defaults to reusePort: true, which lets a second instance share the port silently
+      // (docs/runtime-notes.md#serve-port).
       reusePort: false,
-      // 0 = no idle timeout: a model load plus a long prefill can be silent for minutes (notes 1.5).
+      // 0 = no idle timeout: a model load plus a long prefill can be silent for minutes
+      // (docs/runtime-notes.md#serve-timeouts).
       idleTimeout: 0,
       // Bun answers an over-limit body with an empty 413 before any handler runs; we enforce
-      // requestBodyLimitMB ourselves so the client gets our envelope (request.ts, upstream-route.ts).
+      // requestBodyLimitMB ourselves so the client gets our envelope (docs/runtime-notes.md#serve-body-limit).
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     },
   })

@@ -32,14 +32,11 @@ export interface HttpDeps {
   now?: () => number;
 }
 
-/** A requested name resolved to something that can serve it. */
-export type Target =
-  | { kind: "local"; id: string; model: ModelConfig }
-  | { kind: "peer"; peer: PeerTarget };
+/** A requested name resolved to something that can serve it: a local model, or a peer's model. */
+export type Target = { kind: "local"; id: string; model: ModelConfig } | ({ kind: "peer" } & PeerTarget);
 
 /** The shared state of the handlers. */
 export interface HttpContext {
-  readonly deps: HttpDeps;
   readonly config: Config;
   readonly router: Router;
   readonly logs: LogHub;
@@ -54,6 +51,9 @@ export interface HttpContext {
   localId(name: string): string | null;
   /** Local models first, then peers. */
   resolve(name: string): Target | null;
+  readonly version: VersionInfo;
+  /** The supervisor of a local model (process state, pid, past load times), when there is one. */
+  process(id: string): Supervisor | undefined;
   /** Current process state of a local model (supervisor, else the router's view). */
   stateOf(id: string): string;
 }
@@ -79,8 +79,9 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
   const localId = (name: string): string | null =>
     Object.hasOwn(config.models, name) ? name : Object.hasOwn(config.aliases, name) ? config.aliases[name] : null;
   return {
-    deps,
     config,
+    version: deps.version,
+    process: (id) => deps.models?.get(id),
     router: deps.router,
     logs: deps.logs,
     combinedLogs: createCombinedLog(deps.logs),
@@ -94,7 +95,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
       const id = localId(name);
       if (id !== null && config.models[id]) return { kind: "local", id, model: config.models[id] };
       const peer = peers.resolve(name);
-      return peer ? { kind: "peer", peer } : null;
+      return peer ? { kind: "peer", ...peer } : null;
     },
     stateOf(id) {
       const sup = deps.models?.get(id);

@@ -1,7 +1,7 @@
 /**
  * Hop-by-hop header hygiene for the proxy (RFC 9110 §7.6.1).
  * `transfer-encoding` must go too: Elysia re-streams a returned chunked Response through a
- * non-streaming TextDecoder, which corrupts UTF-8 split across chunks (bun-elysia-notes 1.3).
+ * non-streaming TextDecoder, which corrupts UTF-8 split across chunks (docs/runtime-notes.md#elysia-chunked).
  */
 
 /** Headers that describe one connection, never the message. */

@@ -5,9 +5,9 @@
  * as "thinking"), then continue with the upstream's own event stream in the same response.
  * Any failure after the headers went out ends with one in-band error event and `[DONE]`.
  * Built by hand as a pull-based web ReadableStream: Elysia's generator/sse() path swallows
- * errors and mis-frames multi-line data (bun-elysia-notes 2.1).
+ * errors and mis-frames multi-line data (docs/runtime-notes.md#elysia-sse).
  */
-import type { Grant, WaitUpdate } from "../router/types.ts";
+import type { Grant, Router, WaitUpdate } from "../router/types.ts";
 import { sseBytes, sseEvent } from "../sse/encode.ts";
 import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
 
@@ -257,5 +257,64 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
       "cache-control": "no-cache",
       "x-accel-buffering": "no",
     },
+  });
+}
+
+/** What acquiring with a loading stream needs. */
+export interface ProgressAcquireOptions {
+  router: Pick<Router, "acquire">;
+  /** The name the client asked for, and the model ID it resolved to. */
+  model: string;
+  modelId: string;
+  /** The client's signal. */
+  signal: AbortSignal;
+  loadHistoryMs: readonly number[];
+  forward(grant: Grant): Promise<Response>;
+  tickMs: number;
+  now(): number;
+}
+
+/**
+ * Acquire, and switch to the loading stream only once the router reports the request as
+ * waiting: an update proves admission, so 404/429 refusals still go out as plain statuses before
+ * any byte (the router only sends updates to admitted requests). A grant that comes first is
+ * forwarded as a plain response. Updates that arrive before the stream exists are kept and
+ * handed to it in order.
+ */
+export async function acquireWithProgress(o: ProgressAcquireOptions): Promise<Response> {
+  const startedAt = o.now();
+  const abort = new AbortController();
+  const onClientAbort = (): void => abort.abort(o.signal.reason);
+  if (o.signal.aborted) onClientAbort();
+  else o.signal.addEventListener("abort", onClientAbort, { once: true });
+
+  const early: WaitUpdate[] = [];
+  let listener: ((u: WaitUpdate) => void) | null = null;
+  let admitted!: () => void;
+  const firstUpdate = new Promise<"update">((resolve) => (admitted = () => resolve("update")));
+  const onUpdate = (u: WaitUpdate): void => {
+    if (listener) return listener(u);
+    early.push(u);
+    admitted();
+  };
+
+  const grant = o.router.acquire(o.modelId, { signal: abort.signal, onUpdate });
+  const first = await Promise.race([grant.then((g) => ({ grant: g }), (err: unknown) => ({ err })), firstUpdate]);
+  if (first !== "update") {
+    if ("err" in first) throw first.err;
+    return o.forward(first.grant);
+  }
+  return loadingStreamResponse({
+    model: o.model,
+    modelId: o.modelId,
+    loadHistoryMs: o.loadHistoryMs,
+    initial: early,
+    follow: (fn) => void (listener = fn),
+    grant,
+    forward: o.forward,
+    abort: (reason) => abort.abort(reason),
+    tickMs: o.tickMs,
+    now: o.now,
+    startedAt,
   });
 }

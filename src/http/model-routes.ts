@@ -3,12 +3,13 @@
  * wait for a grant from the router (streaming loading progress to chat clients that want it),
  * apply the configured rewrites and forward. Web-standard; app.ts mounts it on Elysia.
  */
-import type { Grant, WaitUpdate } from "../router/types.ts";
+import type { Grant } from "../router/types.ts";
 import type { HttpContext } from "./context.ts";
 import { errorResponse, HttpError, toErrorResponse } from "./errors.ts";
-import { loadingStreamResponse } from "./loading-stream.ts";
-import { peerHeaders, peerRewrite, peerUrl } from "./peers.ts";
-import { forwardPath, parseModelRequest, rewriteBody, rewriteSearch, type ModelRequest, type Rewrite } from "./request.ts";
+import { forwardTo, type Outgoing } from "./forward.ts";
+import { acquireWithProgress } from "./loading-stream.ts";
+import { peerRewrite } from "./peers.ts";
+import { forwardPath, parseModelRequest, rewriteBody, rewriteSearch, type Rewrite } from "./request.ts";
 
 /** One model route and the methods it accepts. */
 export interface ModelRoute {
@@ -99,107 +100,34 @@ export function createModelHandler(ctx: HttpContext): Handler {
       if (!req.model) throw new HttpError(400, 'no model in the request (JSON "model", form field "model" or ?model=)', { param: "model" });
       const target = ctx.resolve(req.model);
       if (!target) throw new HttpError(404, `model "${req.model}" not found`, { code: "model_not_found", param: "model" });
-      const path = forwardPath(url.pathname);
 
-      if (target.kind === "peer") {
-        const rw = peerRewrite(target.peer, req.model);
-        const body = await rewriteBody(req, rw);
-        return ctx.proxy.forward({
-          url: peerUrl(target.peer.peer, path, rewriteSearch(url, req, rw)),
-          method: request.method,
-          headers: request.headers,
-          body: body.bytes,
-          contentType: body.contentType,
-          signal: request.signal,
-          setHeaders: peerHeaders(target.peer.peer),
-          forwarding: "drop",
-          label: `peer ${target.peer.peer.id}`,
-        });
-      }
-
-      const rw = localRewrite(ctx, target.id, req.model);
+      const rw = target.kind === "peer" ? peerRewrite(target, req.model) : localRewrite(ctx, target.id, req.model);
       const body = await rewriteBody(req, rw);
-      const search = rewriteSearch(url, req, rw);
-      const forward = (grant: Grant): Promise<Response> =>
-        ctx.proxy.forward({
-          url: `${grant.baseUrl}${path}${search}`,
-          method: request.method,
-          headers: request.headers,
-          body: body.bytes,
-          contentType: body.contentType,
-          signal: request.signal,
-          grant,
-          forwarding: { appendFor: client?.ip ?? null },
-          label: target.id,
-        });
+      const out: Outgoing = {
+        request,
+        path: forwardPath(url.pathname),
+        search: rewriteSearch(url, req, rw),
+        body: body.bytes,
+        contentType: body.contentType,
+        clientIp: client?.ip ?? null,
+      };
+      if (target.kind === "peer") return forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
 
+      const forward = (grant: Grant): Promise<Response> => forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
       const wantsLoading = req.stream && target.model.sendLoadingState && LOADING_PATHS.has(url.pathname);
-      if (!wantsLoading) {
-        const grant = await ctx.router.acquire(target.id, { signal: request.signal });
-        return forward(grant);
-      }
-      return await acquireWithProgress(ctx, request, req, target.id, forward);
+      if (!wantsLoading) return forward(await ctx.router.acquire(target.id, { signal: request.signal }));
+      return await acquireWithProgress({
+        router: ctx.router,
+        model: req.model,
+        modelId: target.id,
+        signal: request.signal,
+        loadHistoryMs: ctx.process(target.id)?.loadHistoryMs ?? [],
+        forward,
+        tickMs: ctx.loadingTickMs,
+        now: ctx.now,
+      });
     } catch (err) {
       return toErrorResponse(err);
     }
   };
-}
-
-/**
- * Acquire, and switch to the loading stream only once the router reports the request as
- * waiting: an update proves admission, so 404/429 refusals still go out as plain statuses
- * before any byte (the router only sends updates to admitted requests).
- */
-async function acquireWithProgress(
-  ctx: HttpContext,
-  request: Request,
-  req: ModelRequest,
-  id: string,
-  forward: (grant: Grant) => Promise<Response>,
-): Promise<Response> {
-  const startedAt = ctx.now();
-  const abort = new AbortController();
-  const onClientAbort = (): void => abort.abort(request.signal.reason);
-  if (request.signal.aborted) onClientAbort();
-  else request.signal.addEventListener("abort", onClientAbort, { once: true });
-
-  const early: WaitUpdate[] = [];
-  let listener: ((u: WaitUpdate) => void) | null = null;
-  let admitted!: () => void;
-  const firstUpdate = new Promise<"update">((resolve) => (admitted = () => resolve("update")));
-  const onUpdate = (u: WaitUpdate): void => {
-    if (listener) listener(u);
-    else {
-      early.push(u);
-      admitted();
-    }
-  };
-
-  const grant = ctx.router.acquire(id, { signal: abort.signal, onUpdate });
-  const first = await Promise.race([
-    grant.then(
-      (g) => ({ grant: g }),
-      (err: unknown) => ({ err }),
-    ),
-    firstUpdate,
-  ]);
-  if (first !== "update") {
-    if ("err" in first) throw first.err;
-    return forward(first.grant);
-  }
-  return loadingStreamResponse({
-    model: req.model,
-    modelId: id,
-    loadHistoryMs: ctx.deps.models?.get(id)?.loadHistoryMs ?? [],
-    initial: early,
-    follow: (fn) => {
-      listener = fn;
-    },
-    grant,
-    forward,
-    abort: (reason) => abort.abort(reason),
-    tickMs: ctx.loadingTickMs,
-    now: ctx.now,
-    startedAt,
-  });
 }

@@ -57,7 +57,7 @@ export interface ProxyStats {
   retries: number;
 }
 
-/** Bun-only fetch options; other runtimes ignore them. */
+/** Bun-only fetch options; other runtimes ignore them (docs/runtime-notes.md#fetch-compression, #fetch-timeout). */
 interface BunFetchInit extends RequestInit {
   /** Keep compressed bytes as they are: Bun would otherwise inflate them yet keep content-encoding. */
   decompress?: boolean;
@@ -107,7 +107,8 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Pro
       stats.retries++;
       const code = (err as { code: string }).code;
       deps.log?.debug(`upstream ${label}: ${code} before any response byte; sending once more on a fresh connection (retry ${stats.retries} since start)`);
-      // Why keepalive: false: in Bun it takes a new connection instead of another pooled one (which may be just as dead).
+      // Why keepalive: false: in Bun it takes a new connection instead of another pooled one, which
+      // may be just as dead (docs/runtime-notes.md#fetch-pool).
       return await doFetch(url, { ...init, keepalive: false });
     }
   };

@@ -4,7 +4,7 @@
  * ends with an in-band error event instead of a silent truncation. Pull-based: one upstream
  * read per client read, so backpressure reaches the backend and nothing is buffered.
  * Elysia's onAfterResponse fires when the handler returns, not when a stream ends
- * (bun-elysia-notes 2.4), hence the wrapper.
+ * (docs/runtime-notes.md#elysia-after-response), hence the wrapper.
  */
 import { sseBytes } from "../sse/encode.ts";
 import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";

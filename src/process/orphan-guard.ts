@@ -2,7 +2,7 @@
  * No orphans: every model server dies with switchyard, however switchyard ends.
  *
  * Design (POSIX):
- * 1. Each model command is started by spawn.ts as the leader of a new process group (Bun's
+ * 1. Each model command is started by spawnGroup as the leader of a new process group (Bun's
  *    `detached: true` = setsid), so one `kill(-pgid, sig)` reaches the server and everything it
  *    forks (unless a descendant deliberately moves to another group or session).
  * 2. Clean exits (SIGINT, SIGTERM, SIGHUP, an uncaught error, a normal exit): installExitHandlers
@@ -18,19 +18,19 @@
  *    closes that end, `read` returns EOF, and the watcher runs `kill -KILL 0`: the whole group,
  *    grandchildren included, dies within milliseconds. The server itself gets /dev/null as stdin.
  * 4. The same pipe doubles as the clean-up path when the leader exits first (crash, or a graceful
- *    stop): spawn.ts closes it, and whatever is left of the group is killed. Rule: a group lives
+ *    stop): spawnGroup closes it, and whatever is left of the group is killed. Rule: a group lives
  *    exactly as long as its leader.
  *
  * Why not the alternatives: `--no-orphans` / `setpriv --pdeathsig` kill only the direct child
  * (grandchildren survive, measured), a compiled binary with `--no-orphans` dies with the shell
  * that launched it, and a pid-file sweep at the next start cannot help a user whose GPU is held
  * now. The watcher needs only `/bin/sh` (`read`, `kill` and `trap` are shell built-ins), which a
- * compiled switchyard binary can rely on as much as `bun run` can; without /bin/sh, spawn.ts falls
- * back to an unguarded group and items 1-2 still hold. Limits: a descendant that calls setsid()
+ * compiled switchyard binary can rely on as much as `bun run` can; without /bin/sh, spawnGroup
+ * falls back to an unguarded group and items 1-2 still hold. Limits: a descendant that calls setsid()
  * or setpgid() escapes the group; Windows is not supported.
  */
 import type { Logger } from "../log/types.ts";
-import type { GroupSignal } from "./spawner.ts";
+import type { GroupSignal } from "./spawn-group.ts";
 
 /**
  * The watcher, run as `/bin/sh -c GUARD_SCRIPT switchyard-guard <argv...>` with stdin a pipe from
@@ -44,12 +44,12 @@ export const GUARD_SCRIPT = [
 
 const liveGroups = new Set<number>();
 
-/** Remember a running group so the exit hook can kill it (spawn.ts calls this). */
+/** Remember a running group so the exit hook can kill it (spawnGroup calls this). */
 export function trackGroup(pgid: number): void {
   liveGroups.add(pgid);
 }
 
-/** Forget a group whose leader has exited (spawn.ts calls this). */
+/** Forget a group whose leader has exited (spawnGroup calls this). */
 export function untrackGroup(pgid: number): void {
   liveGroups.delete(pgid);
 }

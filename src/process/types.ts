@@ -3,7 +3,7 @@
  * Web-standard types only, so the router can be tested against fakes.
  */
 
-/** Lifecycle of one model's server. `shutdown` is terminal. */
+/** Lifecycle of one model's server (legal changes: TRANSITIONS in transitions.ts). `shutdown` is terminal. */
 export type ProcessState = "stopped" | "starting" | "ready" | "stopping" | "shutdown";
 
 /** Why a start failed; the HTTP layer maps it to a status (503, 504). */
@@ -51,9 +51,11 @@ export interface Supervisor {
   stop(timeoutMs: number): Promise<void>;
   /** Stop and become terminal (`shutdown`). */
   shutdown(timeoutMs: number): Promise<void>;
-  /** The router reports requests in flight so the TTL clock counts idle time only. */
-  requestStarted(): void;
-  requestEnded(): void;
+  /**
+   * The router tells the supervisor when the model has requests in flight (true) and when the
+   * last one ended (false); the TTL clock counts idle time only. Idempotent.
+   */
+  setBusy(busy: boolean): void;
   /** Subscribe to events; returns the unsubscribe function. */
   subscribe(listener: (ev: SupervisorEvent) => void): () => void;
   /** Past load durations in ms (most recent last), for loading-time estimates. */

@@ -5,8 +5,9 @@
  * Beyond llama-swap, a starvation bound: once the oldest queued request has waited `maxWait`, the
  * models it needs evicted stop taking new work, drain (bounded by their `drainTimeout`) and go.
  */
-import { createSchedulerCore, type Core, type Entry, type Policy } from "./scheduler-core.ts";
-import type { Effects, Scheduler, SchedulerSettings, Swapper } from "./scheduler.ts";
+import { createSchedulerCore } from "./scheduler-core.ts";
+import type { Core, Entry, Policy } from "./scheduler-state.ts";
+import type { Effects, Scheduler, SchedulerSettings, Swapper } from "./seams.ts";
 
 /** The oldest queued entry (by arrival), or undefined. */
 function oldest(queue: readonly Entry[]): Entry | undefined {
@@ -19,26 +20,34 @@ function oldest(queue: readonly Entry[]): Entry | undefined {
   return best;
 }
 
-/** Try to move one queued entry on; true when it left the queue. */
+/**
+ * Try to move one queued entry on; true when it left the queue. The cases, in order:
+ *   1. its model drains, is being stopped, or its swap is doomed: stay queued;
+ *   2. a swap to its model is under way: join it;
+ *   3. fast path: the model is ready, nothing must go, nothing collides: grant now;
+ *   4. the swap it needs collides with a swap or stop under way: stay queued;
+ *   5. a model it must evict has requests in flight: stay queued (never evict a busy model;
+ *      its drain, if one was started, severs the laggards at the deadline);
+ *   6. start a swap: evict what the swapper says, load the model.
+ */
 function route(core: Core, swapper: Swapper, e: Entry): boolean {
   const model = e.req.model;
-  if (core.isBlockedTarget(model)) return false;
+  if (core.isBlockedTarget(model)) return false; // 1
   const sw = core.swapFor(model);
   if (sw) {
-    core.join(e, sw);
+    core.join(e, sw); // 2
     return true;
   }
   const running = core.runningSet();
   const evict = swapper.evictionFor(model, running);
   const collision = core.collides(model, evict);
   if (core.effects.modelState(model) === "ready" && evict.length === 0 && !collision) {
-    core.grant(e);
+    core.grant(e); // 3
     return true;
   }
-  if (collision) return false;
-  // Never evict a busy model: wait for it to go idle (or for its drain deadline to sever the laggards).
-  if (evict.some((m) => core.inFlightCount(m) > 0)) return false;
-  core.startSwap(e, evict, running, swapper);
+  if (collision) return false; // 4
+  if (evict.some((m) => core.inFlightCount(m) > 0)) return false; // 5
+  core.startSwap(e, evict, running, swapper); // 6
   return true;
 }
 

@@ -4,7 +4,7 @@
  * comes back as events on the same channel.
  */
 import type { Channel } from "./channel.ts";
-import type { RouteRequest, Scheduler, SwapOutcome, UnloadOrder } from "./scheduler.ts";
+import type { RouteRequest, Scheduler, SwapOutcome, UnloadOrder } from "./seams.ts";
 
 /** Everything that can happen to routing state. */
 export type LoopEvent =

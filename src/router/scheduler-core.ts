@@ -1,247 +1,38 @@
 /**
- * The bookkeeping both schedulers share: per-request state (each request resolves exactly once),
- * admission, in-flight sets, swaps and their waiters, bounded drains with severing, unload and
- * shutdown tickets, position publishing and the timer. A `Policy` (fifo, serial) supplies the
- * queue order and the routing decisions. Pure: all effects go through `Effects`.
+ * The scheduler both policies share: the event handlers the run loop calls, and the one `pump`
+ * that settles the state after each event. A `Policy` (fifo.ts, serial.ts) supplies the queue
+ * order and the per-request routing decision; the state and its moves are scheduler-state.ts.
+ * Pure: the world is reached through Effects only, and nothing here awaits.
+ *
+ * After every event, `pump` runs these steps until nothing changes (a step can unblock the next):
+ *   1. evict drains: models the policy wants out (fifo's maxWait bound, serial's next model) stop
+ *      taking new work; drains nobody wants any more are lifted;
+ *   2. sever: in-flight requests of a model whose drain deadline passed are cut, in-band;
+ *   3. stop: unloaded or shut-down models with nothing left in flight are stopped;
+ *   4. dispatch: the policy walks the queue and grants, joins or starts swaps (fifo.ts numbers
+ *      its cases).
+ * Then: answer the unload tickets whose models are all stopped, publish queue positions, and
+ * arm the one timer at the next drain deadline or policy wake-up.
  */
+import { createSchedulerState, type DrainCause, type Entry, type Policy } from "./scheduler-state.ts";
+import { DEFAULT_CONCURRENCY_LIMIT, type Effects, type ModelRouting, type RouteRequest, type Scheduler, type SchedulerSettings, type StopReason, type SwapOutcome, type UnloadOrder } from "./seams.ts";
 import { RouteError } from "./types.ts";
-import {
-  DEFAULT_CONCURRENCY_LIMIT,
-  type Effects,
-  type ModelRouting,
-  type RouteRequest,
-  type Scheduler,
-  type SchedulerSettings,
-  type StopReason,
-  type SwapOutcome,
-  type Swapper,
-  type UnloadOrder,
-} from "./scheduler.ts";
-
-/** Where a request is: in the queue, waiting on a swap, or granted and in flight. */
-export type Phase = "queued" | "waiting" | "serving";
-
-/** One live request (removed once resolved and, if granted, done or severed). */
-export interface Entry {
-  readonly req: RouteRequest;
-  /** Admission order. */
-  readonly seq: number;
-  phase: Phase;
-  swap: SwapState | null;
-}
-
-/** A swap in progress. A doomed swap (its target was unloaded) takes no waiters and blocks its model. */
-export interface SwapState {
-  readonly id: number;
-  readonly target: string;
-  readonly evict: readonly string[];
-  waiters: Entry[];
-  doomed: boolean;
-}
-
-/** Why a model stops taking new work. */
-export type DrainCause = "evict" | "unload" | "shutdown";
-
-/** A model that takes no new work until its in-flight requests end or `deadline` passes. */
-export interface Drain {
-  since: number;
-  deadline: number;
-  cause: DrainCause;
-}
-
-/** The view a policy gets of the shared state, plus the moves it may make. */
-export interface Core {
-  readonly settings: SchedulerSettings;
-  readonly effects: Effects;
-  /** Queued entries in policy order. */
-  queue(): readonly Entry[];
-  swapFor(model: string): SwapState | undefined;
-  swapCount(): number;
-  /** Targets of every swap in progress. */
-  swapTargets(): Set<string>;
-  inFlightCount(model: string): number;
-  /** Entries granted and not yet done. */
-  serving(): Entry[];
-  drainOf(model: string): Drain | undefined;
-  /** Being stopped outside a swap (unload, shutdown). */
-  isStopping(model: string): boolean;
-  /** Requests for this model must wait: it drains, is being stopped, or its swap is doomed. */
-  isBlockedTarget(model: string): boolean;
-  /** Running models (process view) plus the targets of swaps in progress, sorted. */
-  runningSet(): string[];
-  /** Whether a swap of `target` evicting `evict` would collide with work under way. */
-  collides(target: string, evict: readonly string[]): boolean;
-  /** Grant the entry now; false when its client had left (the entry is gone either way). */
-  grant(e: Entry): boolean;
-  /** Attach a queued entry to the swap of its model. */
-  join(e: Entry, sw: SwapState): void;
-  /** Commit a swap for the entry's model. */
-  startSwap(e: Entry, evict: readonly string[], running: readonly string[], swapper: Swapper | null): void;
-  now(): number;
-}
-
-/** What distinguishes fifo from serial. */
-export interface Policy {
-  /** Queue order (negative: a before b). */
-  compare(a: Entry, b: Entry): number;
-  /** Walk the queue: grant, join or start what can go now. True when anything moved. */
-  dispatch(core: Core): boolean;
-  /** Resident models that must stop taking new work so the queue can progress (starvation bound). */
-  drainWants(core: Core): ReadonlySet<string>;
-  /** When the policy next needs a timer (epoch ms), or null. */
-  nextWake(core: Core): number | null;
-}
 
 const CAUSE_RANK: Record<DrainCause, number> = { evict: 0, unload: 1, shutdown: 2 };
 
-/** Build a scheduler from the shared core and a policy. */
+/** Build a scheduler from the shared state and a policy. */
 export function createSchedulerCore(settings: SchedulerSettings, effects: Effects, policy: Policy): Scheduler {
   const known = new Set(settings.models);
-  const entries = new Map<number, Entry>();
-  const queue: Entry[] = [];
-  const swapsByModel = new Map<string, SwapState>();
-  const swapsById = new Map<number, SwapState>();
-  const inFlight = new Map<string, Set<number>>();
-  const reserved = new Map<string, number>();
-  const drains = new Map<string, Drain>();
-  const stopping = new Map<string, number>();
-  const tickets = new Map<number, Set<string>>();
-  const published = new Map<number, string>();
+  const st = createSchedulerState(settings, effects, policy);
+  const { core, entries, queue, swapsByModel, swapsById, inFlight, reserved, drains, stopping, tickets, published } = st;
   let shuttingDown = false;
-  let seq = 0;
-  let swapSeq = 0;
   let armed: number | null = null;
-
   const now = (): number => effects.now();
-  const inFlightCount = (m: string): number => inFlight.get(m)?.size ?? 0;
+  const drainDeadline = (m: string): number => now() + Math.max(0, settings.drainTimeoutSec(m)) * 1000;
 
-  function enqueue(e: Entry): void {
-    e.phase = "queued";
-    e.swap = null;
-    let i = queue.length;
-    while (i > 0 && policy.compare(queue[i - 1] as Entry, e) > 0) i--;
-    queue.splice(i, 0, e);
-  }
-
-  /** Take the entry out of the queue, its swap or the in-flight set (its phase is left as is). */
-  function detach(e: Entry): void {
-    if (e.phase === "queued") {
-      const i = queue.indexOf(e);
-      if (i >= 0) queue.splice(i, 1);
-    } else if (e.phase === "waiting" && e.swap) {
-      const sw = e.swap;
-      sw.waiters = sw.waiters.filter((w) => w !== e);
-      e.swap = null;
-      if (sw.waiters.length === 0 && !sw.doomed) effects.setSwapWanted(sw.id, false);
-    } else if (e.phase === "serving") {
-      const set = inFlight.get(e.req.model);
-      set?.delete(e.req.id);
-      if (set && set.size === 0) inFlight.delete(e.req.model);
-    }
-  }
-
-  /** Forget a resolved entry: it no longer holds a reservation. */
-  function forget(e: Entry): void {
-    entries.delete(e.req.id);
-    published.delete(e.req.id);
-    const m = e.req.model;
-    const n = (reserved.get(m) ?? 0) - 1;
-    if (n <= 0) reserved.delete(m);
-    else reserved.set(m, n);
-  }
-
-  /** Drop the entry for good (it is resolved). */
-  function remove(e: Entry): void {
-    detach(e);
-    forget(e);
-  }
-
-  function fail(e: Entry, error: RouteError): void {
-    remove(e);
-    effects.grantError(e.req, error);
-  }
-
-  function grant(e: Entry): boolean {
-    detach(e);
-    if (!effects.grantServe(e.req, e.req.model)) {
-      // The client left: nobody will call done(), so it must not count as in flight.
-      forget(e);
-      return false;
-    }
-    e.phase = "serving";
-    e.swap = null;
-    published.delete(e.req.id);
-    let set = inFlight.get(e.req.model);
-    if (!set) inFlight.set(e.req.model, (set = new Set()));
-    set.add(e.req.id);
-    return true;
-  }
-
-  function join(e: Entry, sw: SwapState): void {
-    detach(e);
-    e.phase = "waiting";
-    e.swap = sw;
-    sw.waiters.push(e);
-    if (sw.waiters.length === 1) effects.setSwapWanted(sw.id, true);
-  }
-
-  function startSwap(e: Entry, evict: readonly string[], running: readonly string[], swapper: Swapper | null): void {
-    const target = e.req.model;
-    const sw: SwapState = { id: ++swapSeq, target, evict: [...evict], waiters: [], doomed: false };
-    swapsByModel.set(target, sw);
-    swapsById.set(sw.id, sw);
-    detach(e);
-    e.phase = "waiting";
-    e.swap = sw;
-    sw.waiters.push(e);
-    // The evictees are idle now (drained or severed): their evict-drain has done its job.
-    for (const m of evict) if (drains.get(m)?.cause === "evict") drains.delete(m);
-    swapper?.onSwapStart(target, running);
-    effects.startSwap({ id: sw.id, target, evict: [...evict], requests: [e.req.id] });
-  }
-
-  function runningSet(): string[] {
-    const out = new Set(effects.runningModels());
-    for (const t of swapsByModel.keys()) out.add(t);
-    return [...out].sort();
-  }
-
-  function collides(target: string, evict: readonly string[]): boolean {
-    for (const sw of swapsById.values()) {
-      if (sw.target === target) continue;
-      if (evict.includes(sw.target) || sw.evict.includes(target)) return true;
-      if (evict.some((m) => sw.evict.includes(m))) return true;
-    }
-    for (const m of evict) {
-      if (stopping.has(m)) return true;
-      const d = drains.get(m);
-      if (d && d.cause !== "evict") return true;
-    }
-    return false;
-  }
-
-  const core: Core = {
-    settings,
-    effects,
-    queue: () => queue,
-    swapFor: (m) => swapsByModel.get(m),
-    swapCount: () => swapsById.size,
-    swapTargets: () => new Set(swapsByModel.keys()),
-    inFlightCount,
-    serving: () => [...entries.values()].filter((e) => e.phase === "serving"),
-    drainOf: (m) => drains.get(m),
-    isStopping: (m) => stopping.has(m),
-    isBlockedTarget: (m) => drains.has(m) || stopping.has(m) || swapsByModel.get(m)?.doomed === true,
-    runningSet,
-    collides,
-    grant,
-    join,
-    startSwap,
-    now,
-  };
-
+  /** An unload or shutdown drain; a stronger cause wins, the earlier deadline wins. */
   function beginStop(m: string, cause: DrainCause): void {
-    const deadline = now() + Math.max(0, settings.drainTimeoutSec(m)) * 1000;
+    const deadline = drainDeadline(m);
     const d = drains.get(m);
     if (!d) {
       drains.set(m, { since: now(), deadline, cause });
@@ -253,26 +44,81 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
 
   /** Fail what waits for `m` and doom its swap (unload). */
   function releaseWaiters(m: string, error: RouteError): void {
-    for (const e of queue.slice()) if (e.req.model === m) fail(e, error);
+    for (const e of queue.slice()) if (e.req.model === m) st.fail(e, error);
     const sw = swapsByModel.get(m);
     if (sw && !sw.doomed) {
       sw.doomed = true;
-      for (const w of sw.waiters.slice()) fail(w, error);
+      for (const w of sw.waiters.slice()) st.fail(w, error);
       effects.setSwapWanted(sw.id, false);
     }
   }
 
+  /** Nothing in flight, queued, loading or draining: what a TTL unload requires. */
   function isIdle(m: string): boolean {
     if (effects.modelState(m) !== "ready") return false;
-    if ((reserved.get(m) ?? 0) > 0 || inFlightCount(m) > 0) return false;
+    if ((reserved.get(m) ?? 0) > 0 || st.inFlightCount(m) > 0) return false;
     if (drains.has(m) || stopping.has(m) || swapsByModel.has(m)) return false;
     for (const sw of swapsById.values()) if (sw.evict.includes(m)) return false;
     return true;
   }
 
   function needsStop(m: string): boolean {
-    const st = effects.modelState(m);
-    return (st !== null && st !== "stopped" && st !== "shutdown") || swapsByModel.has(m);
+    const s = effects.modelState(m);
+    return (s !== null && s !== "stopped" && s !== "shutdown") || swapsByModel.has(m);
+  }
+
+  /** Step 1. */
+  function reconcileEvictDrains(): boolean {
+    const wants = shuttingDown ? new Set<string>() : policy.drainWants(core);
+    let changed = false;
+    for (const m of wants) {
+      if (drains.has(m) || stopping.has(m)) continue;
+      drains.set(m, { since: now(), deadline: drainDeadline(m), cause: "evict" });
+      changed = true;
+    }
+    for (const [m, d] of [...drains]) {
+      if (d.cause === "evict" && !wants.has(m)) {
+        drains.delete(m);
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Step 2. */
+  function severOverdue(): boolean {
+    let changed = false;
+    const t = now();
+    for (const [m, d] of drains) {
+      const ids = inFlight.get(m);
+      if (d.deadline > t || !ids || ids.size === 0) continue;
+      const cut = [...ids].map((id) => entries.get(id)).filter((e): e is Entry => e !== undefined);
+      const what = d.cause === "evict" ? "swapped out" : d.cause === "unload" ? "unloaded" : "shut down";
+      const secs = Math.max(0, settings.drainTimeoutSec(m));
+      // Cut them first, then forget them: the world hears of the sever before the model turns idle.
+      effects.sever(
+        m,
+        cut.map((e) => e.req),
+        new RouteError("severed", `model ${m} is being ${what} and its drain timeout (${secs}s) passed: the response was cut`),
+      );
+      for (const e of cut) st.remove(e);
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Step 3. */
+  function issueStops(): boolean {
+    const by: Record<StopReason, string[]> = { unload: [], shutdown: [] };
+    for (const [m, d] of [...drains]) {
+      if (d.cause === "evict" || st.inFlightCount(m) > 0) continue;
+      drains.delete(m);
+      stopping.set(m, (stopping.get(m) ?? 0) + 1);
+      by[d.cause === "shutdown" ? "shutdown" : "unload"].push(m);
+    }
+    if (by.unload.length > 0) effects.stopModels(by.unload, "unload");
+    if (by.shutdown.length > 0) effects.stopModels(by.shutdown, "shutdown");
+    return by.unload.length + by.shutdown.length > 0;
   }
 
   /** Answer every unload ticket whose models are all stopped (no stop under way, none pending). */
@@ -289,56 +135,6 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     }
   }
 
-  function reconcileEvictDrains(): boolean {
-    const wants = shuttingDown ? new Set<string>() : policy.drainWants(core);
-    let changed = false;
-    for (const m of wants) {
-      if (drains.has(m) || stopping.has(m)) continue;
-      drains.set(m, { since: now(), deadline: now() + Math.max(0, settings.drainTimeoutSec(m)) * 1000, cause: "evict" });
-      changed = true;
-    }
-    for (const [m, d] of [...drains]) {
-      if (d.cause === "evict" && !wants.has(m)) {
-        drains.delete(m);
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
-  function severOverdue(): boolean {
-    let changed = false;
-    const t = now();
-    for (const [m, d] of drains) {
-      const ids = inFlight.get(m);
-      if (d.deadline > t || !ids || ids.size === 0) continue;
-      const cut = [...ids].map((id) => entries.get(id)).filter((e): e is Entry => e !== undefined);
-      for (const e of cut) remove(e);
-      const what = d.cause === "evict" ? "swapped out" : d.cause === "unload" ? "unloaded" : "shut down";
-      const secs = Math.max(0, settings.drainTimeoutSec(m));
-      effects.sever(
-        m,
-        cut.map((e) => e.req),
-        new RouteError("severed", `model ${m} is being ${what} and its drain timeout (${secs}s) passed: the response was cut`),
-      );
-      changed = true;
-    }
-    return changed;
-  }
-
-  function issueStops(): boolean {
-    const by: Record<StopReason, string[]> = { unload: [], shutdown: [] };
-    for (const [m, d] of [...drains]) {
-      if (d.cause === "evict" || inFlightCount(m) > 0) continue;
-      drains.delete(m);
-      stopping.set(m, (stopping.get(m) ?? 0) + 1);
-      by[d.cause === "shutdown" ? "shutdown" : "unload"].push(m);
-    }
-    if (by.unload.length > 0) effects.stopModels(by.unload, "unload");
-    if (by.shutdown.length > 0) effects.stopModels(by.shutdown, "shutdown");
-    return by.unload.length + by.shutdown.length > 0;
-  }
-
   function publish(e: Entry, position: number, loading: boolean): void {
     const key = `${position}/${loading}`;
     if (published.get(e.req.id) === key) return;
@@ -346,9 +142,10 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     effects.publish(e.req, { position, model: e.req.model, loading });
   }
 
+  /** One timer: the next drain deadline with work in flight, or the policy's next wake-up. */
   function arm(): void {
     let next: number | null = null;
-    for (const [m, d] of drains) if (inFlightCount(m) > 0 && (next === null || d.deadline < next)) next = d.deadline;
+    for (const [m, d] of drains) if (st.inFlightCount(m) > 0 && (next === null || d.deadline < next)) next = d.deadline;
     const wake = shuttingDown ? null : policy.nextWake(core);
     if (wake !== null && (next === null || wake < next)) next = wake;
     if (next !== armed) {
@@ -372,37 +169,29 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     arm();
   }
 
+  /** Admission: refused now (shutting down, unknown model, over its limit), or queued. */
+  function admissionError(req: RouteRequest): RouteError | null {
+    const m = req.model;
+    if (shuttingDown) return new RouteError("shutting_down", "switchyard is shutting down");
+    if (!known.has(m) || effects.modelState(m) === null) return new RouteError("model_not_found", `model ${JSON.stringify(m)} not found`);
+    const configured = settings.concurrencyLimit(m);
+    const limit = configured > 0 ? configured : DEFAULT_CONCURRENCY_LIMIT;
+    if ((reserved.get(m) ?? 0) >= limit) return new RouteError("concurrency_limit", `too many requests for model ${m} (limit ${limit}); retry later`, 1);
+    return null;
+  }
+
   return {
     onRequest(req: RouteRequest): void {
-      const m = req.model;
-      if (shuttingDown) {
-        effects.grantError(req, new RouteError("shutting_down", "switchyard is shutting down"));
-        return;
-      }
-      if (!known.has(m) || effects.modelState(m) === null) {
-        effects.grantError(req, new RouteError("model_not_found", `model ${JSON.stringify(m)} not found`));
-        return;
-      }
-      const configured = settings.concurrencyLimit(m);
-      const limit = configured > 0 ? configured : DEFAULT_CONCURRENCY_LIMIT;
-      if ((reserved.get(m) ?? 0) >= limit) {
-        effects.grantError(
-          req,
-          new RouteError("concurrency_limit", `too many requests for model ${m} (limit ${limit}); retry later`, 1),
-        );
-        return;
-      }
-      const e: Entry = { req, seq: ++seq, phase: "queued", swap: null };
-      entries.set(req.id, e);
-      reserved.set(m, (reserved.get(m) ?? 0) + 1);
-      enqueue(e);
+      const refused = admissionError(req);
+      if (refused) return effects.grantError(req, refused);
+      st.admit(req);
       pump();
     },
 
     onCancel(id: number): void {
       const e = entries.get(id);
       if (!e || e.phase === "serving") return;
-      fail(e, new RouteError("cancelled", "the client went away"));
+      st.fail(e, new RouteError("cancelled", "the client went away"));
       pump();
     },
 
@@ -415,9 +204,9 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
       sw.waiters = [];
       for (const w of waiters) w.swap = null;
       for (const w of waiters) {
-        if (outcome.kind === "ready" && !sw.doomed) grant(w);
-        else if (outcome.kind === "failed" && !sw.doomed) fail(w, outcome.error);
-        else enqueue(w); // abandoned while someone joined: decide again
+        if (outcome.kind === "ready" && !sw.doomed) st.grant(w);
+        else if (outcome.kind === "failed" && !sw.doomed) st.fail(w, outcome.error);
+        else st.enqueue(w); // abandoned while someone joined: decide again
       }
       pump();
     },
@@ -425,7 +214,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     onServeDone(id: number): void {
       const e = entries.get(id);
       if (!e || e.phase !== "serving") return;
-      remove(e);
+      st.remove(e);
       pump();
     },
 
@@ -453,10 +242,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     },
 
     onShutdown(ticket: number): void {
-      if (shuttingDown) {
-        effects.unloadFinished(ticket);
-        return;
-      }
+      if (shuttingDown) return effects.unloadFinished(ticket);
       shuttingDown = true;
       const error = new RouteError("shutting_down", "switchyard is shutting down");
       for (const sw of swapsById.values()) {
@@ -464,7 +250,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
         sw.doomed = true;
         effects.setSwapWanted(sw.id, false);
       }
-      for (const e of [...entries.values()]) if (e.phase !== "serving") fail(e, error);
+      for (const e of [...entries.values()]) if (e.phase !== "serving") st.fail(e, error);
       const set = new Set<string>();
       for (const m of settings.models) {
         beginStop(m, "shutdown");
@@ -484,7 +270,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     },
 
     routing(model: string): ModelRouting {
-      const inF = inFlightCount(model);
+      const inF = st.inFlightCount(model);
       return {
         inFlight: inF,
         queued: Math.max(0, (reserved.get(model) ?? 0) - inF),

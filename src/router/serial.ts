@@ -5,8 +5,9 @@
  * property of the scheduler. When the next request wants another model, the current one drains:
  * it is severed if it outlives its model's `drainTimeout`.
  */
-import { createSchedulerCore, type Policy } from "./scheduler-core.ts";
-import type { Effects, Scheduler, SchedulerSettings } from "./scheduler.ts";
+import { createSchedulerCore } from "./scheduler-core.ts";
+import type { Policy } from "./scheduler-state.ts";
+import type { Effects, Scheduler, SchedulerSettings } from "./seams.ts";
 
 /** The serial policy. */
 export function serialPolicy(): Policy {

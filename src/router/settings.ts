@@ -2,7 +2,7 @@
  * Scheduler settings read from the resolved configuration.
  */
 import type { Config } from "../config/types.ts";
-import type { SchedulerSettings } from "./scheduler.ts";
+import type { SchedulerSettings } from "./seams.ts";
 
 /** Settings for the models this router handles (`models`, a subset of `config.models`). */
 export function schedulerSettings(config: Config, models: readonly string[]): SchedulerSettings {

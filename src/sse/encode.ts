@@ -1,7 +1,7 @@
 /**
  * Server-sent events encoding, web-standard only.
  * Every multi-line payload is split into one `data:` line per line, so spec parsers never
- * drop the continuation lines (the framing bug Elysia's `sse()` helper has).
+ * drop the continuation lines (the framing bug Elysia's `sse()` helper has: docs/runtime-notes.md#elysia-sse).
  */
 
 const encoder = new TextEncoder();

@@ -125,8 +125,7 @@ export function fakeSupervisor(model: string, state: Supervisor["state"], loadHi
     start: async () => {},
     stop: async () => {},
     shutdown: async () => {},
-    requestStarted() {},
-    requestEnded() {},
+    setBusy() {},
     subscribe: () => () => {},
     loadHistoryMs,
   };

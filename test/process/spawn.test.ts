@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { spawnGroup, resolveExecutable } from "../../src/process/spawn.ts";
-import { SpawnError } from "../../src/process/spawner.ts";
+import { spawnGroup, resolveExecutable, SpawnError } from "../../src/process/spawn-group.ts";
 import { isGroupAlive, isPidAlive } from "../../src/process/proc-liveness.ts";
 import { waitFor } from "../fixtures/sim-model.ts";
 

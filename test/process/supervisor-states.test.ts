@@ -4,10 +4,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createLogHub } from "../../src/log/log-hub.ts";
-import type { ExitInfo, GroupSignal, SpawnedProcess, Spawner } from "../../src/process/spawner.ts";
-import { SpawnError } from "../../src/process/spawner.ts";
+import { SpawnError, type ExitInfo, type GroupSignal, type SpawnedProcess, type Spawner } from "../../src/process/spawn-group.ts";
 import { createSupervisor } from "../../src/process/supervisor.ts";
-import { StartError, type SupervisorEvent } from "../../src/process/types.ts";
+import { isLegalTransition, TRANSITIONS } from "../../src/process/transitions.ts";
+import type { ModelConfig } from "../../src/config/types.ts";
+import { StartError, type ProcessState, type SupervisorEvent } from "../../src/process/types.ts";
 import { simModel, waitFor } from "../fixtures/sim-model.ts";
 
 /** A process that dies when signalled (unless it ignores SIGTERM) or when told to exit. */
@@ -37,7 +38,14 @@ class FakeProcess implements SpawnedProcess {
   }
 }
 
-function fakeSetup(opts: { portInUse?: (h: string, p: number) => Promise<boolean>; ignoreTerm?: boolean } = {}) {
+function fakeSetup(
+  opts: {
+    portInUse?: (h: string, p: number) => Promise<boolean>;
+    ignoreTerm?: boolean;
+    model?: Partial<ModelConfig>;
+    fetch?: typeof fetch;
+  } = {},
+) {
   const procs: FakeProcess[] = [];
   const spawn: Spawner = () => {
     const p = new FakeProcess(opts.ignoreTerm);
@@ -45,15 +53,19 @@ function fakeSetup(opts: { portInUse?: (h: string, p: number) => Promise<boolean
     return p;
   };
   const events: SupervisorEvent[] = [];
+  const logs = createLogHub({ level: "info", logToStdout: "none" });
   const sup = createSupervisor({
-    model: simModel([], { checkEndpoint: "none" }),
-    logs: createLogHub({ level: "info", logToStdout: "none" }),
+    model: simModel([], { checkEndpoint: "none", ...opts.model }),
+    logs,
     spawn,
     portInUse: opts.portInUse ?? (async () => false),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
   });
   sup.subscribe((e) => events.push(e));
-  return { sup, procs, events };
+  return { sup, procs, events, logs };
 }
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("supervisor state machine", () => {
   test("stop during the port check: the start is aborted and nothing is ever spawned", async () => {
@@ -150,5 +162,82 @@ describe("supervisor state machine", () => {
     expect(stoppedAt).toBeGreaterThanOrEqual(0);
     expect(events.indexOf(crash)).toBeGreaterThan(stoppedAt);
     expect(heard).toBe(3);
+  });
+});
+
+describe("supervisor lifecycle table", () => {
+  test("every state change follows TRANSITIONS, and every non-defensive row is reachable", async () => {
+    const seen = new Set<string>();
+    const illegal: string[] = [];
+    const record = (events: SupervisorEvent[], logs: { proxy: { history(): string } }) => {
+      for (const e of events) if (e.type === "state") seen.add(`${e.from}>${e.to}`);
+      if (logs.proxy.history().includes("illegal state change")) illegal.push(logs.proxy.history());
+    };
+
+    // start, stop (ready → stopping → stopped), shutdown
+    const a = fakeSetup();
+    await a.sup.start();
+    await a.sup.stop(100);
+    await a.sup.shutdown(100);
+    // crash: ready → stopping → stopped
+    const b = fakeSetup();
+    await b.sup.start();
+    b.procs[0]!.exit({ code: 139, signal: null });
+    await waitFor(() => b.events.some((e) => e.type === "crash"), 1000, "crash");
+    // port in use: starting → stopped
+    const c = fakeSetup({ portInUse: async () => true });
+    await expect(c.sup.start()).rejects.toMatchObject({ kind: "port_in_use" });
+    // the child exits before it is ready: starting → stopping → stopped
+    const d = fakeSetup({ model: { checkEndpoint: "/health" }, fetch: (async () => new Response("", { status: 503 })) as unknown as typeof fetch });
+    const dStart = d.sup.start();
+    await waitFor(() => d.procs.length === 1, 1000, "spawn");
+    d.procs[0]!.exit({ code: 1, signal: null });
+    await expect(dStart).rejects.toMatchObject({ kind: "exited" });
+
+    await pause(10); // let the last events arrive
+    for (const s of [a, b, c, d]) record(s.events, s.logs);
+    expect(illegal).toEqual([]);
+    for (const pair of seen) {
+      const [from, to] = pair.split(">") as [ProcessState, ProcessState];
+      expect(isLegalTransition(from, to)).toBe(true);
+    }
+    const rows = Object.entries(TRANSITIONS).flatMap(([from, tos]) => Object.keys(tos).map((to) => `${from}>${to}`));
+    expect([...seen].sort()).toEqual(rows.filter((r) => r !== "ready>stopped").sort());
+    expect(TRANSITIONS.shutdown).toEqual({});
+  });
+});
+
+describe("supervisor setBusy", () => {
+  test("idempotent: a repeated value neither restarts nor cancels the idle period", async () => {
+    const { sup, events } = fakeSetup({ model: { ttl: 0.1 } });
+    const idles = () => events.filter((e) => e.type === "idle").length;
+    sup.setBusy(true); // busy before ready: no idle period starts at ready
+    await sup.start();
+    await pause(250);
+    expect(idles()).toBe(0);
+    sup.setBusy(true);
+    await pause(250);
+    expect(idles()).toBe(0);
+    sup.setBusy(false);
+    await waitFor(() => idles() === 1, 2000, "idle event");
+    sup.setBusy(false); // not busy already: no new idle period
+    await pause(250);
+    expect(idles()).toBe(1);
+    sup.setBusy(true);
+    sup.setBusy(false);
+    await waitFor(() => idles() === 2, 2000, "second idle event");
+    await sup.shutdown(100);
+  });
+
+  test("leaving ready cancels the idle period; a new ready starts one", async () => {
+    const { sup, events } = fakeSetup({ model: { ttl: 0.1 } });
+    const idles = () => events.filter((e) => e.type === "idle").length;
+    await sup.start();
+    await sup.stop(100);
+    await pause(250);
+    expect(idles()).toBe(0);
+    await sup.start();
+    await waitFor(() => idles() === 1, 2000, "idle event");
+    await sup.shutdown(100);
   });
 });

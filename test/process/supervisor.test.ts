@@ -2,8 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createLogHub } from "../../src/log/log-hub.ts";
 import type { LogHub } from "../../src/log/types.ts";
 import { isPidAlive } from "../../src/process/proc-liveness.ts";
-import { spawnGroup } from "../../src/process/spawn.ts";
-import type { Spawner } from "../../src/process/spawner.ts";
+import { spawnGroup, type Spawner } from "../../src/process/spawn-group.ts";
 import { createSupervisor, type SupervisorOptions } from "../../src/process/supervisor.ts";
 import { StartError, type Supervisor, type SupervisorEvent } from "../../src/process/types.ts";
 import { simModel, waitFor } from "../fixtures/sim-model.ts";
@@ -242,12 +241,12 @@ describe("supervisor TTL", () => {
     const h = harness(simModel([], { ttl: 0.3 }));
     const idles = () => h.events.filter((e) => e.type === "idle").length;
     await h.sup.start();
-    h.sup.requestStarted();
+    h.sup.setBusy(true);
     // Well past the TTL with a request in flight: nothing.
     await new Promise((r) => setTimeout(r, 700));
     expect(idles()).toBe(0);
     const ended = Date.now();
-    h.sup.requestEnded();
+    h.sup.setBusy(false);
     await waitFor(() => idles() === 1, 3000, "idle event");
     const idle = h.events.find((e) => e.type === "idle")!;
     expect(idle.at - ended).toBeGreaterThanOrEqual(290);
@@ -255,16 +254,16 @@ describe("supervisor TTL", () => {
     await new Promise((r) => setTimeout(r, 700));
     expect(idles()).toBe(1);
     // A new request and its end start a new period.
-    h.sup.requestStarted();
-    h.sup.requestEnded();
+    h.sup.setBusy(true);
+    h.sup.setBusy(false);
     await waitFor(() => idles() === 2, 3000, "second idle event");
   });
 
   test("no TTL, no idle event", async () => {
     const h = harness(simModel([], { ttl: 0 }));
     await h.sup.start();
-    h.sup.requestStarted();
-    h.sup.requestEnded();
+    h.sup.setBusy(true);
+    h.sup.setBusy(false);
     await new Promise((r) => setTimeout(r, 300));
     expect(h.events.some((e) => e.type === "idle")).toBe(false);
   });

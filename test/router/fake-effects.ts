@@ -13,7 +13,7 @@ import type {
   SwapOrder,
   SwapOutcome,
   Swapper,
-} from "../../src/router/scheduler.ts";
+} from "../../src/router/seams.ts";
 
 /** How one request was resolved. */
 export type Resolution =
@@ -35,6 +35,8 @@ export class FakeEffects implements Effects {
   wanted = new Map<number, boolean>();
   inFlight = new Map<string, Set<number>>();
   severed: { model: string; ids: number[]; error: RouteError }[] = [];
+  /** The last busy edge reported per model. */
+  busyEdges = new Map<string, boolean>();
   stops: { models: string[]; reason: StopReason }[] = [];
   pendingStops: { model: string; reason: StopReason }[] = [];
   finished: number[] = [];
@@ -100,6 +102,12 @@ export class FakeEffects implements Effects {
     let list = this.updates.get(req.id);
     if (!list) this.updates.set(req.id, (list = []));
     list.push(update);
+  }
+  modelBusy(model: string, busy: boolean): void {
+    // The one in-flight count (the scheduler's) and its busy edges must agree with what was granted.
+    if (busy !== this.busy(model) > 0) this.violations.push(`${model} reported busy=${busy} with ${this.busy(model)} in flight`);
+    if (this.busyEdges.get(model) === busy) this.violations.push(`${model} reported busy=${busy} twice in a row`);
+    this.busyEdges.set(model, busy);
   }
   sever(model: string, reqs: RouteRequest[], error: RouteError): void {
     for (const r of reqs) {

@@ -19,8 +19,8 @@ export class FakeSupervisor implements Supervisor {
   starts = 0;
   stops: number[] = [];
   shutdowns = 0;
-  requests = 0;
-  maxRequests = 0;
+  /** What the router last said through setBusy. */
+  busy = false;
   /** Ordered record of calls, shared between supervisors when given the same array. */
   private start$: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
   private stopGate: (() => void)[] = [];
@@ -90,12 +90,8 @@ export class FakeSupervisor implements Supervisor {
     this.state = "shutdown";
   }
 
-  requestStarted(): void {
-    this.requests++;
-    this.maxRequests = Math.max(this.maxRequests, this.requests);
-  }
-  requestEnded(): void {
-    this.requests--;
+  setBusy(busy: boolean): void {
+    this.busy = busy;
   }
   subscribe(listener: (ev: SupervisorEvent) => void): () => void {
     this.listeners.add(listener);

@@ -7,7 +7,7 @@ import { createFifo } from "../../src/router/fifo.ts";
 import { createGroupSwapper } from "../../src/router/swappers/group.ts";
 import type { ProcessState } from "../../src/process/types.ts";
 import { RouteError } from "../../src/router/types.ts";
-import type { SchedulerSettings, Swapper } from "../../src/router/scheduler.ts";
+import type { SchedulerSettings, Swapper } from "../../src/router/seams.ts";
 import { FakeEffects, Harness, settings, stubSwapper } from "./fake-effects.ts";
 
 function fifo(

@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import { createChannel } from "../../src/router/channel.ts";
 import { createLoop, type LoopEvent } from "../../src/router/loop.ts";
-import type { Scheduler } from "../../src/router/scheduler.ts";
+import type { Scheduler } from "../../src/router/seams.ts";
 
 function recorder(): Scheduler & { calls: string[] } {
   const calls: string[] = [];

@@ -50,12 +50,12 @@ describe("grants", () => {
     expect(g.model).toBe("a");
     expect(g.baseUrl).toBe("http://127.0.0.1:9/a");
     expect(g.severed.aborted).toBe(false);
-    expect(sup("a").requests).toBe(1);
+    expect(sup("a").busy).toBe(true);
     expect(router.status()[0]).toMatchObject({ state: "ready", inFlight: 1, queued: 0 });
     g.done();
     g.done(); // extra calls are ignored
     await router.settled();
-    expect(sup("a").requests).toBe(0);
+    expect(sup("a").busy).toBe(false);
     expect(router.status()[0]).toMatchObject({ inFlight: 0, queued: 0 });
   });
 
@@ -201,7 +201,7 @@ describe("bounded drain", () => {
     expect((reason as RouteError).kind).toBe("severed");
     expect(elapsed).toBeGreaterThanOrEqual(200);
     expect(elapsed).toBeLessThan(5000);
-    expect(sup("a").requests).toBe(0); // the severed grant no longer counts for a's TTL clock
+    expect(sup("a").busy).toBe(false); // the severed grant no longer counts for a's TTL clock
     expect(log.lines.some((l) => l.includes("severed 1 request"))).toBe(true);
     ga.done(); // late done() of a severed grant is harmless
     gb.done();

@@ -14,7 +14,7 @@ import { createSerial } from "../../src/router/serial.ts";
 import { createGroupSwapper } from "../../src/router/swappers/group.ts";
 import { createMatrixSwapper } from "../../src/router/swappers/matrix.ts";
 import type { GroupConfig } from "../../src/config/types.ts";
-import type { Scheduler, SwapOutcome, Swapper } from "../../src/router/scheduler.ts";
+import type { Scheduler, SwapOutcome, Swapper } from "../../src/router/seams.ts";
 import { RouteError } from "../../src/router/types.ts";
 import { FakeEffects, settings } from "./fake-effects.ts";
 

@@ -5,7 +5,7 @@
  * (llama-swap's documented gotcha, kept for compatibility). Ungrouped models form `(default)`.
  */
 import type { GroupConfig } from "../../config/types.ts";
-import type { Swapper } from "../scheduler.ts";
+import type { Swapper } from "../seams.ts";
 
 /** Create the group swapper over the resolved groups (including `(default)`). */
 export function createGroupSwapper(groups: readonly GroupConfig[]): Swapper {

@@ -6,7 +6,7 @@
  */
 import type { ExpandedSet } from "../../config/types.ts";
 import type { Logger } from "../../log/types.ts";
-import type { Swapper } from "../scheduler.ts";
+import type { Swapper } from "../seams.ts";
 
 /** The decision for one target, with what it is based on (for the swap log line). */
 export interface MatrixDecision {

@@ -6,7 +6,7 @@
  */
 import type { HttpContext, Target } from "./context.ts";
 import { errorResponse, toErrorResponse } from "./errors.ts";
-import { peerHeaders, peerUrl } from "./peers.ts";
+import { forwardTo, type Outgoing } from "./forward.ts";
 import { tooLarge } from "./request.ts";
 import type { Handler } from "./model-routes.ts";
 
@@ -81,31 +81,19 @@ export function createUpstreamHandler(ctx: HttpContext): Handler {
       if (declared !== null && Number(declared) > ctx.bodyLimitBytes) return tooLarge(ctx.bodyLimitBytes).toResponse();
       let exceeded = false;
       const body = request.body ? limitStream(request.body, ctx.bodyLimitBytes, () => (exceeded = true)) : null;
-      const common = { method: request.method, headers: request.headers, body, signal: request.signal };
+      const out: Outgoing = { request, path: match.rest, search: url.search, body, clientIp: client?.ip ?? null };
+      const target = match.target;
 
       let res: Response;
-      if (match.target.kind === "peer") {
-        const peer = match.target.peer.peer;
-        res = await ctx.proxy.forward({
-          ...common,
-          url: peerUrl(peer, match.rest, url.search),
-          setHeaders: peerHeaders(peer),
-          forwarding: "drop",
-          label: `peer ${peer.id}`,
-        });
+      if (target.kind === "peer") {
+        res = await forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
       } else {
-        const state = ctx.deps.models?.get(match.target.id)?.state;
+        const state = ctx.process(target.id)?.state;
         if (STATIC_ASSET.test(match.rest) && state !== undefined && state !== "ready") {
-          return errorResponse(409, `model ${match.target.id} is not loaded; ${match.rest} does not start it`);
+          return errorResponse(409, `model ${target.id} is not loaded; ${match.rest} does not start it`);
         }
-        const grant = await ctx.router.acquire(match.target.id, { signal: request.signal });
-        res = await ctx.proxy.forward({
-          ...common,
-          url: `${grant.baseUrl}${match.rest}${url.search}`,
-          grant,
-          forwarding: { appendFor: client?.ip ?? null },
-          label: match.target.id,
-        });
+        const grant = await ctx.router.acquire(target.id, { signal: request.signal });
+        res = await forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
       }
       if (exceeded) {
         res.body?.cancel().catch(() => {});

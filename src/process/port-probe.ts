@@ -13,6 +13,19 @@ export function isLocalHost(host: string): boolean {
   return LOCAL_HOSTS.has(h) || h.startsWith("127.") || h.endsWith(".localhost");
 }
 
+/** The host and port of `baseUrl` when it points at this machine; null for another machine or a bad URL. */
+export function localPortOf(baseUrl: string): { host: string; port: number } | null {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return null;
+  }
+  if (!isLocalHost(url.hostname)) return null;
+  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  return { host: url.hostname, port };
+}
+
 /** The addresses to try for a local host name (a wildcard or `localhost` means both loopbacks). */
 function loopbacksFor(host: string): string[] {
   const h = host.replace(/^\[|\]$/g, "").toLowerCase();

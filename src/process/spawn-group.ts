@@ -1,12 +1,70 @@
 /**
- * The only user of Bun.spawn: starts a command as the leader of its own process group, behind
+ * Spawning a process group, and the seam the supervisor sees of it. The types (SpawnedProcess,
+ * Spawner, ExitInfo, ...) are web-standard, so the supervisor can run against fakes; spawnGroup is
+ * the only user of Bun.spawn: it starts a command as the leader of its own process group, behind
  * the orphan guard (see orphan-guard.ts), with stdout and stderr always drained.
  */
 import { accessSync, constants, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { GUARD_SCRIPT, trackGroup, untrackGroup } from "./orphan-guard.ts";
 import { isGroupAlive } from "./proc-liveness.ts";
-import { SpawnError, type ExitInfo, type GroupSignal, type SpawnedProcess, type SpawnOptions } from "./spawner.ts";
+
+// ---- the seam
+
+/** How a process ended: an exit code, or the signal that killed it. */
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+/** Signals the supervisor sends. */
+export type GroupSignal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
+
+/** How to spawn. */
+export interface SpawnOptions {
+  /** The complete environment of the child (not merged with anything). */
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  /** Receives stdout and stderr text as it arrives (decoded as UTF-8, chunks interleaved). */
+  onOutput?: (text: string) => void;
+}
+
+/** A running (or finished) child that leads its own process group. */
+export interface SpawnedProcess {
+  /** Pid of the leader, which is also the process group id. */
+  readonly pid: number;
+  /** Resolves once, when the leader has exited. */
+  readonly exited: Promise<ExitInfo>;
+  /** The leader's exit, or null while it runs. */
+  readonly exitInfo: ExitInfo | null;
+  /** Resolves when stdout and stderr reached EOF; may never, if a grandchild keeps them open. */
+  readonly outputDone: Promise<void>;
+  /** Signal every process of the group; a group already gone is not an error. */
+  killGroup(signal: GroupSignal): void;
+  /** Whether any live (non-zombie) process is still in the group. */
+  groupAlive(): boolean;
+}
+
+/** Starts `argv` as the leader of a new process group; throws SpawnError when it cannot. */
+export type Spawner = (argv: string[], opts: SpawnOptions) => SpawnedProcess;
+
+/** The command could not be spawned at all (missing binary, bad cwd, empty command). */
+export class SpawnError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+    this.name = "SpawnError";
+  }
+}
+
+/** "exited with code N" or "was killed by SIGNAL", for log lines and errors. */
+export function describeExit(info: ExitInfo): string {
+  return info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+}
+
+// ---- the Bun implementation
 
 const GUARD_SHELL = isExecutableFile("/bin/sh") ? "/bin/sh" : null;
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";

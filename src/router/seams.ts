@@ -102,6 +102,11 @@ export interface Effects {
   grantError(req: RouteRequest, error: RouteError): void;
   /** Tell a waiting request its queue position or loading status. */
   publish(req: RouteRequest, update: WaitUpdate): void;
+  /**
+   * The model's in-flight set became non-empty (true) or empty (false). The scheduler's set is the
+   * only in-flight count; this edge is what the supervisor's TTL clock needs from it.
+   */
+  modelBusy(model: string, busy: boolean): void;
   /** Cut granted requests of `model` whose drain deadline passed (their `severed` signal fires). */
   sever(model: string, reqs: RouteRequest[], error: RouteError): void;
   /** Stop models outside a swap; each completion comes back as `onUnloadDone(model)`. */

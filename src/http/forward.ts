@@ -1,0 +1,50 @@
+/**
+ * One forward path for every target: a local model on its grant, or a peer. Builds the proxy's
+ * ForwardOptions from the client's request and where it goes, so the model routes and
+ * `/upstream/...` cannot drift apart in what they send.
+ */
+import type { PeerConfig } from "../config/types.ts";
+import type { Grant } from "../router/types.ts";
+import type { HttpContext } from "./context.ts";
+import { peerHeaders, peerUrl } from "./peers.ts";
+
+/** Where a forward goes: a local model on a grant the router gave, or a peer (not scheduled). */
+export type Destination = { kind: "local"; id: string; grant: Grant } | { kind: "peer"; peer: PeerConfig };
+
+/** What is forwarded. */
+export interface Outgoing {
+  /** The client's request: method, headers (hop-by-hop stripped by the proxy) and signal. */
+  request: Request;
+  /** Path on the target, starting with "/". */
+  path: string;
+  /** Query string with its "?", or "". */
+  search: string;
+  /** Exact bytes, a stream (passthrough) or nothing. */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** A new content type for a re-encoded body (undefined: the client's). */
+  contentType?: string | null;
+  /** The client's address, appended to X-Forwarded-For for local models. */
+  clientIp: string | null;
+}
+
+/** Forward `out` to `dest`; resolves with the upstream response or our error envelope. */
+export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): Promise<Response> {
+  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.request.signal };
+  if (dest.kind === "peer") {
+    // llama-swap's peer proxy tells a remote server nothing of our clients, and adds the peer's key.
+    return ctx.proxy.forward({
+      ...common,
+      url: peerUrl(dest.peer, out.path, out.search),
+      setHeaders: peerHeaders(dest.peer),
+      forwarding: "drop",
+      label: `peer ${dest.peer.id}`,
+    });
+  }
+  return ctx.proxy.forward({
+    ...common,
+    url: `${dest.grant.baseUrl}${out.path}${out.search}`,
+    grant: dest.grant,
+    forwarding: { appendFor: out.clientIp },
+    label: dest.id,
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * The scheduler's `Effects`, carried out on the model supervisors: swaps and stops run outside the
+ * loop and post their results back as events; grants resolve the waiting acquires; severs abort
+ * the grants' signals; one timer. Nothing here decides anything: the scheduler did.
+ */
+import type { Logger } from "../log/types.ts";
+import { StartError, type ProcessState, type Supervisor } from "../process/types.ts";
+import type { LoopEvent } from "./loop.ts";
+import type { Effects, RouteRequest, SwapOrder, SwapOutcome } from "./seams.ts";
+import { RouteError, type Grant, type WaitUpdate } from "./types.ts";
+
+/** An acquire waiting for the scheduler's decision (the facade adds it, a grant or refusal takes it). */
+export interface PendingAcquire {
+  req: RouteRequest;
+  signal: AbortSignal;
+  onUpdate: ((u: WaitUpdate) => void) | undefined;
+  resolve: (g: Grant) => void;
+  reject: (e: RouteError) => void;
+  /** Stop listening to the client's signal. */
+  unlisten: () => void;
+}
+
+/** What the effects act on. */
+export interface SupervisorEffectsOptions {
+  supervisors: ReadonlyMap<string, Supervisor>;
+  /** Acquires waiting for a decision, by request id (owned by the facade). */
+  acquires: Map<number, PendingAcquire>;
+  /** Post an event to the run loop. */
+  post(ev: LoopEvent): void;
+  /** An unload or shutdown ticket is answered. */
+  ticketDone(ticket: number): void;
+  /** How long a model's stop may take before SIGKILL. */
+  unloadTimeoutMs(model: string): number;
+  log: Logger;
+  now(): number;
+}
+
+/** Effects plus what the facade needs at shutdown. */
+export interface SupervisorEffects extends Effects {
+  /** Cancel the timer. */
+  dispose(): void;
+}
+
+/** A start failure as the client should see it: the reason and the last lines of output. */
+export function startFailure(model: string, err: unknown): RouteError {
+  if (!(err instanceof StartError)) {
+    return new RouteError("start_failed", `model ${model} could not start: ${(err as Error)?.message ?? String(err)}`);
+  }
+  const kind = err.kind === "timeout" ? "health_timeout" : err.kind === "shutdown" ? "shutting_down" : "start_failed";
+  const tail = err.lastLines.length > 0 ? `\nlast output:\n${err.lastLines.join("\n")}` : "";
+  return new RouteError(kind, `model ${model} could not start: ${err.message}${tail}`);
+}
+
+const STOPPED: ReadonlySet<ProcessState> = new Set(["stopped", "shutdown"]);
+const why = (err: unknown): string => String((err as Error)?.message ?? err);
+
+/** Create the Effects over the given supervisors. */
+export function createSupervisorEffects(o: SupervisorEffectsOptions): SupervisorEffects {
+  const { supervisors, acquires, post, log, now } = o;
+  const models = [...supervisors.keys()];
+  /**
+   * Sever handles of the grants in flight, by request id: not a count (the scheduler's in-flight
+   * set is the only one); what `sever` needs to cut a request the scheduler gave up on.
+   */
+  const severHandles = new Map<number, AbortController>();
+  /** Whether anybody still waits on a swap under way (the scheduler says so through setSwapWanted). */
+  const swapWanted = new Map<number, boolean>();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const sup = (m: string): Supervisor => {
+    const s = supervisors.get(m);
+    if (!s) throw new Error(`router: no supervisor for ${m}`);
+    return s;
+  };
+
+  /** Take the acquire out of the table; it is resolved by the caller. */
+  const take = (id: number): PendingAcquire | undefined => {
+    const p = acquires.get(id);
+    if (!p) return undefined;
+    acquires.delete(id);
+    p.unlisten();
+    return p;
+  };
+
+  /** Stop the evictees, then start the target; the outcome goes back to the loop. */
+  async function runSwap(order: SwapOrder): Promise<void> {
+    const { id, target, evict } = order;
+    const finish = (outcome: SwapOutcome): void => {
+      swapWanted.delete(id);
+      post({ type: "swap-done", swapId: id, outcome });
+    };
+    const abandoned = (): void => {
+      log.info(`swap: nobody waits for ${target} any more; not loading it`);
+      finish({ kind: "abandoned" });
+    };
+    try {
+      // Every waiter may have left before anything was stopped (its cancel event may still be
+      // queued behind the event that started this swap): then nothing is stopped or started.
+      const gone = order.requests.every((r) => acquires.get(r)?.signal.aborted ?? true);
+      if (!swapWanted.get(id) || gone) return abandoned();
+      log.info(evict.length > 0 ? `swap: loading ${target}, stopping ${evict.join(", ")}` : `swap: loading ${target}`);
+      await Promise.all(evict.map((m) => sup(m).stop(o.unloadTimeoutMs(m)).catch((err: unknown) => log.warn(`swap: stopping ${m} failed: ${why(err)}`))));
+      if (!swapWanted.get(id)) return abandoned();
+      await sup(target).start();
+      finish({ kind: "ready" });
+    } catch (err) {
+      const error = startFailure(target, err);
+      log.error(`swap: ${error.message}`);
+      finish({ kind: "failed", error });
+    }
+  }
+
+  return {
+    modelState: (m) => supervisors.get(m)?.state ?? null,
+    runningModels: () => models.filter((m) => !STOPPED.has(sup(m).state)),
+    startSwap(order) {
+      swapWanted.set(order.id, true);
+      void runSwap(order);
+    },
+    setSwapWanted(swapId, wanted) {
+      if (swapWanted.has(swapId)) swapWanted.set(swapId, wanted);
+    },
+    grantServe(req, model) {
+      const p = take(req.id);
+      if (!p) return false;
+      if (p.signal.aborted) {
+        p.reject(new RouteError("cancelled", "the client went away"));
+        return false;
+      }
+      const severed = new AbortController();
+      severHandles.set(req.id, severed);
+      let doneCalled = false;
+      p.resolve({
+        model,
+        baseUrl: sup(model).baseUrl.replace(/\/+$/, ""),
+        severed: severed.signal,
+        done() {
+          if (doneCalled) return;
+          doneCalled = true;
+          severHandles.delete(req.id);
+          post({ type: "serve-done", id: req.id });
+        },
+      });
+      return true;
+    },
+    grantError(req, error) {
+      take(req.id)?.reject(error);
+    },
+    publish(req, update) {
+      const p = acquires.get(req.id);
+      if (!p?.onUpdate) return;
+      try {
+        p.onUpdate(update);
+      } catch (err) {
+        log.warn(`router: an onUpdate listener threw: ${why(err)}`);
+      }
+    },
+    modelBusy(model, busy) {
+      sup(model).setBusy(busy);
+    },
+    sever(model, reqs, error) {
+      for (const r of reqs) {
+        const h = severHandles.get(r.id);
+        if (!h) continue;
+        severHandles.delete(r.id);
+        h.abort(error);
+      }
+      log.warn(`drain: ${model} did not finish in time; severed ${reqs.length} request(s) in flight (${error.message})`);
+    },
+    stopModels(ms, reason) {
+      log.info(`${reason === "shutdown" ? "shutdown" : "unload"}: stopping ${ms.join(", ")}`);
+      for (const m of ms) {
+        const s = sup(m);
+        const stopping = reason === "shutdown" ? s.shutdown(o.unloadTimeoutMs(m)) : s.stop(o.unloadTimeoutMs(m));
+        stopping.catch((err: unknown) => log.warn(`${reason}: stopping ${m} failed: ${why(err)}`)).finally(() => post({ type: "unload-done", model: m }));
+      }
+    },
+    unloadFinished: (ticket) => o.ticketDone(ticket),
+    setTimer(atMs) {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      if (atMs === null) return;
+      timer = setTimeout(
+        () => {
+          timer = null;
+          post({ type: "timer" });
+        },
+        Math.max(0, atMs - now()),
+      );
+    },
+    now,
+    dispose() {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
