@@ -11,6 +11,7 @@ import { killAll, RAISED_LIMIT_FLAG } from "./bench/children.ts";
 import { loadAverage, machineInfo } from "./bench/machine.ts";
 import { findNginx, NGINX_HINT } from "./bench/nginx.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "./bench/scenario.ts";
+import { llamaScenario } from "./bench/scenarios/llama.ts";
 import { memoryScenario } from "./bench/scenarios/memory.ts";
 import { overheadScenario } from "./bench/scenarios/overhead.ts";
 import { schedulerScenario } from "./bench/scenarios/scheduler.ts";
@@ -24,6 +25,7 @@ const RUNNERS: Record<ScenarioName, Scenario> = {
   swap: swapScenario,
   scheduler: schedulerScenario,
   memory: memoryScenario,
+  llama: llamaScenario,
 };
 
 /** Re-run this script with a larger fetch limit; resolves with its exit code. */

@@ -1,7 +1,7 @@
 /** Command-line flags of `npm run bench` (pure parsing). */
 
 /** The scenarios, in the order they run. */
-export const SCENARIOS = ["overhead", "stream", "swap", "scheduler", "memory"] as const;
+export const SCENARIOS = ["overhead", "stream", "swap", "scheduler", "memory", "llama"] as const;
 /** One scenario's name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -23,7 +23,7 @@ export interface BenchArgs {
 export const BENCH_USAGE = `usage: bun scripts/bench.ts [--quick] [--only <scenario>[,<scenario>...]] [--out <file>] [--no-nginx] [--binary <path>]
 
   --quick        smaller counts, for a smoke run (about 2 minutes)
-  --only S       run only these scenarios (names or numbers 1-5): ${SCENARIOS.map((s, i) => `${i + 1}=${s}`).join(", ")}
+  --only S       run only these scenarios (names or numbers 1-${SCENARIOS.length}): ${SCENARIOS.map((s, i) => `${i + 1}=${s}`).join(", ")}
   --out FILE     where to write the JSON results                              [bench/results.json]
   --no-nginx     leave nginx out even when it is installed
   --binary PATH  measure this build instead of dist/switchyard (which is built when missing or stale)`;
