@@ -1,6 +1,7 @@
 /**
  * Routing normalisation: legacy top-level groups/matrix vs routing.router, group membership rules and
- * the synthetic (default) group, matrix vars/costs/sets (compiled to validate), scheduler priorities.
+ * the synthetic (default) group, matrix vars/costs/sets (compiled here, once: the resolved Config
+ * carries the sets), scheduler priorities.
  */
 import { didYouMean, type PathSeg } from "./errors.ts";
 import { compileMatrix, MatrixDslError, parseMatrixExpression, resolveEvictCosts } from "./matrix-dsl.ts";

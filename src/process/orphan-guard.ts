@@ -9,8 +9,9 @@
  *    runs the caller's graceful stopAll() before exiting; the synchronous `exit` hook SIGKILLs any
  *    group still registered, as a last resort.
  * 3. SIGKILL of switchyard (or a crash of the runtime) runs no code of ours, and Bun has no
- *    PR_SET_PDEATHSIG spawn option. So the command is not exec'd directly: `/bin/sh -c GUARD_SCRIPT`
- *    first forks a tiny watcher into the same process group, then `exec`s the real command (which
+ *    PR_SET_PDEATHSIG spawn option (docs/runtime-notes.md#spawn-sigkill). So the command is not
+ *    exec'd directly: `/bin/sh -c GUARD_SCRIPT` first forks a tiny watcher into the same process
+ *    group, then `exec`s the real command (which
  *    keeps the pid, so the server is still the group leader, its exit code is reported unchanged,
  *    and `${PID}` in cmdStop is the server's pid). The watcher ignores TERM/HUP/INT/QUIT and blocks
  *    reading the stdin pipe whose write end only switchyard holds (Bun marks its descriptors

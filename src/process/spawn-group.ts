@@ -119,7 +119,7 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
   let proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">;
   try {
     // Why detached: setsid() makes the child a group leader, so kill(-pid) reaches grandchildren.
-    // Why always "pipe" + drain: Bun buffers an unread pipe without limit.
+    // Why always "pipe" + drain: Bun buffers an unread pipe without limit (docs/runtime-notes.md#spawn-pipes).
     proc = Bun.spawn(cmd, {
       env: opts.env,
       cwd,
