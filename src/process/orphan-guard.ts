@@ -31,7 +31,7 @@
  * or setpgid() escapes the group; Windows is not supported.
  */
 import type { Logger } from "../log/types.ts";
-import type { GroupSignal } from "./spawn-group.ts";
+import type { GroupSignal } from "./types.ts";
 
 /**
  * The watcher, run as `/bin/sh -c GUARD_SCRIPT switchyard-guard <argv...>` with stdin a pipe from

@@ -8,6 +8,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { GUARD_SCRIPT, trackGroup, untrackGroup } from "./orphan-guard.ts";
 import { isGroupAlive } from "./proc-liveness.ts";
+import type { GroupSignal } from "./types.ts";
 
 // ---- the seam
 
@@ -16,9 +17,6 @@ export interface ExitInfo {
   code: number | null;
   signal: string | null;
 }
-
-/** Signals the supervisor sends. */
-export type GroupSignal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
 
 /** How to spawn. */
 export interface SpawnOptions {

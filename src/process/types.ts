@@ -3,6 +3,9 @@
  * Web-standard types only, so the router can be tested against fakes.
  */
 
+/** Signals sent to a model's process group. */
+export type GroupSignal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
+
 /** Lifecycle of one model's server (legal changes: TRANSITIONS in transitions.ts). `shutdown` is terminal. */
 export type ProcessState = "stopped" | "starting" | "ready" | "stopping" | "shutdown";
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createLogHub } from "../../src/log/log-hub.ts";
-import { SpawnError, type ExitInfo, type GroupSignal, type SpawnedProcess, type Spawner } from "../../src/process/spawn-group.ts";
+import { SpawnError, type ExitInfo, type SpawnedProcess, type Spawner } from "../../src/process/spawn-group.ts";
+import type { GroupSignal } from "../../src/process/types.ts";
 import { createSupervisor } from "../../src/process/supervisor.ts";
 import { isLegalTransition, TRANSITIONS } from "../../src/process/transitions.ts";
 import type { ModelConfig } from "../../src/config/types.ts";
