@@ -34,10 +34,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
   function beginStop(m: string, cause: DrainCause): void {
     const deadline = drainDeadline(m);
     const d = drains.get(m);
-    if (!d) {
-      drains.set(m, { since: now(), deadline, cause });
-      return;
-    }
+    if (!d) return st.startDrain(m, cause, deadline);
     if (CAUSE_RANK[cause] > CAUSE_RANK[d.cause]) d.cause = cause;
     d.deadline = Math.min(d.deadline, deadline);
   }
@@ -73,12 +70,12 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     let changed = false;
     for (const m of wants) {
       if (drains.has(m) || stopping.has(m)) continue;
-      drains.set(m, { since: now(), deadline: drainDeadline(m), cause: "evict" });
+      st.startDrain(m, "evict", drainDeadline(m));
       changed = true;
     }
     for (const [m, d] of [...drains]) {
       if (d.cause === "evict" && !wants.has(m)) {
-        drains.delete(m);
+        st.endDrain(m);
         changed = true;
       }
     }
@@ -101,7 +98,11 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
         cut.map((e) => e.req),
         new RouteError("severed", `model ${m} is being ${what} and its drain timeout (${secs}s) passed: the response was cut`),
       );
-      for (const e of cut) st.remove(e);
+      for (const e of cut) {
+        st.remove(e);
+        st.observeRequest(e.req, "severed");
+      }
+      d.severed += cut.length;
       changed = true;
     }
     return changed;
@@ -112,7 +113,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     const by: Record<StopReason, string[]> = { unload: [], shutdown: [] };
     for (const [m, d] of [...drains]) {
       if (d.cause === "evict" || st.inFlightCount(m) > 0) continue;
-      drains.delete(m);
+      st.endDrain(m);
       stopping.set(m, (stopping.get(m) ?? 0) + 1);
       by[d.cause === "shutdown" ? "shutdown" : "unload"].push(m);
     }
@@ -140,6 +141,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     if (published.get(e.req.id) === key) return;
     published.set(e.req.id, key);
     effects.publish(e.req, { position, model: e.req.model, loading });
+    effects.observe({ type: "queue", id: e.req.id, model: e.req.model, position, loading, at: now() });
   }
 
   /** One timer: the next drain deadline with work in flight, or the policy's next wake-up. */
@@ -183,7 +185,10 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
   return {
     onRequest(req: RouteRequest): void {
       const refused = admissionError(req);
-      if (refused) return effects.grantError(req, refused);
+      if (refused) {
+        effects.grantError(req, refused);
+        return st.observeRequest(req, "refused", refused);
+      }
       st.admit(req);
       pump();
     },
@@ -198,6 +203,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     onSwapDone(swapId: number, outcome: SwapOutcome): void {
       const sw = swapsById.get(swapId);
       if (!sw) return;
+      effects.observe({ type: "swap-end", swapId, target: sw.target, outcome: outcome.kind, ms: now() - sw.startedAt, at: now() });
       swapsById.delete(swapId);
       if (swapsByModel.get(sw.target) === sw) swapsByModel.delete(sw.target);
       const waiters = sw.waiters;
@@ -215,6 +221,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
       const e = entries.get(id);
       if (!e || e.phase !== "serving") return;
       st.remove(e);
+      st.observeRequest(e.req, "finished");
       pump();
     },
 

@@ -5,6 +5,7 @@
  * unload tickets. Only the scheduler core (scheduler-core.ts) holds one, and only the run loop
  * calls the core, so this state has exactly one writer. Pure: the world is reached through Effects.
  */
+import type { RequestPhase } from "../observe/events.ts";
 import type { Effects, RouteRequest, SchedulerSettings, Swapper } from "./seams.ts";
 import type { RouteError } from "./types.ts";
 
@@ -25,6 +26,8 @@ export interface SwapState {
   readonly id: number;
   readonly target: string;
   readonly evict: readonly string[];
+  /** Epoch ms when it was committed. */
+  readonly startedAt: number;
   waiters: Entry[];
   doomed: boolean;
 }
@@ -37,6 +40,8 @@ export interface Drain {
   since: number;
   deadline: number;
   cause: DrainCause;
+  /** Requests cut at its deadline so far. */
+  severed: number;
 }
 
 /** The view a policy gets of the shared state, plus the moves it may make. */
@@ -101,6 +106,10 @@ export interface SchedulerState {
   readonly tickets: Map<number, Set<string>>;
   /** The last update published to each waiting request ("position/loading"). */
   readonly published: Map<number, string>;
+  /** Start a drain of `m` (observed). */
+  startDrain(m: string, cause: DrainCause, deadline: number): void;
+  /** End the drain of `m` (observed); no-op when it has none. */
+  endDrain(m: string): void;
   /** The policy's view. */
   readonly core: Core;
   inFlightCount(model: string): number;
@@ -113,6 +122,8 @@ export interface SchedulerState {
   /** Refuse the entry with `error` and drop it. */
   fail(e: Entry, error: RouteError): void;
   grant(e: Entry): boolean;
+  /** Tell observers where a request went. */
+  observeRequest(req: RouteRequest, phase: RequestPhase, error?: RouteError): void;
 }
 
 /** Create empty state over `effects`; `policy` orders the queue. */
@@ -177,6 +188,23 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   function fail(e: Entry, error: RouteError): void {
     remove(e);
     effects.grantError(e.req, error);
+    observeRequest(e.req, error.kind === "cancelled" ? "cancelled" : "refused", error);
+  }
+
+  function observeRequest(req: RouteRequest, phase: RequestPhase, error?: RouteError): void {
+    effects.observe({ type: "request", id: req.id, model: req.model, phase, at: now(), ...(error ? { error: { kind: error.kind, message: error.message } } : {}) });
+  }
+
+  function startDrain(m: string, cause: DrainCause, deadline: number): void {
+    drains.set(m, { since: now(), deadline, cause, severed: 0 });
+    effects.observe({ type: "drain-start", model: m, cause, inFlight: inFlightCount(m), deadline, at: now() });
+  }
+
+  function endDrain(m: string): void {
+    const d = drains.get(m);
+    if (!d) return;
+    drains.delete(m);
+    effects.observe({ type: "drain-end", model: m, severed: d.severed, at: now() });
   }
 
   function grant(e: Entry): boolean {
@@ -184,8 +212,10 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     if (!effects.grantServe(e.req, e.req.model)) {
       // The client left: nobody will call done(), so it must not count as in flight.
       forget(e);
+      observeRequest(e.req, "cancelled");
       return false;
     }
+    observeRequest(e.req, "granted");
     e.phase = "serving";
     e.swap = null;
     published.delete(e.req.id);
@@ -206,7 +236,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
 
   function startSwap(e: Entry, evict: readonly string[], running: readonly string[], swapper: Swapper | null): void {
     const target = e.req.model;
-    const sw: SwapState = { id: ++swapSeq, target, evict: [...evict], waiters: [], doomed: false };
+    const sw: SwapState = { id: ++swapSeq, target, evict: [...evict], startedAt: now(), waiters: [], doomed: false };
     swapsByModel.set(target, sw);
     swapsById.set(sw.id, sw);
     detach(e);
@@ -214,8 +244,9 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     e.swap = sw;
     sw.waiters.push(e);
     // The evictees are idle now (drained or severed): their evict-drain has done its job.
-    for (const m of evict) if (drains.get(m)?.cause === "evict") drains.delete(m);
+    for (const m of evict) if (drains.get(m)?.cause === "evict") endDrain(m);
     swapper?.onSwapStart(target, running);
+    effects.observe({ type: "swap-start", swapId: sw.id, target, evict: [...evict], reason: evict.length > 0 ? "evict" : "cold-start", at: now() });
     effects.startSwap({ id: sw.id, target, evict: [...evict], requests: [e.req.id] });
   }
 
@@ -270,6 +301,8 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     stopping,
     tickets,
     published,
+    startDrain,
+    endDrain,
     core,
     inFlightCount,
     admit(req) {
@@ -277,8 +310,10 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
       entries.set(req.id, e);
       reserved.set(req.model, (reserved.get(req.model) ?? 0) + 1);
       enqueue(e);
+      observeRequest(req, "admitted");
       return e;
     },
+    observeRequest,
     enqueue,
     remove,
     fail,

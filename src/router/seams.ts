@@ -3,6 +3,7 @@
  * `Swapper` (pure eviction policy) and `Effects` (the scheduler's only window onto the world).
  * The scheduler never awaits, never sets timers and never does I/O: it decides, and asks Effects.
  */
+import type { ObserveEvent } from "../observe/events.ts";
 import type { ProcessState } from "../process/types.ts";
 import type { RouteError, WaitUpdate } from "./types.ts";
 
@@ -113,6 +114,8 @@ export interface Effects {
   stopModels(models: string[], reason: StopReason): void;
   /** Every model of the unload (or shutdown) ticket is stopped. */
   unloadFinished(ticket: number): void;
+  /** Tell observers what happened (must never block or throw: the loop is waiting). */
+  observe(event: ObserveEvent): void;
   /** Ask for one `onTimer` at `atMs` (epoch ms); a later call replaces it, null cancels. */
   setTimer(atMs: number | null): void;
   /** Current time, epoch ms. */

@@ -4,6 +4,7 @@
  * the grants' signals; one timer. Nothing here decides anything: the scheduler did.
  */
 import type { Logger } from "../log/types.ts";
+import type { ObserveEvent } from "../observe/events.ts";
 import { StartError, type ProcessState, type Supervisor } from "../process/types.ts";
 import type { LoopEvent } from "./loop.ts";
 import type { Effects, RouteRequest, SwapOrder, SwapOutcome } from "./seams.ts";
@@ -29,6 +30,8 @@ export interface SupervisorEffectsOptions {
   post(ev: LoopEvent): void;
   /** An unload or shutdown ticket is answered. */
   ticketDone(ticket: number): void;
+  /** Where observations go (default: nowhere). Must not block. */
+  observe?(event: ObserveEvent): void;
   /** How long a model's stop may take before SIGKILL. */
   unloadTimeoutMs(model: string): number;
   log: Logger;
@@ -176,6 +179,7 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
       }
     },
     unloadFinished: (ticket) => o.ticketDone(ticket),
+    observe: o.observe ?? (() => {}),
     setTimer(atMs) {
       if (timer !== null) clearTimeout(timer);
       timer = null;

@@ -2,6 +2,7 @@
  * Test helpers for the pure schedulers: an in-memory `Effects` with a fake clock that records
  * every call and checks the router's safety rules as they happen, and a harness to drive events.
  */
+import type { ObserveEvent } from "../../src/observe/events.ts";
 import type { ProcessState } from "../../src/process/types.ts";
 import type { RouteError, WaitUpdate } from "../../src/router/types.ts";
 import type {
@@ -35,6 +36,10 @@ export class FakeEffects implements Effects {
   wanted = new Map<number, boolean>();
   inFlight = new Map<string, Set<number>>();
   severed: { model: string; ids: number[]; error: RouteError }[] = [];
+  /** Every observation, in order. */
+  observed: ObserveEvent[] = [];
+  /** Terminal observations per request (finished, refused, cancelled, severed): exactly one each. */
+  private terminal = new Map<number, string>();
   /** The last busy edge reported per model. */
   busyEdges = new Map<string, boolean>();
   stops: { models: string[]; reason: StopReason }[] = [];
@@ -102,6 +107,17 @@ export class FakeEffects implements Effects {
     let list = this.updates.get(req.id);
     if (!list) this.updates.set(req.id, (list = []));
     list.push(update);
+  }
+  observe(event: ObserveEvent): void {
+    this.observed.push(event);
+    if (event.type !== "request") return;
+    if (event.phase === "granted" && this.observed.every((e) => !(e.type === "request" && e.id === event.id && e.phase === "admitted"))) {
+      this.violations.push(`request ${event.id} observed granted before admitted`);
+    }
+    if (event.phase === "admitted" || event.phase === "granted") return;
+    const prior = this.terminal.get(event.id);
+    if (prior) this.violations.push(`request ${event.id} observed ${event.phase} after ${prior}`);
+    this.terminal.set(event.id, event.phase);
   }
   modelBusy(model: string, busy: boolean): void {
     // The one in-flight count (the scheduler's) and its busy edges must agree with what was granted.

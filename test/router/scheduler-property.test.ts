@@ -285,6 +285,12 @@ test("random event sequences keep the router's invariants (both schedulers, both
       expect(eff.outstanding.size).toBe(0);
       // Every unload and shutdown ticket was answered, exactly once.
       expect([...eff.finished].sort((x, y) => x - y)).toEqual(w.tickets);
+      // Observers heard one way out for every request (finished, refused, cancelled or severed;
+      // a second one would already be a violation above), and every drain that began ended.
+      const ends = new Set(eff.observed.flatMap((e) => (e.type === "request" && !["admitted", "granted"].includes(e.phase) ? [e.id] : [])));
+      for (const id of w.ids) expect(ends.has(id)).toBe(true);
+      const drains = eff.observed.filter((e) => e.type === "drain-start").length;
+      expect(eff.observed.filter((e) => e.type === "drain-end").length).toBe(drains);
     }),
     { numRuns: 300 },
   );
