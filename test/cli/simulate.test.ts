@@ -2,7 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { parseSimulateArgs } from "../../src/cli/simulate-args.ts";
 import { CRASH_EXIT_CODE } from "../../src/cli/simulate.ts";
 import { simulatedText, TOKENS } from "../../src/cli/simulate-responses.ts";
-import { simulateArgv, waitFor } from "../fixtures/sim-model.ts";
+import { simulateArgv } from "../fixtures/sim-model.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 describe("parseSimulateArgs", () => {
   test("defaults, both flag spellings, booleans", () => {

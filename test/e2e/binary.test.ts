@@ -3,7 +3,9 @@
  * Models are `switchyard simulate` backends started through the ${SWITCHYARD} macro.
  */
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { alive, BINARY, ensureBinary, freePortRange, groupMembers, sseData, startBinary, waitFor, type Running } from "./harness.ts";
+import { alive, BINARY, ensureBinary, groupMembers, sseData, startBinary, type Running } from "./harness.ts";
+import { freePortRange } from "../fixtures/ports.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const running: Running[] = [];
 afterEach(async () => {
@@ -141,7 +143,7 @@ describe("dist/switchyard", () => {
     expect(pids.length).toBe(1);
     const un = await fetch(`${r.url}/api/models/unload`, { method: "POST" });
     expect(un.status).toBe(200);
-    expect(await waitFor(() => !alive(pids[0]!), 5000)).toBe(true);
+    await waitFor(() => !alive(pids[0]!), 5000, "the unloaded backend to exit");
     const after = (await (await fetch(`${r.url}/running`)).json()) as { running: { state: string }[] };
     expect(after.running.filter((m) => m.state === "ready")).toEqual([]);
   }, 30_000);
@@ -260,12 +262,14 @@ models:
     );
     const first = [chat(r.url, "slow", false), chat(r.url, "slow", false)];
     // Wait until both are counted, then a third must be refused at once.
-    expect(
-      await waitFor(async () => {
+    await waitFor(
+      async () => {
         const run = (await (await fetch(`${r.url}/running`)).json()) as { running: { inFlight?: number; queued?: number }[] };
         return run.running.reduce((n, m) => n + (m.inFlight ?? 0) + (m.queued ?? 0), 0) >= 2;
-      }, 10_000),
-    ).toBe(true);
+      },
+      10_000,
+      "both requests counted",
+    );
     const third = await chat(r.url, "slow", false);
     expect(third.status).toBe(429);
     expect(third.headers.get("retry-after")).toMatch(/^\d+$/);
@@ -274,11 +278,14 @@ models:
 
   test("hooks.on_startup.preload loads a model without a request", async () => {
     const r = await start(withPorts(`${TWO_MODELS}hooks:\n  on_startup:\n    preload: [beta]\n`));
-    const ready = await waitFor(async () => {
-      const run = (await (await fetch(`${r.url}/running`)).json()) as { running: { model: string; state: string }[] };
-      return run.running.some((m) => m.model === "beta" && m.state === "ready");
-    }, 10_000);
-    expect(ready).toBe(true);
+    await waitFor(
+      async () => {
+        const run = (await (await fetch(`${r.url}/running`)).json()) as { running: { model: string; state: string }[] };
+        return run.running.some((m) => m.model === "beta" && m.state === "ready");
+      },
+      10_000,
+      "beta preloaded and ready",
+    );
   }, 20_000);
 
   test("TTL unloads an idle model", async () => {
@@ -293,7 +300,7 @@ models:
     expect((await chat(r.url, "brief", false)).status).toBe(200);
     const pids = await backendPids(r.url);
     expect(pids.length).toBe(1);
-    expect(await waitFor(() => !alive(pids[0]!), 8000)).toBe(true);
+    await waitFor(() => !alive(pids[0]!), 8000, "the idle backend to exit by ttl");
   }, 20_000);
 
   test("SIGTERM stops every backend and exits 0", async () => {
@@ -315,6 +322,6 @@ models:
     // Backends lead their own process groups; model a's group also holds its grandchild.
     expect(groupMembers(pids[0]!).length + groupMembers(pids[1]!).length).toBeGreaterThanOrEqual(3);
     await r.stop("SIGKILL");
-    expect(await waitFor(() => pids.every((p) => groupMembers(p).length === 0), 5000)).toBe(true);
+    await waitFor(() => pids.every((p) => groupMembers(p).length === 0), 5000, "every backend process group empty");
   }, 30_000);
 });

@@ -5,6 +5,8 @@
 import { mkdtempSync, writeFileSync, statSync, readdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { freePort } from "../fixtures/ports.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 /** Absolute path of the compiled binary. */
@@ -29,37 +31,6 @@ export function ensureBinary(): Promise<void> {
     if (code !== 0) throw new Error(`build failed (${code}):\n${out}\n${err}`);
   })();
   return built;
-}
-
-/** A free TCP port on 127.0.0.1 (bind port 0, read it, release it). */
-export function freePort(): number {
-  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
-  const port = s.port!;
-  s.stop(true);
-  return port;
-}
-
-/**
- * `count` consecutive ports that can be bound now, below Linux's ephemeral range (32768+): a port
- * in that range may be held in TIME_WAIT by an earlier outgoing connection, and a backend that
- * binds without SO_REUSEADDR then fails with EADDRINUSE although nothing listens there.
- */
-export function freePortRange(count: number): number {
-  const bindable = (port: number): boolean => {
-    try {
-      Bun.serve({ port, hostname: "127.0.0.1", fetch: () => new Response("") }).stop(true);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * 20_000);
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = bindable(p);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports below 30000`);
 }
 
 /** A running switchyard binary. */
@@ -97,16 +68,21 @@ export async function startBinary(configText: string, extraArgs: string[] = []):
   void drain(proc.stdout);
   void drain(proc.stderr);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`switchyard exited ${proc.exitCode}:\n${out}`);
+  let exited = false;
+  const healthyOrExited = async (): Promise<boolean> => {
+    if (proc.exitCode !== null) return (exited = true);
     try {
-      const r = await fetch(`${url}/health`);
-      if (r.ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`switchyard did not answer /health:\n${out}`);
-    await Bun.sleep(20);
+      return (await fetch(`${url}/health`)).ok;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    await waitFor(healthyOrExited, 10_000, "switchyard to answer /health");
+  } catch (e) {
+    throw new Error(`${(e as Error).message}:\n${out}`);
   }
+  if (exited) throw new Error(`switchyard exited ${proc.exitCode}:\n${out}`);
   return {
     url,
     proc,
@@ -126,16 +102,6 @@ export function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
-  }
-}
-
-/** Poll `cond` until true or the deadline passes; returns the last value. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, stepMs = 25): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() > deadline) return false;
-    await Bun.sleep(stepMs);
   }
 }
 

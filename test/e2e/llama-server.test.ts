@@ -10,7 +10,9 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { tinyModel } from "../fixtures/gguf.ts";
 import { llamaServerForTests } from "../fixtures/llama-server.ts";
-import { alive, ensureBinary, freePortRange, startBinary, waitFor, type Running } from "./harness.ts";
+import { alive, ensureBinary, startBinary, type Running } from "./harness.ts";
+import { freePortRange } from "../fixtures/ports.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const LLAMA = llamaServerForTests("real llama-server end-to-end tests");
 
@@ -226,7 +228,7 @@ models:
     expect((await streamedChat(client, "tiny-one")).ok).toBe(true);
     const firstPid = (await runningModels(r))[0]?.pid;
     expect(typeof firstPid).toBe("number");
-    expect(await waitFor(async () => (await runningModels(r)).every((m) => m.state === "stopped"), 15_000)).toBe(true);
+    await waitFor(async () => (await runningModels(r)).every((m) => m.state === "stopped"), 15_000, "every model stopped by ttl");
     expect(alive(firstPid!)).toBe(false);
     expect((await streamedChat(client, "tiny-one")).ok).toBe(true);
     const secondPid = (await runningModels(r))[0]?.pid;
@@ -241,7 +243,7 @@ models:
       expect(typeof pid).toBe("number");
       expect(alive(pid!)).toBe(true);
       await r.stop(signal);
-      expect(await waitFor(() => !alive(pid!), 5000)).toBe(true);
+      await waitFor(() => !alive(pid!), 5000, `llama-server ${pid} to exit`);
     }, 120_000);
   }
 });

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
-import { createFakeRouter, makeConfig, modelConfig, startApp, startRawUpstream, startUpstream, waitFor, writeChunked } from "./helpers.ts";
+import { createFakeRouter, makeConfig, modelConfig, startApp, startRawUpstream, startUpstream, writeChunked } from "./helpers.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const enc = new TextEncoder();
 const cleanups: (() => void)[] = [];

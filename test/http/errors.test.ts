@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { errorEnvelope, errorResponse, HttpError, negotiateError, routeErrorStatus, sseRouteErrorBytes, toErrorResponse } from "../../src/http/errors.ts";
 import { RouteError, type RouteErrorKind } from "../../src/router/types.ts";
-import { parseSse } from "../../src/sse/parse.ts";
+import { parseSse } from "../fixtures/sse-parse.ts";
 
 describe("error envelope", () => {
   test("has message, type, param and code for every status", () => {

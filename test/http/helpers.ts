@@ -171,15 +171,6 @@ export async function readAll(res: Response): Promise<string> {
   return await res.text();
 }
 
-/** Poll `cond` until it holds or `ms` passes. */
-export async function waitFor(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** A raw TCP upstream: full control over writes and connection drops. */
 export async function startRawUpstream(onSocket: (socket: import("node:net").Socket, head: string) => void) {
   const net = await import("node:net");

@@ -8,9 +8,10 @@ import OpenAI from "openai";
 import { createSupervisor } from "../../src/process/supervisor.ts";
 import type { Supervisor } from "../../src/process/types.ts";
 import { createRouter } from "../../src/router/router.ts";
-import { parseSse } from "../../src/sse/parse.ts";
+import { parseSse } from "../fixtures/sse-parse.ts";
 import { simModel } from "../fixtures/sim-model.ts";
-import { makeConfig, quietLogs, startApp, waitFor } from "./helpers.ts";
+import { makeConfig, quietLogs, startApp } from "./helpers.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const logs = quietLogs();
 const config = makeConfig(

@@ -2,8 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { loadingStreamResponse, medianMs } from "../../src/http/loading-stream.ts";
 import { RouteError } from "../../src/router/types.ts";
-import { parseSse } from "../../src/sse/parse.ts";
-import { createFakeRouter, createGate, fakeSupervisor, makeConfig, modelConfig, startApp, startFakeOpenAI, startUpstream, waitFor, type FakeModel } from "./helpers.ts";
+import { parseSse } from "../fixtures/sse-parse.ts";
+import { createFakeRouter, createGate, fakeSupervisor, makeConfig, modelConfig, startApp, startFakeOpenAI, startUpstream, type FakeModel } from "./helpers.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const backend = startFakeOpenAI();
 afterAll(() => backend.stop());

@@ -7,8 +7,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createProxy, isDeadConnection, type FetchLike } from "../../src/http/proxy.ts";
 import { createLogHub } from "../../src/log/log-hub.ts";
-import { parseSse } from "../../src/sse/parse.ts";
-import { simulateArgv, waitFor } from "../fixtures/sim-model.ts";
+import { parseSse } from "../fixtures/sse-parse.ts";
+import { simulateArgv } from "../fixtures/sim-model.ts";
+import { waitFor } from "../fixtures/wait.ts";
 import { startRawUpstream } from "./helpers.ts";
 
 const enc = new TextEncoder();

@@ -2,8 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
 import { createProxy } from "../../src/http/proxy.ts";
 import { RouteError } from "../../src/router/types.ts";
-import { parseSse } from "../../src/sse/parse.ts";
-import { startEchoUpstream, startRawUpstream, startUpstream, waitFor, writeChunked } from "./helpers.ts";
+import { parseSse } from "../fixtures/sse-parse.ts";
+import { startEchoUpstream, startRawUpstream, startUpstream, writeChunked } from "./helpers.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const enc = new TextEncoder();
 

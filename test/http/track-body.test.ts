@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { trackBody } from "../../src/http/track-body.ts";
 import { RouteError } from "../../src/router/types.ts";
-import { parseSse } from "../../src/sse/parse.ts";
+import { parseSse } from "../fixtures/sse-parse.ts";
 
 const enc = new TextEncoder();
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { isPidAlive } from "../../src/process/proc-liveness.ts";
-import { waitFor } from "../fixtures/sim-model.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const FIXTURE = resolve(import.meta.dir, "../fixtures/proxy-like.ts");
 

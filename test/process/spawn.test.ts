@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { spawnGroup, resolveExecutable, SpawnError } from "../../src/process/spawn-group.ts";
 import { isGroupAlive, isPidAlive } from "../../src/process/proc-liveness.ts";
-import { waitFor } from "../fixtures/sim-model.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const env = { ...process.env };
 

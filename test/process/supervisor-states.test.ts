@@ -10,7 +10,8 @@ import { createSupervisor } from "../../src/process/supervisor.ts";
 import { isLegalTransition, TRANSITIONS } from "../../src/process/transitions.ts";
 import type { ModelConfig } from "../../src/config/types.ts";
 import { StartError, type ProcessState, type SupervisorEvent } from "../../src/process/types.ts";
-import { simModel, waitFor } from "../fixtures/sim-model.ts";
+import { simModel } from "../fixtures/sim-model.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 /** A process that dies when signalled (unless it ignores SIGTERM) or when told to exit. */
 class FakeProcess implements SpawnedProcess {

@@ -5,7 +5,8 @@ import { isPidAlive } from "../../src/process/proc-liveness.ts";
 import { spawnGroup, type Spawner } from "../../src/process/spawn-group.ts";
 import { createSupervisor, type SupervisorOptions } from "../../src/process/supervisor.ts";
 import { StartError, type Supervisor, type SupervisorEvent } from "../../src/process/types.ts";
-import { simModel, waitFor } from "../fixtures/sim-model.ts";
+import { simModel } from "../fixtures/sim-model.ts";
+import { waitFor } from "../fixtures/wait.ts";
 import { CRASH_EXIT_CODE } from "../../src/cli/simulate.ts";
 import type { ModelConfig } from "../../src/config/types.ts";
 

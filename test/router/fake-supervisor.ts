@@ -139,12 +139,3 @@ export function memoryLog(): Logger & { lines: string[] } {
   };
   return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
-
-/** Poll `cond` until true or the deadline passes. */
-export async function until(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}

@@ -7,7 +7,8 @@ import { createRouter, type SwitchyardRouter } from "../../src/router/router.ts"
 import { StartError } from "../../src/process/types.ts";
 import { RouteError, type Grant, type WaitUpdate } from "../../src/router/types.ts";
 import type { Config } from "../../src/config/types.ts";
-import { FakeSupervisor, memoryLog, modelConfig, testConfig, until } from "./fake-supervisor.ts";
+import { FakeSupervisor, memoryLog, modelConfig, testConfig } from "./fake-supervisor.ts";
+import { waitFor } from "../fixtures/wait.ts";
 
 const routers: SwitchyardRouter[] = [];
 afterEach(async () => {
@@ -43,7 +44,7 @@ describe("grants", () => {
   test("on-demand start, then a grant with the supervisor's base URL; done() frees the model", async () => {
     const { router, sup } = setup(testConfig([modelConfig("a")]));
     const p = router.acquire("a", { signal: signal() });
-    await until(() => sup("a").starts === 1, "start of a");
+    await waitFor(() => sup("a").starts === 1, 5000, "start of a");
     expect(router.status()).toEqual([{ model: "a", state: "starting", inFlight: 0, queued: 1, drainingSince: null }]);
     sup("a").ready();
     const g = await p;
@@ -76,14 +77,14 @@ describe("grants", () => {
   test("start failures carry the reason and the last output lines", async () => {
     const { router, sup } = setup(testConfig([modelConfig("a")]));
     const p1 = router.acquire("a", { signal: signal() });
-    await until(() => sup("a").starts === 1, "start");
+    await waitFor(() => sup("a").starts === 1, 5000, "start");
     sup("a").fail(new StartError("timeout", "[a] health check timed out after 30s", null, null, ["loading…", "still loading"]));
     const e1 = await rejection(p1);
     expect(e1.kind).toBe("health_timeout");
     expect(e1.message).toContain("health check timed out");
     expect(e1.message).toContain("still loading");
     const p2 = router.acquire("a", { signal: signal() });
-    await until(() => sup("a").starts === 2, "second start");
+    await waitFor(() => sup("a").starts === 2, 5000, "second start");
     sup("a").fail(new StartError("exited", "[a] exited with code 1 before it became ready", 1, null, ["bad flag --x"]));
     const e2 = await rejection(p2);
     expect(e2.kind).toBe("start_failed");
@@ -100,7 +101,7 @@ describe("grants", () => {
     await router.settled();
     expect(updates).toEqual([{ position: 1, model: "b", loading: false }]);
     ga.done();
-    await until(() => sup("b").starts === 1, "start of b");
+    await waitFor(() => sup("b").starts === 1, 5000, "start of b");
     expect(updates.at(-1)).toEqual({ position: 0, model: "b", loading: true });
     sup("b").ready();
     (await pb).done();
@@ -120,7 +121,7 @@ describe("swaps", () => {
     await router.settled();
     expect(sup("a").stops).toEqual([]);
     ga.done();
-    await until(() => sup("b").starts === 1, "start of b");
+    await waitFor(() => sup("b").starts === 1, 5000, "start of b");
     expect(journal).toEqual(["start a", "stop a", "start b"]);
     expect(sup("a").stops).toEqual([7000]);
     expect(bGranted).toBe(false);
@@ -137,13 +138,13 @@ describe("swaps", () => {
     sup("a").holdStops = true;
     const ac = new AbortController();
     const pb = router.acquire("b", { signal: ac.signal });
-    await until(() => sup("a").stops.length === 1, "stop of a");
+    await waitFor(() => sup("a").stops.length === 1, 5000, "stop of a");
     ac.abort();
     expect((await rejection(pb)).kind).toBe("cancelled");
     await router.settled();
     sup("a").holdStops = false;
     sup("a").releaseStop();
-    await until(() => log.lines.some((l) => l.includes("not loading it")), "the swap gives up");
+    await waitFor(() => log.lines.some((l) => l.includes("not loading it")), 5000, "the swap gives up");
     await router.settled();
     expect(sup("b").starts).toBe(0);
     expect(router.status().find((s) => s.model === "b")).toMatchObject({ state: "stopped", queued: 0 });
@@ -163,7 +164,7 @@ describe("swaps", () => {
     ga.done(); // serve-done goes first: the loop commits b's swap before it hears of the cancel
     ac.abort();
     expect((await rejection(pb)).kind).toBe("cancelled");
-    await until(() => log.lines.some((l) => l.includes("not loading it")), "the swap gives up");
+    await waitFor(() => log.lines.some((l) => l.includes("not loading it")), 5000, "the swap gives up");
     await router.settled();
     expect(sup("a").stops).toEqual([]);
     expect(sup("b").starts).toBe(0);
@@ -253,7 +254,7 @@ describe("supervisor signals", () => {
     g.done();
     await router.settled();
     sup("a").emit({ type: "idle", model: "a", at: Date.now() });
-    await until(() => sup("a").state === "stopped", "a stopped by ttl");
+    await waitFor(() => sup("a").state === "stopped", 5000, "a stopped by ttl");
     expect(sup("a").stops).toHaveLength(1);
   });
 

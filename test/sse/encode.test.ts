@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { SSE_DONE, sseBytes, sseComment, sseEvent } from "../../src/sse/encode.ts";
-import { parseSse } from "../../src/sse/parse.ts";
+import { parseSse } from "../fixtures/sse-parse.ts";
 
 describe("sseEvent", () => {
   test("serialises objects as one data line", () => {
