@@ -16,6 +16,9 @@ import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { preload } from "../router/preload.ts";
 import type { Supervisor } from "../process/types.ts";
+import { createBroadcast } from "../observe/broadcast.ts";
+import type { ObserveEvent } from "../observe/events.ts";
+import { observeSupervisor } from "../observe/supervisor-events.ts";
 
 /** Read and validate the config file; exits 2 with the error list on failure. */
 function readConfig(path: string) {
@@ -45,10 +48,16 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, stdout: stdout.write });
   for (const w of warnings) logs.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
 
+  // Observations from the loop and the supervisors; publishing never waits for a reader.
+  const events = createBroadcast<ObserveEvent>((err) => logs.log.warn(`events: a subscriber failed: ${(err as Error)?.message ?? err}`));
   const supervisors = new Map<string, Supervisor>();
-  for (const model of Object.values(config.models)) supervisors.set(model.id, createSupervisor({ model, logs }));
-  const router = createRouter({ config, supervisors, log: logs.log });
-  const app = createApp({ config, router, logs, version: BUILD, models: supervisors });
+  for (const model of Object.values(config.models)) {
+    const sup = createSupervisor({ model, logs });
+    observeSupervisor(sup, events.publish);
+    supervisors.set(model.id, sup);
+  }
+  const router = createRouter({ config, supervisors, log: logs.log, observe: events.publish });
+  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {

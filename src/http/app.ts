@@ -6,6 +6,7 @@
  */
 import { Elysia } from "elysia";
 import { createAdminRoutes } from "./admin-routes.ts";
+import { apiEventsResponse } from "./api-events.ts";
 import { createAuthCheck } from "./auth.ts";
 import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
@@ -31,6 +32,7 @@ const ADMIN_METHODS: Record<string, string> = {
   "/logs": "GET, HEAD",
   "/logs/stream": "GET, HEAD",
   "/api/version": "GET, HEAD",
+  "/api/events": "GET, HEAD",
 };
 
 /** The methods a known admin path accepts, or null for an unknown path. */
@@ -135,6 +137,7 @@ export function createApp(deps: AppDeps) {
     .get("/logs/stream", logged((r) => admin.logStream("", r)))
     .get("/logs/stream/*", logged((r) => admin.logStream(decoded(rest(r, "/logs/stream/")), r)))
     .get("/api/version", logged(() => admin.version()))
+    .get("/api/events", logged((r) => apiEventsResponse(ctx, ctx.events, r)))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
     .onError(({ code, error, request }) => {
       let res: Response;

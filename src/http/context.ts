@@ -5,6 +5,8 @@
 import type { Config, ModelConfig } from "../config/types.ts";
 import { createLogStream } from "../log/log-stream.ts";
 import type { LogHub, LogStream } from "../log/types.ts";
+import type { Broadcast } from "../observe/broadcast.ts";
+import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
 import type { Router } from "../router/types.ts";
 import { createPeerIndex, type PeerIndex, type PeerTarget } from "./peers.ts";
@@ -30,6 +32,8 @@ export interface HttpDeps {
   loadingTickMs?: number;
   /** Clock in epoch ms (default Date.now). */
   now?: () => number;
+  /** Observations (router, supervisors) for `/api/events`; absent: only models and logs are streamed. */
+  events?: Broadcast<ObserveEvent>;
 }
 
 /** A requested name resolved to something that can serve it: a local model, or a peer's model. */
@@ -52,6 +56,8 @@ export interface HttpContext {
   /** Local models first, then peers. */
   resolve(name: string): Target | null;
   readonly version: VersionInfo;
+  /** Observations, when the composition provides them. */
+  readonly events: Broadcast<ObserveEvent> | null;
   /** The supervisor of a local model (process state, pid, past load times), when there is one. */
   process(id: string): Supervisor | undefined;
   /** Current process state of a local model (supervisor, else the router's view). */
@@ -81,6 +87,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
   return {
     config,
     version: deps.version,
+    events: deps.events ?? null,
     process: (id) => deps.models?.get(id),
     router: deps.router,
     logs: deps.logs,

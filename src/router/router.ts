@@ -8,6 +8,7 @@
  */
 import type { Config } from "../config/types.ts";
 import type { Logger } from "../log/types.ts";
+import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
 import { createChannel } from "./channel.ts";
 import { createFifo } from "./fifo.ts";
@@ -27,6 +28,8 @@ export interface RouterOptions {
   log: Logger;
   /** Clock (epoch ms); default Date.now. */
   now?: () => number;
+  /** Where the loop's observations go (a broadcast that never blocks); default nowhere. */
+  observe?: (event: ObserveEvent) => void;
 }
 
 /** The Router contract plus a hook for tests and diagnostics. */
@@ -60,6 +63,7 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
     post,
     log,
     now,
+    observe: opts.observe,
     unloadTimeoutMs: (m) => Math.max(0, config.models[m]?.unloadTimeout ?? config.unloadTimeout) * 1000,
     ticketDone(ticket) {
       const w = ticketWaiters.get(ticket);

@@ -1,0 +1,133 @@
+/**
+ * `GET /api/events`: llama-swap's live event stream, in its envelope
+ * (`event:message` + `data:{"type":…,"data":"<JSON text>"}`), so its web UI and the third-party
+ * tools that read it work unchanged: `modelStatus` (every model and peer model with its state,
+ * sent at start and on every state change) and `logData` (proxy and upstream history, then live
+ * text). Beyond llama-swap, what only switchyard knows, each as the observation's JSON: `request`
+ * (admitted, granted, finished, refused, cancelled, severed), `queue` (position), `swap` (start
+ * with the evicted models and the reason; end with the outcome and duration), `drain` (start,
+ * end with the severed count), `load` (start, ready, failed), `ttl` and `crash`.
+ *
+ * A reader that falls behind never slows anything: observations beyond its queue are dropped and
+ * it gets one `gap` message with the count; log text beyond the log follower's budget is dropped
+ * with the log's own marker. Web-standard.
+ */
+import type { ObserveEvent } from "../observe/events.ts";
+import type { Broadcast, Delivery } from "../observe/broadcast.ts";
+import type { HttpContext } from "./context.ts";
+
+/** Observations one reader may have waiting before it loses some. */
+const MAX_QUEUED = 1024;
+
+/** The envelope type of each observation (llama-swap's types first; ours after). */
+function messageType(ev: ObserveEvent): string {
+  switch (ev.type) {
+    case "swap-start":
+    case "swap-end":
+      return "swap";
+    case "drain-start":
+    case "drain-end":
+      return "drain";
+    case "load-start":
+    case "load-ready":
+    case "load-failed":
+      return "load";
+    case "ttl-unload":
+      return "ttl";
+    default:
+      return ev.type;
+  }
+}
+
+/** One entry of llama-swap's modelStatus payload. */
+interface ApiModel {
+  id: string;
+  name: string;
+  description: string;
+  state: string;
+  unlisted: boolean;
+  peerID: string;
+  aliases?: string[];
+}
+
+/** Every local model (sorted by ID) with its state, then every peer model. */
+export function modelStatus(ctx: HttpContext): ApiModel[] {
+  const out: ApiModel[] = Object.keys(ctx.config.models)
+    .sort()
+    .map((id) => {
+      const m = ctx.config.models[id]!;
+      return {
+        id,
+        name: m.name,
+        description: m.description,
+        state: ctx.stateOf(id),
+        unlisted: m.unlisted,
+        peerID: "",
+        ...(m.aliases.length > 0 ? { aliases: m.aliases } : {}),
+      };
+    });
+  for (const t of ctx.peers.list()) out.push({ id: `${t.peer.id}/${t.model}`, name: "", description: "", state: "", unlisted: false, peerID: t.peer.id });
+  return out;
+}
+
+/** The SSE response of one `/api/events` reader. */
+export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEvent> | null, request: Request): Response {
+  const encoder = new TextEncoder();
+  const unsubscribe: (() => void)[] = [];
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let room: (() => void) | null = null;
+  let closed = false;
+
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    for (const u of unsubscribe) u();
+    room?.();
+  };
+  /** Queue one message; resolves once the reader has room again (so the source knows it is busy). */
+  const send = (type: string, data: unknown): void | Promise<void> => {
+    if (closed) return;
+    controller.enqueue(encoder.encode(`event:message\ndata:${JSON.stringify({ type, data: JSON.stringify(data) })}\n\n`));
+    if ((controller.desiredSize ?? 1) > 0) return;
+    return new Promise<void>((resolve) => (room = resolve));
+  };
+
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c;
+        send("logData", { source: "proxy", data: ctx.logs.proxy.history() });
+        send("logData", { source: "upstream", data: ctx.logs.upstream.history() });
+        send("modelStatus", modelStatus(ctx));
+        unsubscribe.push(ctx.logs.proxy.subscribe((text) => send("logData", { source: "proxy", data: text })));
+        unsubscribe.push(ctx.logs.upstream.subscribe((text) => send("logData", { source: "upstream", data: text })));
+        if (events) {
+          const onDelivery = (d: Delivery<ObserveEvent>): void | Promise<void> => {
+            if (d.kind === "gap") return send("gap", { dropped: d.dropped });
+            if (d.event.type === "model-state") return send("modelStatus", modelStatus(ctx));
+            return send(messageType(d.event), d.event);
+          };
+          unsubscribe.push(events.subscribe(onDelivery, { maxQueued: MAX_QUEUED }));
+        }
+        if (request.signal.aborted) close();
+        else request.signal.addEventListener("abort", close, { once: true });
+      },
+      pull() {
+        const r = room;
+        room = null;
+        r?.();
+      },
+      cancel: close,
+    },
+    // Room for a burst of messages; beyond it the sources see the reader as busy.
+    { highWaterMark: 64 },
+  );
+  return new Response(stream, {
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "x-content-type-options": "nosniff",
+      "x-accel-buffering": "no",
+    },
+  });
+}
