@@ -1,0 +1,460 @@
+/**
+ * Token accounting of one proxied response, read from what the backend reports while the body
+ * bytes pass by (web-standard only). It understands OpenAI `usage` (whole bodies, the final
+ * `stream_options.include_usage` chunk, Responses API `response.usage`), llama-server `timings`
+ * (with speculative-decoding draft counts), Anthropic `message_start`/`message_delta` usage and
+ * vLLM's per-request `metrics` object, with the precedence llama-swap uses (later values win;
+ * timings override usage counts; see `result()`).
+ *
+ * Built for the per-chunk path: an SSE chunk costs one byte scan for the keys `"usage"`,
+ * `"timings"` and `"metrics"` (a key whose value is `null` does not count, so OpenAI's
+ * `"usage":null` on every token chunk is skipped); only a line carrying one of them is decoded
+ * and JSON-parsed, and a line carrying only timings/metrics (llama-server's `timings_per_token`)
+ * is merely kept, the last one being parsed once at the end. At most one partial line is held
+ * (bounded by `maxEventBytes`); a whole JSON body is held up to `maxBodyBytes` and parsed once.
+ * Matching is per `data:` line, as llama-swap does; a JSON payload split over several `data:`
+ * lines of one event is not read, and lines end at LF (CRLF is fine, a lone CR is not).
+ */
+
+/** The token accounting of one response; `null` everywhere the backend did not say. */
+export interface TokenUsage {
+  /** Prompt tokens (llama-server: `timings.prompt_n`, the tokens evaluated, not counting cache hits). */
+  promptTokens: number | null;
+  /** Generated tokens. */
+  completionTokens: number | null;
+  /** Prompt tokens served from the cache. */
+  cachedTokens: number | null;
+  /** Speculative decoding: tokens drafted. */
+  draftTokens: number | null;
+  /** Speculative decoding: drafted tokens accepted. */
+  draftAccepted: number | null;
+  /** Prompt processing rate, tokens per second. */
+  promptPerSecond: number | null;
+  /** Generation rate, tokens per second. */
+  generationPerSecond: number | null;
+  /** Prompt processing time (vLLM: time to first token). */
+  promptMs: number | null;
+  /** Generation time. */
+  generationMs: number | null;
+}
+
+/** Options of `createUsageScanner`. */
+export interface UsageScannerOptions {
+  /** The body is `text/event-stream` (scanned line by line); otherwise one JSON document. */
+  sse: boolean;
+  /** SSE: a single line longer than this is dropped (default 1 MiB). */
+  maxEventBytes?: number;
+  /** JSON: a body longer than this is not kept, and yields all nulls (default 4 MiB). */
+  maxBodyBytes?: number;
+}
+
+/** What a scanner has done so far (for tests and diagnostics). */
+export interface UsageScannerStats {
+  /** JSON.parse calls made. */
+  parses: number;
+  /** Body bytes held now (partial line, kept timings/metrics line, or JSON body). */
+  bufferedBytes: number;
+}
+
+/** Scans one response body; `push` every chunk in order, then `result()` once. */
+export interface UsageScanner {
+  /** Feed the next body chunk; it may split anywhere. The chunk is not retained. */
+  push(chunk: Uint8Array): void;
+  /** Finish and return the accounting; idempotent, and pushes after it are ignored. */
+  result(): TokenUsage;
+  /** Counters (cheap). */
+  stats(): UsageScannerStats;
+}
+
+const DEFAULT_MAX_EVENT = 1 << 20;
+const DEFAULT_MAX_BODY = 4 << 20;
+const KEEP_CARRY_CAPACITY = 64 << 10;
+
+const LF = 10;
+const CR = 13;
+const SP = 32;
+const TAB = 9;
+const QUOTE = 34;
+const COLON = 58;
+
+const K_USAGE = 1;
+const K_TIMINGS = 2;
+const K_METRICS = 4;
+
+const KEY_USAGE = bytesOf('"usage"');
+const KEY_TIMINGS = bytesOf('"timings"');
+const KEY_METRICS = bytesOf('"metrics"');
+const DATA = bytesOf("data:");
+const DONE = bytesOf("[DONE]");
+
+const decoder = new TextDecoder();
+
+type JsonObject = Record<string, unknown>;
+
+function bytesOf(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** `buf[at..]` starts with `key` (all within `end`). */
+function startsWith(buf: Uint8Array, at: number, end: number, key: Uint8Array): boolean {
+  const n = key.length;
+  if (at + n > end) return false;
+  for (let i = 1; i < n; i++) if (buf[at + i] !== key[i]) return false;
+  return buf[at] === key[0];
+}
+
+/** The key kind starting at `buf[at]` (a quote), 0 if none or if its value is `null`. */
+function keyAt(buf: Uint8Array, at: number, end: number): number {
+  let kind: number;
+  let len: number;
+  const c = buf[at + 1];
+  if (c === 117 /* u */ && startsWith(buf, at, end, KEY_USAGE)) {
+    kind = K_USAGE;
+    len = KEY_USAGE.length;
+  } else if (c === 116 /* t */ && startsWith(buf, at, end, KEY_TIMINGS)) {
+    kind = K_TIMINGS;
+    len = KEY_TIMINGS.length;
+  } else if (c === 109 /* m */ && startsWith(buf, at, end, KEY_METRICS)) {
+    kind = K_METRICS;
+    len = KEY_METRICS.length;
+  } else return 0;
+  let i = at + len;
+  while (i < end && (buf[i] === SP || buf[i] === TAB)) i++;
+  if (i < end && buf[i] !== COLON) return kind; // a string value, not a key: still worth a look
+  i++;
+  while (i < end && (buf[i] === SP || buf[i] === TAB)) i++;
+  return i < end && buf[i] === 110 /* n: null */ ? 0 : kind;
+}
+
+/** Where the next key (not followed by `null`) starts in `buf[from..to)`, or -1: the hot loop. */
+function nextKey(buf: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    if (buf[i] !== QUOTE) continue;
+    const c = buf[i + 1]; // u, t, m: the keys' first letters; most quotes stop here
+    if ((c === 117 || c === 116 || c === 109) && keyAt(buf, i, to) !== 0) return i;
+  }
+  return -1;
+}
+
+/** The kinds of key found in `buf[from..to)`. */
+function keysIn(buf: Uint8Array, from: number, to: number): number {
+  let mask = 0;
+  for (let i = from; i < to; i++) {
+    if (buf[i] !== QUOTE) continue;
+    const c = buf[i + 1];
+    if (c === 117 || c === 116 || c === 109) mask |= keyAt(buf, i, to);
+  }
+  return mask;
+}
+
+function asObject(v: unknown): JsonObject | null {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as JsonObject) : null;
+}
+
+function asNumber(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+function firstNumber(o: JsonObject, a: string, b: string): number | null {
+  return asNumber(o[a]) ?? asNumber(o[b]);
+}
+
+function nested(o: JsonObject, a: string, b: string): unknown {
+  const inner = asObject(o[a]);
+  return inner === null ? undefined : inner[b];
+}
+
+/** Divide `count` by `ms` as a per-second rate; null unless both make sense. */
+function rate(count: number | null, ms: number | null): number | null {
+  if (count === null || ms === null || !(ms > 0)) return null;
+  const r = (count * 1000) / ms;
+  return Number.isFinite(r) ? r : null;
+}
+
+/** Create a scanner for one response body. */
+export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
+  const maxEvent = Math.max(1, opts.maxEventBytes ?? DEFAULT_MAX_EVENT);
+  const maxBody = Math.max(1, opts.maxBodyBytes ?? DEFAULT_MAX_BODY);
+
+  let parses = 0;
+  // Accumulated usage counts (later positive values win; a zero only fills a gap).
+  let uPrompt: number | null = null;
+  let uCompletion: number | null = null;
+  let uCached: number | null = null;
+  // Last top-level timings / metrics objects seen.
+  let timings: JsonObject | null = null;
+  let metrics: JsonObject | null = null;
+  // Last line carrying timings / metrics but no usage, parsed only at the end.
+  let keptTimings: Uint8Array | null = null;
+  let keptMetrics: Uint8Array | null = null;
+
+  // SSE: the partial line at the end of the last chunk.
+  let carry = new Uint8Array(0);
+  let carryLen = 0;
+  let skipping = false; // inside a line that outgrew maxEvent: drop up to the next LF
+
+  // JSON: the body so far.
+  let body: Uint8Array[] = [];
+  let bodyLen = 0;
+  let bodyOverflow = false;
+
+  let finished = false;
+
+  function parse(bytes: Uint8Array): JsonObject | null {
+    parses++;
+    try {
+      const v: unknown = JSON.parse(decoder.decode(bytes));
+      if (Array.isArray(v)) return asObject(v[v.length - 1]); // llama-server /infill: last element
+      return asObject(v);
+    } catch {
+      return null;
+    }
+  }
+
+  function applyUsage(u: unknown): void {
+    const o = asObject(u);
+    if (o === null) return;
+    const input = firstNumber(o, "prompt_tokens", "input_tokens");
+    const output = firstNumber(o, "completion_tokens", "output_tokens");
+    const cached =
+      asNumber(o.cache_read_input_tokens) ??
+      asNumber(nested(o, "input_tokens_details", "cached_tokens")) ??
+      asNumber(nested(o, "prompt_tokens_details", "cached_tokens"));
+    if (input !== null && (input > 0 || uPrompt === null)) uPrompt = input;
+    if (output !== null && (output > 0 || uCompletion === null)) uCompletion = output;
+    if (cached !== null) uCached = cached;
+  }
+
+  /** Take what one parsed event (or whole body) says. */
+  function applyEvent(ev: JsonObject): void {
+    applyUsage(ev.usage);
+    applyUsage(nested(ev, "response", "usage"));
+    applyUsage(nested(ev, "message", "usage"));
+    const t = asObject(ev.timings);
+    if (t !== null) {
+      timings = t;
+      keptTimings = null;
+    }
+    const m = asObject(ev.metrics);
+    if (m !== null) {
+      metrics = m;
+      keptMetrics = null;
+    }
+  }
+
+  /** One complete SSE line `buf[from..to)` (no LF) whose key kinds are `mask`. */
+  function line(buf: Uint8Array, from: number, to: number, mask: number): void {
+    while (from < to && (buf[from] === SP || buf[from] === TAB)) from++;
+    if (!startsWith(buf, from, to, DATA)) return;
+    from += DATA.length;
+    while (from < to && (buf[from] === SP || buf[from] === TAB)) from++;
+    while (to > from && (buf[to - 1] === CR || buf[to - 1] === SP || buf[to - 1] === TAB)) to--;
+    if (to === from || (to - from === DONE.length && startsWith(buf, from, to, DONE))) return;
+    if (mask & K_USAGE) {
+      const ev = parse(buf.subarray(from, to));
+      if (ev !== null) applyEvent(ev);
+      return;
+    }
+    const kept = buf.slice(from, to);
+    if (mask & K_TIMINGS) keptTimings = kept;
+    if (mask & K_METRICS) keptMetrics = kept;
+  }
+
+  /** Complete lines in `buf[from..to)`, `buf[to]` being an LF: visit those carrying a key. */
+  function scanLines(buf: Uint8Array, from: number, to: number): void {
+    for (let i = nextKey(buf, from, to); i >= 0; i = nextKey(buf, i + 1, to)) {
+      const k = keyAt(buf, i, to);
+      const start = i === from ? from : Math.max(from, buf.lastIndexOf(LF, i - 1) + 1);
+      let end = buf.indexOf(LF, i);
+      if (end < 0 || end > to) end = to;
+      line(buf, start, end, k | keysIn(buf, i + 1, end));
+      i = end;
+    }
+  }
+
+  function appendCarry(buf: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    if (carryLen + n > maxEvent) {
+      carryLen = 0;
+      if (carry.length > KEEP_CARRY_CAPACITY) carry = new Uint8Array(0);
+      skipping = true;
+      return;
+    }
+    if (carryLen + n > carry.length) {
+      const grown = new Uint8Array(Math.min(maxEvent, Math.max(256, (carryLen + n) * 2)));
+      grown.set(carry.subarray(0, carryLen));
+      carry = grown;
+    }
+    carry.set(buf.subarray(from, to), carryLen);
+    carryLen += n;
+  }
+
+  function carryDone(): void {
+    if (carryLen > 0) {
+      const mask = keysIn(carry, 0, carryLen);
+      if (mask !== 0) line(carry, 0, carryLen, mask);
+    }
+    carryLen = 0;
+    if (carry.length > KEEP_CARRY_CAPACITY) carry = new Uint8Array(0);
+  }
+
+  function pushSse(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let i = 0;
+    if (skipping || carryLen > 0) {
+      const nl = chunk.indexOf(LF);
+      if (nl < 0) {
+        if (!skipping) appendCarry(chunk, 0, n);
+        return;
+      }
+      if (!skipping) appendCarry(chunk, 0, nl);
+      if (skipping) {
+        skipping = false;
+        carryLen = 0;
+      } else carryDone();
+      i = nl + 1;
+    }
+    if (i >= n) return;
+    const last = chunk.lastIndexOf(LF);
+    if (last >= i) {
+      scanLines(chunk, i, last);
+      i = last + 1;
+    }
+    if (i < n) appendCarry(chunk, i, n);
+  }
+
+  function pushJson(chunk: Uint8Array): void {
+    if (bodyOverflow) return;
+    if (bodyLen + chunk.length > maxBody) {
+      bodyOverflow = true;
+      body = [];
+      bodyLen = 0;
+      return;
+    }
+    body.push(chunk.slice());
+    bodyLen += chunk.length;
+  }
+
+  function finish(): void {
+    if (finished) return;
+    finished = true;
+    if (opts.sse) {
+      if (!skipping) carryDone();
+      carryLen = 0;
+      carry = new Uint8Array(0);
+      const kt = keptTimings;
+      const km = keptMetrics;
+      if (kt !== null) {
+        const ev = parse(kt);
+        const t = ev === null ? null : asObject(ev.timings);
+        if (t !== null) timings = t;
+        const m = ev === null ? null : asObject(ev.metrics);
+        if (m !== null && kt === km) metrics = m;
+      }
+      if (km !== null && km !== kt) {
+        const ev = parse(km);
+        const m = ev === null ? null : asObject(ev.metrics);
+        if (m !== null) metrics = m;
+      }
+      keptTimings = null;
+      keptMetrics = null;
+    } else if (!bodyOverflow && bodyLen > 0) {
+      const all = new Uint8Array(bodyLen);
+      let at = 0;
+      for (const c of body) {
+        all.set(c, at);
+        at += c.length;
+      }
+      body = [];
+      bodyLen = 0;
+      if (keysIn(all, 0, all.length) !== 0) {
+        const ev = parse(all);
+        if (ev !== null) applyEvent(ev);
+      }
+    }
+  }
+
+  function build(): TokenUsage {
+    let promptTokens = uPrompt;
+    let completionTokens = uCompletion;
+    let cachedTokens = uCached;
+    let draftTokens: number | null = null;
+    let draftAccepted: number | null = null;
+    let promptPerSecond: number | null = null;
+    let generationPerSecond: number | null = null;
+    let promptMs: number | null = null;
+    let generationMs: number | null = null;
+
+    const t = timings;
+    if (t !== null) {
+      promptTokens = asNumber(t.prompt_n) ?? promptTokens;
+      completionTokens = asNumber(t.predicted_n) ?? completionTokens;
+      cachedTokens = asNumber(t.cache_n) ?? cachedTokens;
+      promptPerSecond = asNumber(t.prompt_per_second);
+      generationPerSecond = asNumber(t.predicted_per_second);
+      promptMs = asNumber(t.prompt_ms);
+      generationMs = asNumber(t.predicted_ms);
+      const drafted = asNumber(t.draft_n);
+      const accepted = asNumber(t.draft_n_accepted);
+      if (drafted !== null && accepted !== null) {
+        draftTokens = drafted;
+        draftAccepted = accepted;
+      }
+    }
+
+    const m = metrics;
+    if (m !== null) {
+      const spec = asObject(m.speculative_decoding);
+      if (spec !== null) {
+        const drafted = asNumber(spec.num_draft_tokens);
+        const accepted = asNumber(spec.num_accepted_draft_tokens);
+        if (drafted !== null && accepted !== null) {
+          draftTokens = drafted;
+          draftAccepted = accepted;
+        }
+      }
+      const ttft = asNumber(m.time_to_first_token_ms);
+      if (ttft !== null && ttft > 0) {
+        promptMs ??= ttft;
+        if (promptTokens !== null) {
+          promptPerSecond = rate(Math.max(0, promptTokens - Math.max(0, cachedTokens ?? 0)), ttft);
+        }
+      }
+      const itl = asNumber(m.mean_itl_ms);
+      if (itl !== null && itl > 0) generationPerSecond = 1000 / itl;
+      generationMs ??= asNumber(m.generation_time_ms);
+    }
+
+    promptPerSecond ??= rate(promptTokens, promptMs);
+    generationPerSecond ??= rate(completionTokens, generationMs);
+
+    return {
+      promptTokens,
+      completionTokens,
+      cachedTokens,
+      draftTokens,
+      draftAccepted,
+      promptPerSecond,
+      generationPerSecond,
+      promptMs,
+      generationMs,
+    };
+  }
+
+  return {
+    push(chunk: Uint8Array): void {
+      if (finished || chunk.length === 0) return;
+      if (opts.sse) pushSse(chunk);
+      else pushJson(chunk);
+    },
+    result(): TokenUsage {
+      finish();
+      return build();
+    },
+    stats(): UsageScannerStats {
+      const kept =
+        (keptTimings?.length ?? 0) + (keptMetrics !== keptTimings ? (keptMetrics?.length ?? 0) : 0);
+      return { parses, bufferedBytes: carryLen + kept + bodyLen };
+    },
+  };
+}
