@@ -16,6 +16,7 @@ import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { preload } from "../router/preload.ts";
 import type { Supervisor } from "../process/types.ts";
+import { createActivityLog } from "../observe/activity.ts";
 import { createBroadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import { observeSupervisor } from "../observe/supervisor-events.ts";
@@ -57,7 +58,8 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     supervisors.set(model.id, sup);
   }
   const router = createRouter({ config, supervisors, log: logs.log, observe: events.publish });
-  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events });
+  const activity = createActivityLog({ maxInMemory: config.metricsMaxInMemory, sink: (record) => events.publish({ type: "activity", record }) });
+  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {

@@ -28,6 +28,8 @@ export interface SimulateOptions {
   splitUtf8: boolean;
   /** Close each connection after its first response although the response said keep-alive (llama-server's way). */
   closeAfterResponse: boolean;
+  /** Which accounting answers carry: OpenAI `usage`, llama-server `timings`, or both. */
+  report: "both" | "usage" | "timings";
 }
 
 /** The usage text of `switchyard simulate`. */
@@ -49,7 +51,8 @@ export const SIMULATE_USAGE = `switchyard simulate: a simulated OpenAI/Anthropic
   --split-utf8        split each streamed event inside a multi-byte character
   --close-after-response
                       close each connection after its response, though the
-                      response advertised keep-alive (as llama-server does)`;
+                      response advertised keep-alive (as llama-server does)
+  --report WHAT       accounting in answers: usage, timings or both          [both]`;
 
 const DEFAULTS: SimulateOptions = {
   port: 0,
@@ -67,9 +70,10 @@ const DEFAULTS: SimulateOptions = {
   printLines: 0,
   splitUtf8: false,
   closeAfterResponse: false,
+  report: "both",
 };
 
-type ValueFlag = "port" | "host" | "model" | "loadMs" | "tps" | "tokens" | "exitAtStart" | "crashAfter" | "stallAfter" | "printLines";
+type ValueFlag = "port" | "host" | "model" | "loadMs" | "tps" | "tokens" | "exitAtStart" | "crashAfter" | "stallAfter" | "printLines" | "report";
 type BoolFlag = "neverHealthy" | "ignoreSigterm" | "spawnGrandchild" | "splitUtf8" | "closeAfterResponse";
 
 const VALUE_FLAGS: Record<string, ValueFlag> = {
@@ -83,6 +87,7 @@ const VALUE_FLAGS: Record<string, ValueFlag> = {
   "--crash-after": "crashAfter",
   "--stall-after": "stallAfter",
   "--print-lines": "printLines",
+  "--report": "report",
 };
 const BOOL_FLAGS: Record<string, BoolFlag> = {
   "--never-healthy": "neverHealthy",
@@ -111,6 +116,11 @@ export function parseSimulateArgs(argv: readonly string[]): SimulateOptions {
     if (value === undefined) throw new Error(`${name} needs a value`);
     if (key === "host" || key === "model") {
       opts[key] = value;
+      continue;
+    }
+    if (key === "report") {
+      if (value !== "both" && value !== "usage" && value !== "timings") throw new Error(`--report: expected usage, timings or both, got "${value}"`);
+      opts.report = value;
       continue;
     }
     const n = Number(value);

@@ -51,6 +51,20 @@ function timings(u: Usage, ms: number) {
 
 const openaiUsage = (u: Usage) => ({ prompt_tokens: u.prompt, completion_tokens: u.completion, total_tokens: u.prompt + u.completion });
 
+/** Which accounting the simulated answers carry (`--report`): OpenAI usage, llama-server timings, or both. */
+export type Report = "both" | "usage" | "timings";
+let report: Report = "both";
+
+/** Choose what the answers report (process-wide: one simulator serves one mode). */
+export function setReport(r: Report): void {
+  report = r;
+}
+
+/** The accounting fields of a closing chunk or a whole answer, as `--report` asks. */
+function accounting(u: Usage, ms: number) {
+  return { ...(report !== "timings" ? { usage: openaiUsage(u) } : {}), ...(report !== "usage" ? { timings: timings(u, ms) } : {}) };
+}
+
 /** How one streamed answer is framed: per-token events plus opening and closing events. */
 export interface StreamShape {
   /** Events before the first token. */
@@ -82,7 +96,7 @@ export function chatStream(model: string, id: string, created: number): StreamSh
     close: (u, finish, ms) =>
       enc.encode(
         sse({ ...head, choices: [{ index: 0, delta: {}, finish_reason: finish }] }) +
-          sse({ ...head, choices: [], usage: openaiUsage(u), timings: timings(u, ms) }) +
+          sse({ ...head, choices: [], ...accounting(u, ms) }) +
           "data: [DONE]\n\n",
       ),
   };
@@ -98,7 +112,7 @@ export function completionStream(model: string, id: string, created: number): St
     close: (u, finish, ms) =>
       enc.encode(
         sse({ ...head, choices: [{ index: 0, text: "", logprobs: null, finish_reason: finish }] }) +
-          sse({ ...head, choices: [], usage: openaiUsage(u), timings: timings(u, ms) }) +
+          sse({ ...head, choices: [], ...accounting(u, ms) }) +
           "data: [DONE]\n\n",
       ),
   };
@@ -140,8 +154,7 @@ export function chatCompletion(model: string, id: string, created: number, u: Us
     created,
     model,
     choices: [{ index: 0, message: { role: "assistant", content: simulatedText(u.completion) }, finish_reason: finish }],
-    usage: openaiUsage(u),
-    timings: timings(u, ms),
+    ...accounting(u, ms),
   };
 }
 
@@ -153,8 +166,7 @@ export function textCompletion(model: string, id: string, created: number, u: Us
     created,
     model,
     choices: [{ index: 0, text: simulatedText(u.completion), logprobs: null, finish_reason: finish }],
-    usage: openaiUsage(u),
-    timings: timings(u, ms),
+    ...accounting(u, ms),
   };
 }
 

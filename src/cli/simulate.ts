@@ -18,6 +18,7 @@ import {
   estimatePromptTokens,
   messagesStream,
   textCompletion,
+  setReport,
   type StreamShape,
   type Usage,
 } from "./simulate-responses.ts";
@@ -50,6 +51,7 @@ export async function runSimulate(argv: string[]): Promise<void> {
 }
 
 async function startSimulator(o: SimulateOptions): Promise<void> {
+  setReport(o.report);
   if (o.exitAtStart !== null) {
     process.stderr.write(`simulate: loading model ${o.model || "simulated"}\nsimulate: fatal: simulated start failure (--exit-at-start ${o.exitAtStart})\n`);
     process.exit(o.exitAtStart);

@@ -98,6 +98,8 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     unloadTimeout,
     drainTimeout,
     requestBodyLimitMB: input.requestBodyLimitMB ?? DEFAULTS.requestBodyLimitMB,
+    // llama-swap: a value that is not positive means its default.
+    metricsMaxInMemory: (input.metricsMaxInMemory ?? 0) > 0 ? (input.metricsMaxInMemory as number) : DEFAULTS.metricsMaxInMemory,
     apiKeys,
     preload,
     models,

@@ -142,6 +142,8 @@ export interface Config {
   unloadTimeout: number;
   drainTimeout: number;
   requestBodyLimitMB: number;
+  /** Activity records kept in memory (llama-swap's metricsMaxInMemory; 1000 when not positive). */
+  metricsMaxInMemory: number;
   apiKeys: string[];
   /** Model IDs (aliases resolved, unknown dropped with a warning) to load at start. */
   preload: string[];

@@ -105,6 +105,8 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
           const onDelivery = (d: Delivery<ObserveEvent>): void | Promise<void> => {
             if (d.kind === "gap") return send("gap", { dropped: d.dropped });
             if (d.event.type === "model-state") return send("modelStatus", modelStatus(ctx));
+            // llama-swap sends only the id; its clients fetch the record from /api/metrics/activity.
+            if (d.event.type === "activity") return send("activity", { id: d.event.record.id });
             return send(messageType(d.event), d.event);
           };
           unsubscribe.push(events.subscribe(onDelivery, { maxQueued: MAX_QUEUED }));

@@ -5,6 +5,7 @@
  * Every handler is a web-standard Request → Response function from the sibling modules.
  */
 import { Elysia } from "elysia";
+import { createActivityRoutes } from "./activity-routes.ts";
 import { createAdminRoutes } from "./admin-routes.ts";
 import { apiEventsResponse } from "./api-events.ts";
 import { createAuthCheck } from "./auth.ts";
@@ -33,6 +34,8 @@ const ADMIN_METHODS: Record<string, string> = {
   "/logs/stream": "GET, HEAD",
   "/api/version": "GET, HEAD",
   "/api/events": "GET, HEAD",
+  "/api/metrics/activity": "GET, HEAD",
+  "/api/metrics/stats": "GET, HEAD",
 };
 
 /** The methods a known admin path accepts, or null for an unknown path. */
@@ -51,6 +54,7 @@ export function createApp(deps: AppDeps) {
   const admin = createAdminRoutes(ctx);
   const modelHandler = createModelHandler(ctx);
   const upstreamHandler = createUpstreamHandler(ctx);
+  const activityRoutes = createActivityRoutes(ctx);
 
   type Server = { requestIP(r: Request): { address: string } | null } | null;
   /** The peer address of the connection (looked up once per request: it is not free in Bun). */
@@ -138,6 +142,8 @@ export function createApp(deps: AppDeps) {
     .get("/logs/stream/*", logged((r) => admin.logStream(decoded(rest(r, "/logs/stream/")), r)))
     .get("/api/version", logged(() => admin.version()))
     .get("/api/events", logged((r) => apiEventsResponse(ctx, ctx.events, r)))
+    .get("/api/metrics/activity", logged((r) => activityRoutes.activity(r)))
+    .get("/api/metrics/stats", logged((r) => activityRoutes.stats(r)))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
     .onError(({ code, error, request }) => {
       let res: Response;

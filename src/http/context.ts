@@ -5,6 +5,7 @@
 import type { Config, ModelConfig } from "../config/types.ts";
 import { createLogStream } from "../log/log-stream.ts";
 import type { LogHub, LogStream } from "../log/types.ts";
+import type { ActivityLog } from "../observe/activity.ts";
 import type { Broadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
@@ -34,6 +35,8 @@ export interface HttpDeps {
   now?: () => number;
   /** Observations (router, supervisors) for `/api/events`; absent: only models and logs are streamed. */
   events?: Broadcast<ObserveEvent>;
+  /** Where model requests are recorded; absent: not recorded. */
+  activity?: ActivityLog;
 }
 
 /** A requested name resolved to something that can serve it: a local model, or a peer's model. */
@@ -58,6 +61,8 @@ export interface HttpContext {
   readonly version: VersionInfo;
   /** Observations, when the composition provides them. */
   readonly events: Broadcast<ObserveEvent> | null;
+  /** The activity log, when the composition provides one. */
+  readonly activity: ActivityLog | null;
   /** The supervisor of a local model (process state, pid, past load times), when there is one. */
   process(id: string): Supervisor | undefined;
   /** Current process state of a local model (supervisor, else the router's view). */
@@ -88,6 +93,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     config,
     version: deps.version,
     events: deps.events ?? null,
+    activity: deps.activity ?? null,
     process: (id) => deps.models?.get(id),
     router: deps.router,
     logs: deps.logs,

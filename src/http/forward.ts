@@ -7,6 +7,7 @@ import type { PeerConfig } from "../config/types.ts";
 import type { Grant } from "../router/types.ts";
 import type { HttpContext } from "./context.ts";
 import { peerHeaders, peerUrl } from "./peers.ts";
+import type { ResponseObserver } from "./proxy.ts";
 
 /** Where a forward goes: a local model on a grant the router gave, or a peer (not scheduled). */
 export type Destination = { kind: "local"; id: string; grant: Grant } | { kind: "peer"; peer: PeerConfig };
@@ -25,11 +26,13 @@ export interface Outgoing {
   contentType?: string | null;
   /** The client's address, appended to X-Forwarded-For for local models. */
   clientIp: string | null;
+  /** Told how the forward goes (the request's activity record). */
+  observer?: ResponseObserver;
 }
 
 /** Forward `out` to `dest`; resolves with the upstream response or our error envelope. */
 export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): Promise<Response> {
-  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.request.signal };
+  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.request.signal, observer: out.observer };
   if (dest.kind === "peer") {
     // llama-swap's peer proxy tells a remote server nothing of our clients, and adds the peer's key.
     return ctx.proxy.forward({

@@ -7,7 +7,7 @@
  * Built by hand as a pull-based web ReadableStream: Elysia's generator/sse() path swallows
  * errors and mis-frames multi-line data (docs/runtime-notes.md#elysia-sse).
  */
-import type { Grant, Router, WaitUpdate } from "../router/types.ts";
+import { RouteError, type Grant, type Router, type WaitUpdate } from "../router/types.ts";
 import { sseBytes, sseEvent } from "../sse/encode.ts";
 import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
 
@@ -25,6 +25,8 @@ export interface LoadingStreamOptions {
   follow(onUpdate: (u: WaitUpdate) => void): void;
   /** Resolves with the grant, or rejects with a RouteError. */
   grant: Promise<Grant>;
+  /** The request ended without being forwarded: refused after the stream began, or its client left. */
+  onGiveUp?: (err: unknown) => void;
   /** Forward the request on the grant; resolves with the upstream response or our error envelope. */
   forward(grant: Grant): Promise<Response>;
   /** Abort the wait and the upstream request (the client left). */
@@ -171,6 +173,7 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
       clearInterval(timer);
       if (cancelled) {
         grant.done();
+        opts.onGiveUp?.(new RouteError("cancelled", "the client went away"));
         return;
       }
       const took = (opts.now() - opts.startedAt) / 1000;
@@ -196,6 +199,7 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     },
     (err) => {
       clearInterval(timer);
+      opts.onGiveUp?.(err);
       if (cancelled) return;
       const took = (opts.now() - opts.startedAt) / 1000;
       push(chunk(`Failed after ${took.toFixed(2)}s\n${RULE}\n\n`));
@@ -272,6 +276,10 @@ export interface ProgressAcquireOptions {
   forward(grant: Grant): Promise<Response>;
   tickMs: number;
   now(): number;
+  /** Hears every update too (the request's activity record). */
+  onWait?: (u: WaitUpdate) => void;
+  /** The request ended without being forwarded after the stream began (see LoadingStreamOptions). */
+  onGiveUp?: (err: unknown) => void;
 }
 
 /**
@@ -293,6 +301,7 @@ export async function acquireWithProgress(o: ProgressAcquireOptions): Promise<Re
   let admitted!: () => void;
   const firstUpdate = new Promise<"update">((resolve) => (admitted = () => resolve("update")));
   const onUpdate = (u: WaitUpdate): void => {
+    o.onWait?.(u);
     if (listener) return listener(u);
     early.push(u);
     admitted();
@@ -312,6 +321,7 @@ export async function acquireWithProgress(o: ProgressAcquireOptions): Promise<Re
     follow: (fn) => void (listener = fn),
     grant,
     forward: o.forward,
+    onGiveUp: o.onGiveUp,
     abort: (reason) => abort.abort(reason),
     tickMs: o.tickMs,
     now: o.now,

@@ -3,7 +3,8 @@
  * wait for a grant from the router (streaming loading progress to chat clients that want it),
  * apply the configured rewrites and forward. Web-standard; app.ts mounts it on Elysia.
  */
-import type { Grant } from "../router/types.ts";
+import type { ActivityHandle } from "../observe/activity.ts";
+import { RouteError, type Grant, type WaitUpdate } from "../router/types.ts";
 import type { HttpContext } from "./context.ts";
 import { errorResponse, HttpError, toErrorResponse } from "./errors.ts";
 import { forwardTo, type Outgoing } from "./forward.ts";
@@ -85,6 +86,7 @@ export function createModelHandler(ctx: HttpContext): Handler {
   const allowed = new Map(MODEL_ROUTES.map((r) => [r.path, r.methods as readonly string[]]));
 
   return async (request, client) => {
+    let act: ActivityHandle | undefined;
     try {
       const url = new URL(request.url);
       const methods = allowed.get(url.pathname);
@@ -103,6 +105,14 @@ export function createModelHandler(ctx: HttpContext): Handler {
 
       const rw = target.kind === "peer" ? peerRewrite(target, req.model) : localRewrite(ctx, target.id, req.model);
       const body = await rewriteBody(req, rw);
+      act = ctx.activity?.begin({
+        model: target.kind === "peer" ? `${target.peer.id}/${target.model}` : target.id,
+        peer: target.kind === "peer" ? target.peer.id : "",
+        path: url.pathname,
+        client: client?.ip ?? "",
+        bytesIn: req.bytes?.byteLength ?? 0,
+        streamed: req.stream,
+      });
       const out: Outgoing = {
         request,
         path: forwardPath(url.pathname),
@@ -110,13 +120,21 @@ export function createModelHandler(ctx: HttpContext): Handler {
         body: body.bytes,
         contentType: body.contentType,
         clientIp: client?.ip ?? null,
+        observer: act,
       };
       if (target.kind === "peer") return forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
 
-      const forward = (grant: Grant): Promise<Response> => forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
+      const a = act;
+      const forward = (grant: Grant): Promise<Response> => {
+        a?.granted();
+        return forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
+      };
+      const onWait = a ? (u: WaitUpdate): void => a.waiting(u.loading) : undefined;
       const wantsLoading = req.stream && target.model.sendLoadingState && LOADING_PATHS.has(url.pathname);
-      if (!wantsLoading) return forward(await ctx.router.acquire(target.id, { signal: request.signal }));
+      if (!wantsLoading) return forward(await ctx.router.acquire(target.id, { signal: request.signal, onUpdate: onWait }));
       return await acquireWithProgress({
+        onWait,
+        onGiveUp: a ? (err) => void unserved(a, err) : undefined,
         router: ctx.router,
         model: req.model,
         modelId: target.id,
@@ -127,7 +145,15 @@ export function createModelHandler(ctx: HttpContext): Handler {
         now: ctx.now,
       });
     } catch (err) {
-      return toErrorResponse(err);
+      return unserved(act, err);
     }
   };
+}
+
+/** The answer to a request that was not served; its activity record ends as refused or cancelled. */
+function unserved(act: ActivityHandle | undefined, err: unknown): Response {
+  const res = toErrorResponse(err);
+  const cancelled = err instanceof RouteError && err.kind === "cancelled";
+  act?.end(cancelled ? "cancelled" : "refused", { status: res.status, error: err instanceof Error ? err.message : String(err) });
+  return res;
 }

@@ -41,6 +41,18 @@ export interface ForwardOptions {
   setHeaders?: Readonly<Record<string, string>>;
   /** Names the target in error messages (a model ID or peer). */
   label: string;
+  /** Told how the forward went (activity): headers, every body chunk, and the end, once. */
+  observer?: ResponseObserver;
+}
+
+/** How a forward ended, for its observer. */
+export type ForwardEnd = "ok" | "upstream_error" | "severed" | "cancelled";
+
+/** What the proxy reports about one forward (all calls cheap; `end` exactly once). */
+export interface ResponseObserver {
+  response(status: number, contentType: string): void;
+  chunk(bytes: Uint8Array): void;
+  end(how: ForwardEnd, opts?: { status?: number; error?: string }): void;
 }
 
 /** The forwarding half of the HTTP layer. */
@@ -116,6 +128,12 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Pro
   return {
     stats: () => ({ ...stats }),
     async forward(opts) {
+      const observer = opts.observer;
+      /** Our own answer (an error envelope): tell the observer, then hand it back. */
+      const ours = (how: ForwardEnd, res: Response, error: string): Response => {
+        observer?.end(how, { status: res.status, error });
+        return res;
+      };
       let released = false;
       const release = (): void => {
         if (released) return;
@@ -177,13 +195,14 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Pro
             const reason = opts.grant.severed.reason;
             if (reason instanceof RouteError) {
               const { status, opts: o } = routeErrorStatus(reason);
-              return errorResponse(status, reason.message, o);
+              return ours("severed", errorResponse(status, reason.message, o), reason.message);
             }
-            return errorResponse(503, "the request was cut by a model drain", { code: "request_severed" });
+            return ours("severed", errorResponse(503, "the request was cut by a model drain", { code: "request_severed" }), "severed");
           }
-          if (opts.signal.aborted) return errorResponse(499, "client closed the request", { code: "cancelled" });
+          if (opts.signal.aborted) return ours("cancelled", errorResponse(499, "client closed the request", { code: "cancelled" }), "client closed the request");
           const why = err instanceof Error ? err.message : String(err);
-          return errorResponse(502, `upstream ${opts.label} unreachable: ${why}`, { code: "upstream_unreachable" });
+          const message = `upstream ${opts.label} unreachable: ${why}`;
+          return ours("upstream_error", errorResponse(502, message, { code: "upstream_unreachable" }), message);
         }
 
         // From here on the body tracker owns the sever (it reports it in-band for event streams).
@@ -199,20 +218,25 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Pro
           upstream.abort();
           unlink();
           release();
-          return errorResponse(502, `upstream ${opts.label} answered an invalid HTTP status ${res.status}`, { code: "bad_upstream_response" });
+          const message = `upstream ${opts.label} answered an invalid HTTP status ${res.status}`;
+          return ours("upstream_error", errorResponse(502, message, { code: "bad_upstream_response" }), message);
         }
 
+        observer?.response(res.status, res.headers.get("content-type") ?? "");
         if (!res.body || noBody(opts.method, res.status)) {
           unlink();
           release();
           res.body?.cancel().catch(() => {});
+          observer?.end("ok");
           return new Response(null, init2);
         }
         const body = trackBody(res.body, {
-          onEnd: () => {
+          onEnd: (how) => {
             unlink();
             release();
+            observer?.end(how === "complete" ? "ok" : how);
           },
+          onChunk: observer ? (c) => observer.chunk(c) : undefined,
           abortUpstream: (reason) => upstream.abort(reason),
           severed: opts.grant?.severed,
           sse: isSse,
@@ -225,7 +249,8 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Pro
         unlink();
         release();
         const why = err instanceof Error ? err.message : String(err);
-        return errorResponse(502, `proxying to ${opts.label} failed: ${why}`, { code: "proxy_error" });
+        const message = `proxying to ${opts.label} failed: ${why}`;
+        return ours("upstream_error", errorResponse(502, message, { code: "proxy_error" }), message);
       }
     },
   };

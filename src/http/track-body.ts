@@ -9,10 +9,15 @@
 import { sseBytes } from "../sse/encode.ts";
 import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
 
+/** How a tracked body ended. */
+export type BodyEnd = "complete" | "upstream_error" | "severed" | "cancelled";
+
 /** Options of one tracked body. */
 export interface TrackBodyOptions {
-  /** Called exactly once when the body has ended, failed, or been cancelled. */
-  onEnd: () => void;
+  /** Called exactly once when the body has ended, failed, been severed or been cancelled. */
+  onEnd: (how: BodyEnd) => void;
+  /** Called with every chunk handed to the client, before it is handed (must be cheap). */
+  onChunk?: (chunk: Uint8Array) => void;
   /** Abort the upstream request (frees its socket at once). */
   abortUpstream: (reason: unknown) => void;
   /** When it aborts, the body is cut: in-band error for event streams, a transport error otherwise. */
@@ -31,11 +36,11 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
   // Trailing newlines of what was forwarded so far, to start an injected event on a clean boundary.
   let trailingLf = 2;
 
-  const end = (): void => {
+  const end = (how: BodyEnd): void => {
     if (ended) return;
     ended = true;
     opts.severed?.removeEventListener("abort", onSever);
-    opts.onEnd();
+    opts.onEnd(how);
   };
   const onSever = (): void => {
     severReason = opts.severed?.reason ?? new Error("severed");
@@ -68,7 +73,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           } else if (severReason !== null && opts.sse) {
             failInBand(controller, sseRouteErrorBytes(severReason));
           } else controller.error(severReason ?? err);
-          end();
+          end(severReason !== null ? "severed" : "upstream_error");
           return;
         }
         if (ended) return;
@@ -77,7 +82,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
             if (opts.sse) failInBand(controller, sseRouteErrorBytes(severReason));
             else controller.error(severReason);
           } else controller.close();
-          end();
+          end(severReason !== null ? "severed" : "complete");
           return;
         }
         const v = chunk.value;
@@ -87,12 +92,13 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           else if (v.byteLength >= 2 && v[v.byteLength - 2] === LF) trailingLf = 2;
           else trailingLf = trailingLf >= 1 && v.byteLength === 1 ? 2 : 1;
         }
+        opts.onChunk?.(v);
         controller.enqueue(v);
       },
       cancel(reason) {
         opts.abortUpstream(reason);
         reader.cancel(reason).catch(() => {});
-        end();
+        end("cancelled");
       },
     },
     // highWaterMark 0: read upstream only when the client asks, so backpressure is end to end.

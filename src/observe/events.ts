@@ -5,6 +5,7 @@
  * response ended. Plain data only, so any consumer (activity, metrics, `/api/events`, a store)
  * can keep or forward them (web-standard).
  */
+import type { ActivityRecord } from "./activity.ts";
 
 /** Why a swap was committed. */
 export type SwapReason =
@@ -41,4 +42,6 @@ export type ObserveEvent =
   | { type: "load-ready"; model: string; ms: number; at: number }
   | { type: "load-failed"; model: string; ms: number; at: number }
   | { type: "ttl-unload"; model: string; at: number }
-  | { type: "crash"; model: string; exitCode: number | null; signal: string | null; at: number };
+  | { type: "crash"; model: string; exitCode: number | null; signal: string | null; at: number }
+  /** A proxied request's record is finished (observe/activity.ts). */
+  | { type: "activity"; record: ActivityRecord };

@@ -1235,7 +1235,7 @@ const ignoredKeys: Accept[] = [
     `,
     got: (c) => c.models.m.port,
     want: 5800,
-    warns: ["logTimeFormat", "metricsMaxInMemory", "captureBuffer", "logRequests", "ui", "upstream", "store", "models.m.capabilities"],
+    warns: ["logTimeFormat", "captureBuffer", "logRequests", "ui", "upstream", "store", "models.m.capabilities"],
   },
 ];
 

@@ -6,6 +6,12 @@ import { issuesOf, load } from "./helpers.ts";
 const ONE = `models:\n  m:\n    cmd: srv --port \${PORT}\n`;
 
 describe("defaults", () => {
+  test("metricsMaxInMemory: a positive value is kept; zero or less means 1000, as in llama-swap", () => {
+    expect(load(`metricsMaxInMemory: 50\n${ONE}`).config.metricsMaxInMemory).toBe(50);
+    expect(load(`metricsMaxInMemory: 0\n${ONE}`).config.metricsMaxInMemory).toBe(1000);
+    expect(load(`metricsMaxInMemory: -3\n${ONE}`).config.metricsMaxInMemory).toBe(1000);
+  });
+
   test("a minimal config gets llama-swap's defaults and ours", () => {
     const { config, warnings } = load(ONE);
     expect(warnings).toEqual([]);
@@ -21,6 +27,7 @@ describe("defaults", () => {
       unloadTimeout: 10,
       drainTimeout: 30,
       requestBodyLimitMB: 256,
+      metricsMaxInMemory: 1000,
       apiKeys: [],
       preload: [],
       aliases: {},

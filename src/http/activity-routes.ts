@@ -1,0 +1,33 @@
+/**
+ * `/api/metrics/activity` (a page of activity records, with llama-swap's filters) and
+ * `/api/metrics/stats` (totals and speed histograms), over the records kept in memory. A query
+ * the caller got wrong is a 400 in the error envelope. Web-standard.
+ */
+import { ActivityQueryError, activityStats, parseActivityQuery, queryActivity } from "../observe/activity-query.ts";
+import type { HttpContext } from "./context.ts";
+import { errorResponse } from "./errors.ts";
+
+/** The activity handlers. */
+export interface ActivityRoutes {
+  activity(request: Request): Response;
+  stats(request: Request): Response;
+}
+
+/** Create the handlers over the context's activity log. */
+export function createActivityRoutes(ctx: HttpContext): ActivityRoutes {
+  const records = () => ctx.activity?.recent() ?? [];
+  return {
+    activity(request) {
+      try {
+        return Response.json(queryActivity(records(), parseActivityQuery(new URL(request.url).searchParams)));
+      } catch (err) {
+        if (err instanceof ActivityQueryError) return errorResponse(400, err.message, { code: "invalid_query" });
+        throw err;
+      }
+    },
+    stats(request) {
+      const model = new URL(request.url).searchParams.get("model")?.trim() || undefined;
+      return Response.json(activityStats(records(), model));
+    },
+  };
+}
