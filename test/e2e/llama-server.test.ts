@@ -175,6 +175,32 @@ models:
     expect(message.usage.output_tokens).toBeGreaterThan(0);
   }, 120_000);
 
+  test("activity records carry llama-server's own token counts and rates, streamed and not", async () => {
+    const r = await start(twoModels());
+    const client = openai(r);
+    // Greedy (llama-server's top_k), so the answer is the same words every run, never an early EOS.
+    const greedy = { model: "tiny-one", max_tokens: 12, top_k: 1, temperature: 0, messages: [{ role: "user" as const, content: "hi" }] };
+    const stream = await client.chat.completions.create({ ...greedy, stream: true } as OpenAI.ChatCompletionCreateParamsStreaming);
+    for await (const _ of stream);
+    const whole = await client.chat.completions.create(greedy as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const page = (await (await fetch(`${r.url}/api/metrics/activity?model=tiny-one`)).json()) as {
+      data: { streamed: boolean; outcome: string; resp_status_code: number; tokens: { input_tokens: number; output_tokens: number; tokens_per_second: number; prompt_per_second: number }; ttft_ms: number | null }[];
+    };
+    expect(page.data).toHaveLength(2);
+    const [w, s] = page.data;
+    expect(w!.streamed).toBe(false);
+    expect(w!.tokens.output_tokens).toBe(whole.usage!.completion_tokens);
+    for (const rec of [w!, s!]) {
+      expect(rec).toMatchObject({ outcome: "ok", resp_status_code: 200 });
+      expect(rec.tokens.input_tokens).toBeGreaterThan(0);
+      expect(rec.tokens.output_tokens).toBeGreaterThan(0);
+      expect(rec.tokens.tokens_per_second).toBeGreaterThan(0);
+      expect(rec.tokens.prompt_per_second).toBeGreaterThan(0);
+    }
+    expect(s!.streamed).toBe(true);
+    expect(s!.ttft_ms).not.toBeNull();
+  }, 120_000);
+
   test("/v1/models lists both; /upstream/<model>/health and /props reach llama-server itself", async () => {
     const r = await start(twoModels());
     const models = await openai(r).models.list();
