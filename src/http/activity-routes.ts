@@ -1,9 +1,11 @@
 /**
  * `/api/metrics/activity` (a page of activity records, with llama-swap's filters) and
- * `/api/metrics/stats` (totals and speed histograms), over the records kept in memory. A query
- * the caller got wrong is a 400 in the error envelope. Web-standard.
+ * `/api/metrics/stats` (totals and speed histograms), read from the activity store (the database
+ * when `store.path` is set, else the records kept in memory). A query the caller got wrong is a
+ * 400 in the error envelope. Web-standard.
  */
-import { ActivityQueryError, activityStats, parseActivityQuery, queryActivity } from "../observe/activity-query.ts";
+import { ActivityQueryError, parseActivityQuery } from "../observe/activity-query.ts";
+import { createMemoryActivityStore, type ActivityStore } from "../observe/activity-store.ts";
 import type { HttpContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -15,11 +17,11 @@ export interface ActivityRoutes {
 
 /** Create the handlers over the context's activity log. */
 export function createActivityRoutes(ctx: HttpContext): ActivityRoutes {
-  const records = () => ctx.activity?.recent() ?? [];
+  const store: ActivityStore = ctx.activityStore ?? createMemoryActivityStore({ recent: () => ctx.activity?.recent() ?? [] });
   return {
     activity(request) {
       try {
-        return Response.json(queryActivity(records(), parseActivityQuery(new URL(request.url).searchParams)));
+        return Response.json(store.query(parseActivityQuery(new URL(request.url).searchParams)));
       } catch (err) {
         if (err instanceof ActivityQueryError) return errorResponse(400, err.message, { code: "invalid_query" });
         throw err;
@@ -27,7 +29,7 @@ export function createActivityRoutes(ctx: HttpContext): ActivityRoutes {
     },
     stats(request) {
       const model = new URL(request.url).searchParams.get("model")?.trim() || undefined;
-      return Response.json(activityStats(records(), model));
+      return Response.json(store.stats(model));
     },
   };
 }

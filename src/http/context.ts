@@ -6,6 +6,7 @@ import type { Config, ModelConfig } from "../config/types.ts";
 import { createLogStream } from "../log/log-stream.ts";
 import type { LogHub, LogStream } from "../log/types.ts";
 import type { ActivityLog } from "../observe/activity.ts";
+import type { ActivityStore } from "../observe/activity-store.ts";
 import type { Broadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
@@ -37,6 +38,8 @@ export interface HttpDeps {
   events?: Broadcast<ObserveEvent>;
   /** Where model requests are recorded; absent: not recorded. */
   activity?: ActivityLog;
+  /** Where records are read back from; absent: the activity log's in-memory ring. */
+  activityStore?: ActivityStore;
 }
 
 /** A requested name resolved to something that can serve it: a local model, or a peer's model. */
@@ -63,6 +66,8 @@ export interface HttpContext {
   readonly events: Broadcast<ObserveEvent> | null;
   /** The activity log, when the composition provides one. */
   readonly activity: ActivityLog | null;
+  /** The persistent activity store, when one is configured. */
+  readonly activityStore: ActivityStore | null;
   /** The supervisor of a local model (process state, pid, past load times), when there is one. */
   process(id: string): Supervisor | undefined;
   /** Current process state of a local model (supervisor, else the router's view). */
@@ -94,6 +99,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     version: deps.version,
     events: deps.events ?? null,
     activity: deps.activity ?? null,
+    activityStore: deps.activityStore ?? null,
     process: (id) => deps.models?.get(id),
     router: deps.router,
     logs: deps.logs,
