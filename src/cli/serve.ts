@@ -16,7 +16,9 @@ import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { preload } from "../router/preload.ts";
 import type { Supervisor } from "../process/types.ts";
+import { freemem, loadavg, totalmem } from "node:os";
 import { createActivityLog } from "../observe/activity.ts";
+import { createMetrics } from "../observe/metrics.ts";
 import { createBroadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import { observeSupervisor } from "../observe/supervisor-events.ts";
@@ -49,17 +51,28 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, stdout: stdout.write });
   for (const w of warnings) logs.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
 
-  // Observations from the loop and the supervisors; publishing never waits for a reader.
+  // Observations from the loop, the supervisors and the proxy: counted at once by the metrics
+  // (an O(1) update each), and published to readers (/api/events), which never hold anyone up.
   const events = createBroadcast<ObserveEvent>((err) => logs.log.warn(`events: a subscriber failed: ${(err as Error)?.message ?? err}`));
+  const metrics = createMetrics({
+    models: () => router.status().map((s) => ({ model: s.model, state: s.state, inFlight: s.inFlight, queued: s.queued })),
+    rssBytes: () => process.memoryUsage.rss(),
+    system: () => ({ memTotalBytes: totalmem(), memFreeBytes: freemem(), load: loadavg() as [number, number, number] }),
+    now: Date.now,
+  });
+  const observe = (ev: ObserveEvent): void => {
+    metrics.observe(ev);
+    events.publish(ev);
+  };
   const supervisors = new Map<string, Supervisor>();
   for (const model of Object.values(config.models)) {
     const sup = createSupervisor({ model, logs });
-    observeSupervisor(sup, events.publish);
+    observeSupervisor(sup, observe);
     supervisors.set(model.id, sup);
   }
-  const router = createRouter({ config, supervisors, log: logs.log, observe: events.publish });
-  const activity = createActivityLog({ maxInMemory: config.metricsMaxInMemory, sink: (record) => events.publish({ type: "activity", record }) });
-  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity });
+  const router = createRouter({ config, supervisors, log: logs.log, observe });
+  const activity = createActivityLog({ maxInMemory: config.metricsMaxInMemory, sink: (record) => observe({ type: "activity", record }) });
+  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity, metrics });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {

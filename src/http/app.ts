@@ -36,6 +36,7 @@ const ADMIN_METHODS: Record<string, string> = {
   "/api/events": "GET, HEAD",
   "/api/metrics/activity": "GET, HEAD",
   "/api/metrics/stats": "GET, HEAD",
+  "/metrics": "GET, HEAD",
 };
 
 /** The methods a known admin path accepts, or null for an unknown path. */
@@ -144,6 +145,7 @@ export function createApp(deps: AppDeps) {
     .get("/api/events", logged((r) => apiEventsResponse(ctx, ctx.events, r)))
     .get("/api/metrics/activity", logged((r) => activityRoutes.activity(r)))
     .get("/api/metrics/stats", logged((r) => activityRoutes.stats(r)))
+    .get("/metrics", logged(() => activityRoutes.prometheus()))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
     .onError(({ code, error, request }) => {
       let res: Response;

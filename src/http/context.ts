@@ -7,6 +7,7 @@ import { createLogStream } from "../log/log-stream.ts";
 import type { LogHub, LogStream } from "../log/types.ts";
 import type { ActivityLog } from "../observe/activity.ts";
 import type { ActivityStore } from "../observe/activity-store.ts";
+import type { SwitchyardMetrics } from "../observe/metrics.ts";
 import type { Broadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
@@ -40,6 +41,8 @@ export interface HttpDeps {
   activity?: ActivityLog;
   /** Where records are read back from; absent: the activity log's in-memory ring. */
   activityStore?: ActivityStore;
+  /** The Prometheus metrics behind `/metrics`; absent: `/metrics` is 404. */
+  metrics?: SwitchyardMetrics;
 }
 
 /** A requested name resolved to something that can serve it: a local model, or a peer's model. */
@@ -68,6 +71,8 @@ export interface HttpContext {
   readonly activity: ActivityLog | null;
   /** The persistent activity store, when one is configured. */
   readonly activityStore: ActivityStore | null;
+  /** The Prometheus metrics, when the composition provides them. */
+  readonly metrics: SwitchyardMetrics | null;
   /** The supervisor of a local model (process state, pid, past load times), when there is one. */
   process(id: string): Supervisor | undefined;
   /** Current process state of a local model (supervisor, else the router's view). */
@@ -100,6 +105,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     events: deps.events ?? null,
     activity: deps.activity ?? null,
     activityStore: deps.activityStore ?? null,
+    metrics: deps.metrics ?? null,
     process: (id) => deps.models?.get(id),
     router: deps.router,
     logs: deps.logs,

@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createActivityLog, type ActivityRecord } from "../../src/observe/activity.ts";
 import { createBroadcast } from "../../src/observe/broadcast.ts";
+import { createMetrics } from "../../src/observe/metrics.ts";
 import type { ObserveEvent } from "../../src/observe/events.ts";
 import { observeSupervisor } from "../../src/observe/supervisor-events.ts";
 import { createSupervisor } from "../../src/process/supervisor.ts";
@@ -40,15 +41,26 @@ const config = makeConfig(
 const events = createBroadcast<ObserveEvent>();
 const seen: ObserveEvent[] = [];
 events.subscribe((d) => void (d.kind === "event" && seen.push(d.event)), { maxQueued: 100_000 });
-const activity = createActivityLog({ sink: (record) => events.publish({ type: "activity", record }) });
+const metrics = createMetrics({
+  models: () => router.status().map((s) => ({ model: s.model, state: s.state, inFlight: s.inFlight, queued: s.queued })),
+  rssBytes: () => process.memoryUsage.rss(),
+  system: () => null,
+  now: Date.now,
+});
+// As in serve mode: counted at once, then published.
+const observe = (ev: ObserveEvent): void => {
+  metrics.observe(ev);
+  events.publish(ev);
+};
+const activity = createActivityLog({ sink: (record) => observe({ type: "activity", record }) });
 const supervisors = new Map<string, Supervisor>();
 for (const m of Object.values(config.models)) {
   const sup = createSupervisor({ model: m, logs });
-  observeSupervisor(sup, events.publish);
+  observeSupervisor(sup, observe);
   supervisors.set(m.id, sup);
 }
-const router = createRouter({ config, supervisors, log: logs.log, observe: events.publish });
-const app = startApp({ config, router, logs, models: supervisors, events, activity });
+const router = createRouter({ config, supervisors, log: logs.log, observe });
+const app = startApp({ config, router, logs, models: supervisors, events, activity, metrics });
 
 afterAll(async () => {
   app.stop();
@@ -153,5 +165,27 @@ describe("activity", () => {
     expect(await get("sort=colour")).toEqual({ status: 400, message: expect.stringContaining('invalid sort column "colour"') });
     expect((await get("start=yesterday")).status).toBe(400);
     expect((await get("limit=0")).status).toBe(400);
+  });
+
+  test("/metrics tells what happened above, in Prometheus text that promtool parses", async () => {
+    const res = await fetch(`${app.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const text = await res.text();
+    expect(text).toContain('switchyard_requests_total{model="usage",status="200",outcome="ok"} 2');
+    expect(text).toContain('switchyard_completion_tokens_total{model="usage"} 14');
+    expect(text).toContain('switchyard_severed_requests_total{model="stall"} 1');
+    expect(text).toContain('switchyard_cancelled_requests_total{model="other"} 1');
+    expect(text).toMatch(/switchyard_swaps_total\{model="other",reason="evict"\} [1-9]/);
+    expect(text).toMatch(/switchyard_load_seconds_count\{model="usage"\} 1/);
+    expect(text).toContain('vllm:num_requests_running{model_name="usage"} 0');
+    const promtool = Bun.which("promtool");
+    if (!promtool) {
+      if (process.env.CI) throw new Error("promtool missing: apt-get install prometheus");
+      return console.log("activity-routes: promtool missing (apt-get install prometheus); the exposition was not validated");
+    }
+    const p = Bun.spawnSync([promtool, "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+    const complaints = `${p.stdout}${p.stderr}`.split("\n").filter((l) => l !== "" && !/^vllm:\w+ metric names should not contain ':'$/.test(l));
+    expect(complaints).toEqual([]);
   });
 });
