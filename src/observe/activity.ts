@@ -156,6 +156,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
       let bytesOut = 0;
       let scanner: UsageScanner | null = null;
       let sse = false;
+      let clockDone = false;
       let ended = false;
       open++;
 
@@ -175,11 +176,17 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
         },
         chunk(bytes) {
           if (bytes.byteLength === 0) return;
-          const t = now();
-          firstByteAt ??= t;
           bytesOut += bytes.byteLength;
           scanner?.push(bytes);
-          if (firstTokenAt === null && sse && carriesToken(bytes)) firstTokenAt = t;
+          // The clock is read only until the first token: after it, a chunk costs a count and a scan.
+          if (clockDone) return;
+          const t = now();
+          firstByteAt ??= t;
+          if (!sse) clockDone = true;
+          else if (carriesToken(bytes)) {
+            firstTokenAt = t;
+            clockDone = true;
+          }
         },
         end(outcome, o = {}) {
           if (ended) return;
