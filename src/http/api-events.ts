@@ -50,8 +50,12 @@ interface ApiModel {
   aliases?: string[];
 }
 
-/** Every local model (sorted by ID) with its state, then every peer model. */
-export function modelStatus(ctx: HttpContext): ApiModel[] {
+/**
+ * Every local model (sorted by ID) with its state, then every peer model. `changed` is the state
+ * change this snapshot answers: that model shows the state it changed to, even if it has moved
+ * on by the time the reader gets the message, so a reader sees every step in order.
+ */
+export function modelStatus(ctx: HttpContext, changed?: { model: string; to: string }): ApiModel[] {
   const out: ApiModel[] = Object.keys(ctx.config.models)
     .sort()
     .map((id) => {
@@ -60,7 +64,7 @@ export function modelStatus(ctx: HttpContext): ApiModel[] {
         id,
         name: m.name,
         description: m.description,
-        state: ctx.stateOf(id),
+        state: changed?.model === id ? changed.to : ctx.stateOf(id),
         unlisted: m.unlisted,
         peerID: "",
         ...(m.aliases.length > 0 ? { aliases: m.aliases } : {}),
@@ -104,7 +108,7 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
         if (events) {
           const onDelivery = (d: Delivery<ObserveEvent>): void | Promise<void> => {
             if (d.kind === "gap") return send("gap", { dropped: d.dropped });
-            if (d.event.type === "model-state") return send("modelStatus", modelStatus(ctx));
+            if (d.event.type === "model-state") return send("modelStatus", modelStatus(ctx, d.event));
             // llama-swap sends only the id; its clients fetch the record from /api/metrics/activity.
             if (d.event.type === "activity") return send("activity", { id: d.event.record.id });
             return send(messageType(d.event), d.event);
