@@ -14,6 +14,7 @@ import { createSupervisor } from "../process/supervisor.ts";
 import { installExitHandlers } from "../process/orphan-guard.ts";
 import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
+import { createHardwareMonitor } from "./hardware-monitor.ts";
 import { preload } from "../router/preload.ts";
 import type { Supervisor } from "../process/types.ts";
 import { freemem, loadavg, totalmem } from "node:os";
@@ -22,6 +23,8 @@ import { createMetrics } from "../observe/metrics.ts";
 import { createBroadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import { observeSupervisor } from "../observe/supervisor-events.ts";
+import type { ActivityStore } from "../observe/activity-store.ts";
+import { ActivityStoreOpenError, openSqliteActivityStore } from "../store/sqlite-activity-store.ts";
 
 /** Read and validate the config file; exits 2 with the error list on failure. */
 function readConfig(path: string) {
@@ -43,13 +46,33 @@ function readConfig(path: string) {
   }
 }
 
+/** Open the activity store the config asks for (before anything starts); exits 1 with one line when it cannot. */
+function openStore(store: { path: string; maxRecords: number; maxAgeDays: number }, onError: (err: unknown) => void): ActivityStore {
+  try {
+    return openSqliteActivityStore({ path: store.path, maxRecords: store.maxRecords, maxAgeDays: store.maxAgeDays, onError });
+  } catch (err) {
+    const reason = err instanceof ActivityStoreOpenError ? err.reason : ((err as Error)?.message ?? String(err));
+    console.error(`switchyard: cannot open the activity store "${store.path}": ${reason}`);
+    process.exit(1);
+  }
+}
+
 /** Serve: the normal mode. */
 export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<void> {
   const { config, warnings } = readConfig(cmd.config);
+  // Before the log hub and the children: a store that cannot open stops everything, with one line.
+  let storeError: (err: unknown) => void = (err) => console.error(`switchyard: activity store: ${(err as Error)?.message ?? err}`);
+  const store = config.store ? openStore(config.store, (err) => storeError(err)) : null;
   const stdout = createBatchedWriter((s) => process.stdout.write(s));
   process.on("exit", () => stdout.flush());
   const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, stdout: stdout.write });
   for (const w of warnings) logs.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
+  storeError = (err) => logs.log.warn(`activity store: ${(err as Error)?.message ?? err}`);
+  if (store) {
+    logs.log.info(`activity store: ${config.store!.path} (last id ${store.lastId()}; keeps ${config.store!.maxRecords} records, ${config.store!.maxAgeDays} days)`);
+    // A last resort for exits that skip stopAll (a second signal): the write is synchronous.
+    process.on("exit", () => store.close());
+  }
 
   // Observations from the loop, the supervisors and the proxy: counted at once by the metrics
   // (an O(1) update each), and published to readers (/api/events), which never hold anyone up.
@@ -71,16 +94,30 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     supervisors.set(model.id, sup);
   }
   const router = createRouter({ config, supervisors, log: logs.log, observe });
-  const activity = createActivityLog({ maxInMemory: config.metricsMaxInMemory, sink: (record) => observe({ type: "activity", record }) });
-  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity, metrics });
+  const activity = createActivityLog({
+    maxInMemory: config.metricsMaxInMemory,
+    // A restarted process continues the store's numbering.
+    firstId: store ? store.lastId() + 1 : 1,
+    sink: (record) => {
+      store?.add(record);
+      observe({ type: "activity", record });
+    },
+  });
+  // /api/performance samples (unless performance.disabled) and the /api/hardware snapshot.
+  const hardware = createHardwareMonitor({ enabled: config.performance.enabled, everyMs: config.performance.everyMs, version: BUILD.version, log: logs.log });
+  hardware.start();
+  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity, metrics, hardware, ...(store ? { activityStore: store } : {}) });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {
     stopping ??= (async () => {
       logs.log.info("shutting down: draining requests and stopping every model");
       await router.shutdown();
+      await hardware.stop();
       // Elysia prints a stack trace when asked to stop a server that never started listening.
       if (app.server) await app.stop(true).catch(() => {});
+      // After the router stopped: the requests it drained have their records by now.
+      store?.close();
     })();
     return stopping;
   };

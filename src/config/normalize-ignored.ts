@@ -1,30 +1,11 @@
 /**
- * llama-swap's rules for keys switchyard accepts and ignores (profiles, selectors, performance, store):
+ * llama-swap's rules for keys switchyard accepts and ignores (profiles, selectors):
  * what llama-swap refuses is refused here too, except a selector named like a model, which is only a
  * warning (switchyard has no selectors, so the name hides nothing). Not checked: whether spillover
  * targets can run together (that needs llama-swap's selector semantics).
  */
 import type { PathSeg } from "./errors.ts";
 import type { ConfigInput, NormalizeContext } from "./normalize-context.ts";
-
-const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
-const DURATION_PART = /^([0-9]*(?:\.[0-9]*)?)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/;
-
-/** Seconds in a Go duration string (`1m30s`, `500ms`, `0`), or null when Go would not parse it. */
-export function goDurationSeconds(text: string): number | null {
-  const sign = text.startsWith("-") ? -1 : 1;
-  let rest = /^[-+]/.test(text) ? text.slice(1) : text;
-  if (rest === "0") return 0;
-  if (rest === "") return null;
-  let total = 0;
-  while (rest !== "") {
-    const part = DURATION_PART.exec(rest);
-    if (!part || part[1] === "" || part[1] === ".") return null;
-    total += Number(part[1]) * UNIT_SECONDS[part[2]];
-    rest = rest.slice(part[0].length);
-  }
-  return sign * total;
-}
 
 const STRATEGIES = ["warm", "pin", "spillover"];
 
@@ -50,14 +31,6 @@ function createResolver(input: ConfigInput, idSet: ReadonlySet<string>, aliases:
 
 /** Checks the ignored keys llama-swap validates; errors and warnings go to ctx. */
 export function checkIgnoredKeys(input: ConfigInput, ctx: NormalizeContext, idSet: ReadonlySet<string>, aliases: Record<string, string>): void {
-  const every = input.performance?.every;
-  if (every !== undefined) {
-    const seconds = goDurationSeconds(every);
-    if (seconds === null) ctx.report(["performance", "every"], `${JSON.stringify(every)} is not a duration such as 15s or 1m`);
-    else if (seconds !== 0 && seconds < 5) ctx.report(["performance", "every"], `must be at least 5s, got ${every}`);
-  }
-  if (input.store !== undefined && (input.store.path ?? "").trim() === "") ctx.report(["store", "path"], "must not be empty");
-
   const resolve = createResolver(input, idSet, aliases);
   const selectors = input.selectors ?? {};
   for (const [sid, sel] of Object.entries(selectors)) {

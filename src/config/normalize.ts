@@ -8,6 +8,7 @@ import { compareCodePoints } from "./compare-code-points.ts";
 import { normalizeUrl, ordered, sanitizeStripParams, withoutModelKey, type ConfigInput, type ModelInput, type NormalizeContext } from "./normalize-context.ts";
 import { checkIgnoredKeys } from "./normalize-ignored.ts";
 import { normalizePeers } from "./normalize-peers.ts";
+import { normalizePerformance } from "./normalize-performance.ts";
 import { normalizeRouting } from "./normalize-routing.ts";
 import { DEFAULTS } from "./schema.ts";
 import type { Config, ModelConfig, ModelFilters } from "./types.ts";
@@ -100,6 +101,8 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     requestBodyLimitMB: input.requestBodyLimitMB ?? DEFAULTS.requestBodyLimitMB,
     // llama-swap: a value that is not positive means its default.
     metricsMaxInMemory: (input.metricsMaxInMemory ?? 0) > 0 ? (input.metricsMaxInMemory as number) : DEFAULTS.metricsMaxInMemory,
+    performance: normalizePerformance(input, ctx),
+    store: normalizeStore(input, ctx),
     apiKeys,
     preload,
     models,
@@ -108,6 +111,21 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     peers,
     warnings: [],
   };
+}
+
+/**
+ * `store:` (the activity database). The path is used as written, relative to the working directory
+ * as in llama-swap; whether it can be opened is checked when serve opens it (the loader has no file system).
+ */
+function normalizeStore(input: ConfigInput, ctx: NormalizeContext): Config["store"] {
+  const s = input.store;
+  if (s === undefined) return null;
+  const path = s.path ?? "";
+  if (path.trim() === "") {
+    ctx.report(["store", "path"], "must not be empty");
+    return null;
+  }
+  return { path, maxRecords: s.maxRecords ?? DEFAULTS.storeMaxRecords, maxAgeDays: s.maxAgeDays ?? DEFAULTS.storeMaxAgeDays };
 }
 
 /**

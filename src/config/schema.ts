@@ -2,7 +2,8 @@
  * The TypeBox schema of config.yaml as it stands after macro expansion: llama-swap's keys plus
  * switchyard's own (drainTimeout, requestBodyLimitMB, routing.scheduler.settings.fifo.maxWait,
  * routing.scheduler.use serial). Every object is closed (`additionalProperties: false`) except the
- * free-form maps (metadata, setParams, macros, ...). Keys llama-swap knows and switchyard ignores are
+ * free-form maps (metadata, setParams, macros, ...) and `performance` (llama-swap's own tests write an
+ * unknown key there; normalize-performance.ts warns about it). Keys llama-swap knows and switchyard ignores are
  * typed `Unknown` and listed in IGNORED_KEYS. config-schema.json is generated from this file.
  */
 import { Type } from "@sinclair/typebox";
@@ -24,6 +25,9 @@ export const DEFAULTS = {
   fifoMaxWait: 60,
   comfyUIModelId: "comfyui_auto",
   comfyUIConcurrencyLimit: 50,
+  performanceEvery: "5s",
+  storeMaxRecords: 100_000,
+  storeMaxAgeDays: 30,
 } as const;
 
 const closed = { additionalProperties: false } as const;
@@ -229,8 +233,31 @@ export const ConfigSchema = Type.Object(
     profiles: Type.Optional(Type.Record(Type.String(), ProfileShape, ignored("profiles"))),
     selectors: Type.Optional(Type.Record(Type.String(), SelectorShape, ignored("selectors"))),
     captureBuffer: Type.Optional(Type.Integer(ignored("capture buffer size"))),
-    performance: Type.Optional(Type.Object({ disabled: Bool, every: Type.Optional(Type.String({ pattern: GO_DURATION })) }, ignored("performance monitor"))),
-    store: Type.Optional(Type.Object({ path: Str }, ignored("activity store"))),
+    performance: Type.Optional(
+      Type.Object(
+        {
+          disabled: Type.Optional(Type.Boolean({ default: false, description: "Turn CPU, memory and GPU sampling off (/api/performance then answers 503 {\"enabled\":false}; /api/hardware still answers)." })),
+          every: Type.Optional(
+            Type.String({ pattern: GO_DURATION, default: DEFAULTS.performanceEvery, description: "Time between samples, a Go duration such as 5s or 1m30s; at least 5s; 0 = 5s. One hour of samples is kept in memory." }),
+          ),
+        },
+        { description: "System monitoring behind /api/performance: CPU, memory, and GPUs through nvidia-smi or rocm-smi when one is on PATH. Other keys here are ignored with a warning, as llama-swap ignores them." },
+      ),
+    ),
+    store: Type.Optional(
+      Type.Object(
+        {
+          path: Type.Optional(Type.String({ description: "The SQLite database file (created when missing; its directory must exist and be writable). A relative path is relative to the working directory, as in llama-swap." })),
+          maxRecords: Type.Optional(Type.Integer({ minimum: 1, default: DEFAULTS.storeMaxRecords, description: "(switchyard) Records kept; the oldest go first." })),
+          maxAgeDays: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: DEFAULTS.storeMaxAgeDays, description: "(switchyard) Days a record is kept after its request arrived." })),
+        },
+        {
+          ...closed,
+          description:
+            "Keep activity records (/api/metrics/activity, /api/metrics/stats) in a SQLite file, so they survive a restart and ids continue. Written in batches off the request path; a kill -9 may lose the last batch (at most 64 records or 250 ms of them). Absent = records only in memory (metricsMaxInMemory).",
+        },
+      ),
+    ),
     ui: Type.Optional(Type.Object({ activity: Type.Optional(Type.Object({ session_id: Type.Optional(Type.Array(Type.String())) })) }, ignored("UI settings"))),
     upstream: Type.Optional(Type.Object({ ignorePaths: Type.Optional(Type.Array(Type.String())) }, ignored("/upstream settings"))),
     logTimeFormat: Type.Optional(Type.String(ignored("log time format"))),
@@ -248,8 +275,6 @@ export const IGNORED_KEYS: readonly (readonly string[])[] = [
   ["profiles"],
   ["selectors"],
   ["captureBuffer"],
-  ["performance"],
-  ["store"],
   ["ui"],
   ["upstream"],
   ["logTimeFormat"],

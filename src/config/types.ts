@@ -144,6 +144,10 @@ export interface Config {
   requestBodyLimitMB: number;
   /** Activity records kept in memory (llama-swap's metricsMaxInMemory; 1000 when not positive). */
   metricsMaxInMemory: number;
+  /** System monitoring (`/api/performance`): on unless `performance.disabled`; ms between samples (`every`, at least 5 s, default 5 s). */
+  performance: { enabled: boolean; everyMs: number };
+  /** The activity database (`store:`), or null: records only in memory. The path as written (relative = to the working directory). */
+  store: { path: string; maxRecords: number; maxAgeDays: number } | null;
   apiKeys: string[];
   /** Model IDs (aliases resolved, unknown dropped with a warning) to load at start. */
   preload: string[];

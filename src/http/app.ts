@@ -13,6 +13,7 @@ import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
 import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
 import { createModelHandler, MODEL_ROUTES, type ClientInfo } from "./model-routes.ts";
+import { createPerformanceRoutes } from "./performance-routes.ts";
 import { createUpstreamHandler } from "./upstream-routes.ts";
 
 /** Dependencies of the app (see HttpDeps). */
@@ -36,6 +37,8 @@ const ADMIN_METHODS: Record<string, string> = {
   "/api/events": "GET, HEAD",
   "/api/metrics/activity": "GET, HEAD",
   "/api/metrics/stats": "GET, HEAD",
+  "/api/performance": "GET, HEAD",
+  "/api/hardware": "GET, HEAD",
   "/metrics": "GET, HEAD",
 };
 
@@ -56,6 +59,7 @@ export function createApp(deps: AppDeps) {
   const modelHandler = createModelHandler(ctx);
   const upstreamHandler = createUpstreamHandler(ctx);
   const activityRoutes = createActivityRoutes(ctx);
+  const performanceRoutes = createPerformanceRoutes(ctx.hardware);
 
   type Server = { requestIP(r: Request): { address: string } | null } | null;
   /** The peer address of the connection (looked up once per request: it is not free in Bun). */
@@ -145,6 +149,9 @@ export function createApp(deps: AppDeps) {
     .get("/api/events", logged((r) => apiEventsResponse(ctx, ctx.events, r)))
     .get("/api/metrics/activity", logged((r) => activityRoutes.activity(r)))
     .get("/api/metrics/stats", logged((r) => activityRoutes.stats(r)))
+    // Not access-logged, as llama-swap skips it: a dashboard polls it.
+    .get("/api/performance", ({ request }) => negotiateError(performanceRoutes.performance(request), request.headers.get("accept")))
+    .get("/api/hardware", logged(() => performanceRoutes.hardware()))
     .get("/metrics", logged(() => activityRoutes.prometheus()))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
     .onError(({ code, error, request }) => {

@@ -7,6 +7,7 @@ import { createLogStream } from "../log/log-stream.ts";
 import type { LogHub, LogStream } from "../log/types.ts";
 import type { ActivityLog } from "../observe/activity.ts";
 import type { ActivityStore } from "../observe/activity-store.ts";
+import type { HardwareMonitor } from "../observe/hardware-snapshot.ts";
 import type { SwitchyardMetrics } from "../observe/metrics.ts";
 import type { Broadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
@@ -41,6 +42,8 @@ export interface HttpDeps {
   activity?: ActivityLog;
   /** Where records are read back from; absent: the activity log's in-memory ring. */
   activityStore?: ActivityStore;
+  /** Performance samples and the host description (`/api/performance`, `/api/hardware`); absent: both 503. */
+  hardware?: HardwareMonitor;
   /** The Prometheus metrics behind `/metrics`; absent: `/metrics` is 404. */
   metrics?: SwitchyardMetrics;
 }
@@ -71,6 +74,8 @@ export interface HttpContext {
   readonly activity: ActivityLog | null;
   /** The persistent activity store, when one is configured. */
   readonly activityStore: ActivityStore | null;
+  /** The hardware monitor, when the composition provides one. */
+  readonly hardware: HardwareMonitor | null;
   /** The Prometheus metrics, when the composition provides them. */
   readonly metrics: SwitchyardMetrics | null;
   /** The supervisor of a local model (process state, pid, past load times), when there is one. */
@@ -105,6 +110,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     events: deps.events ?? null,
     activity: deps.activity ?? null,
     activityStore: deps.activityStore ?? null,
+    hardware: deps.hardware ?? null,
     metrics: deps.metrics ?? null,
     process: (id) => deps.models?.get(id),
     router: deps.router,

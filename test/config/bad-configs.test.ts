@@ -111,6 +111,16 @@ const cases: Case[] = [
   { name: "empty API key", yaml: `apiKeys:\n  - ok\n  - ""`, path: "apiKeys[1]", line: 3, message: "API key is empty" },
   { name: "priority for an unknown model", yaml: `models:\n  llama:\n    ${M}\nrouting:\n  scheduler:\n    settings:\n      fifo:\n        priority:\n          lama: 3`, path: "routing.scheduler.settings.fifo.priority.lama", line: 9, message: 'unknown model "lama", did you mean llama?' },
   { name: "priority given twice through an alias", yaml: `models:\n  a:\n    ${M}\n    aliases: [x]\nrouting:\n  scheduler:\n    settings:\n      fifo:\n        priority:\n          a: 1\n          x: 2`, path: "routing.scheduler.settings.fifo.priority.x", line: 11, message: 'model a already has a priority (from key "a")' },
+  // store (the activity database)
+  { name: "store without a path", yaml: `store:\n  maxRecords: 5`, path: "store.path", line: 1, message: "must not be empty" },
+  { name: "store path blank", yaml: `store:\n  path: "  "`, path: "store.path", line: 2, message: "must not be empty" },
+  { name: "store is a string", yaml: `store: ./activity.db`, path: "store", line: 1, message: 'must be a mapping, got "./activity.db"' },
+  { name: "store maxRecords 0", yaml: `store:\n  path: a.db\n  maxRecords: 0`, path: "store.maxRecords", line: 3, message: "must be >= 1, got 0" },
+  { name: "store maxRecords fractional", yaml: `store:\n  path: a.db\n  maxRecords: 1.5`, path: "store.maxRecords", line: 3, message: "must be a whole number, got 1.5" },
+  { name: "store maxAgeDays 0", yaml: `store:\n  path: a.db\n  maxAgeDays: 0`, path: "store.maxAgeDays", line: 3, message: "must be > 0, got 0" },
+  { name: "store maxAgeDays negative", yaml: `store:\n  path: a.db\n  maxAgeDays: -1`, path: "store.maxAgeDays", line: 3, message: "must be > 0, got -1" },
+  { name: "store maxAgeDays not a number", yaml: `store:\n  path: a.db\n  maxAgeDays: soon`, path: "store.maxAgeDays", line: 3, message: 'must be a number, got "soon"' },
+  { name: "typo in a store key", yaml: `store:\n  path: a.db\n  maxRecord: 5`, path: "store.maxRecord", line: 3, message: "unknown key, did you mean maxRecords?" },
   // YAML itself
   { name: "YAML syntax error", yaml: `models:\n  a:\n    cmd: "unclosed\n`, path: "", line: 4, message: /Missing closing "quote/ },
   { name: "duplicate YAML key", yaml: `models:\n  a:\n    ${M}\n    ttl: 1\n    ttl: 2`, path: "", line: 5, message: "duplicate key" },

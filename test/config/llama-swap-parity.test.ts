@@ -1138,10 +1138,12 @@ const peerRejects: Reject[] = [
 const SEL_BASE = `models:\n  a:\n    cmd: echo \${PORT}\n    aliases: [alias-a]\n    filters:\n      setParamsByID:\n        variant:\n          temperature: 0\n  b:\n    cmd: echo \${PORT}\npeers:\n  remote:\n    proxy: http://example.com\n    models: [remote-model]\n`;
 
 const ignoredKeys: Accept[] = [
-  { name: "performance.every 30s, with an unknown sub-key", ls: "TestPerformanceConfig_CustomValues", yaml: `performance:\n  enable: true\n  every: 30s\n${ONE}`, got: (c) => c.models.model1.port, want: 5800, warns: ["performance"] },
-  { name: "performance.every 1m30s", ls: "TestPerformanceConfig_ComplexDurations", yaml: `performance:\n  every: 1m30s\n${ONE}`, got: (c) => c.models.model1.port, want: 5800, warns: ["performance"] },
-  { name: "performance.disabled", ls: "TestPerformanceConfig_Disabled", yaml: `performance:\n  disabled: true\n${ONE}`, got: (c) => c.models.model1.port, want: 5800, warns: ["performance"] },
-  { name: "performance.every 0s means the default", ls: "code: Performance.Every == 0 → 5s", yaml: `performance:\n  every: 0s\n${ONE}`, got: (c) => c.models.model1.port, want: 5800, warns: ["performance"] },
+  { name: "performance.every 30s, with an unknown sub-key", ls: "TestPerformanceConfig_CustomValues", yaml: `performance:\n  enable: true\n  every: 30s\n${ONE}`, got: (c) => c.performance, want: { enabled: true, everyMs: 30_000 }, warns: ["performance.enable"] },
+  { name: "performance.every 1m30s", ls: "TestPerformanceConfig_ComplexDurations", yaml: `performance:\n  every: 1m30s\n${ONE}`, got: (c) => c.performance, want: { enabled: true, everyMs: 90_000 } },
+  { name: "performance.disabled", ls: "TestPerformanceConfig_Disabled", yaml: `performance:\n  disabled: true\n${ONE}`, got: (c) => c.performance, want: { enabled: false, everyMs: 5000 } },
+  { name: "performance.every 0s means the default", ls: "code: Performance.Every == 0 → 5s", yaml: `performance:\n  every: 0s\n${ONE}`, got: (c) => c.performance, want: { enabled: true, everyMs: 5000 } },
+  { name: "no performance section: enabled, every 5s", ls: "TestPerformanceConfig_Defaults", yaml: ONE, got: (c) => c.performance, want: { enabled: true, everyMs: 5000 } },
+  { name: "performance.every 10s alone", ls: "TestPerformanceConfig_PartialValues", yaml: `performance:\n  every: 10s\n${ONE}`, got: (c) => c.performance, want: { enabled: true, everyMs: 10_000 } },
   {
     name: "profiles pinning models, aliases, setParamsByID aliases, peer models (bare and full), disabled pins",
     ls: "TestConfig_Profiles_LoadAndResolve",
@@ -1233,9 +1235,9 @@ const ignoredKeys: Accept[] = [
             reranker: false
             context: 32000
     `,
-    got: (c) => c.models.m.port,
-    want: 5800,
-    warns: ["logTimeFormat", "captureBuffer", "logRequests", "ui", "upstream", "store", "models.m.capabilities"],
+    got: (c) => [c.models.m.port, c.store],
+    want: [5800, { path: "./activity.db", maxRecords: 100000, maxAgeDays: 30 }],
+    warns: ["logTimeFormat", "captureBuffer", "logRequests", "ui", "upstream", "models.m.capabilities"],
   },
 ];
 
@@ -1292,7 +1294,7 @@ const laxer: Accept[] = [
   { name: "the serial scheduler (switchyard's own)", ls: "llama-swap: unknown scheduler", yaml: `${TWO}routing:\n  scheduler:\n    use: serial\n`, got: (c) => c.routing.scheduler, want: "serial" },
   { name: "a selector named like a model: a warning, since switchyard has no selectors", ls: "TestConfig_Selectors_Validation/model id collision", yaml: `${SEL_BASE}selectors:\n  a:\n    strategy: pin\n    targets: [a]\n`, got: (c) => c.models.a.port, want: 5800, warns: ["selectors.a"] },
   { name: "spillover targets that cannot run together (not checked)", ls: "TestConfig_Selectors_Validation/spillover swapping group", yaml: `${SEL_BASE}selectors:\n  public:\n    strategy: spillover\n    targets: [a, b]\n`, got: (c) => c.models.b.port, want: 5801, warns: ["selectors"] },
-  { name: "a store.path in a directory that does not exist (not checked: no file system in the loader)", ls: "TestConfig_StorePath/non-existent directory rejected", yaml: `store:\n  path: /no/such/dir/llama-swap.db\n${ONE}`, got: (c) => c.models.model1.port, want: 5800, warns: ["store"] },
+  { name: "a store.path in a directory that does not exist (not checked by the loader, which has no file system: serve refuses to start when it cannot open the store)", ls: "TestConfig_StorePath/non-existent directory rejected", yaml: `store:\n  path: /no/such/dir/llama-swap.db\n${ONE}`, got: (c) => c.store?.path, want: "/no/such/dir/llama-swap.db" },
 ];
 
 // ---------------------------------------------------------------- running the table

@@ -77,6 +77,7 @@ describe("llama-swap-shaped config", () => {
       expect(config.unloadTimeout).toBe(10);
       expect(config.drainTimeout).toBe(30);
       expect(config.requestBodyLimitMB).toBe(256);
+      expect(config.performance).toEqual({ enabled: true, everyMs: 15_000 });
       expect(config.apiKeys).toEqual(["sk-plain-key", "sk-one", 'sk-"two"']);
       expect(config.preload).toEqual(["speedy"]);
     });
@@ -178,7 +179,6 @@ describe("llama-swap-shaped config", () => {
         "7 logTimeFormat",
         "10 captureBuffer",
         "11 ui",
-        "14 performance",
         "37 upstream",
         "41 profiles",
         "47 selectors",

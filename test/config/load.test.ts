@@ -6,6 +6,14 @@ import { issuesOf, load } from "./helpers.ts";
 const ONE = `models:\n  m:\n    cmd: srv --port \${PORT}\n`;
 
 describe("defaults", () => {
+  test("store: the path as written (relative = to the working directory, as in llama-swap), with the retention defaults", () => {
+    const { config, warnings } = load(`store:\n  path: ./activity.db\n${ONE}`);
+    expect(warnings).toEqual([]);
+    expect(config.store).toEqual({ path: "./activity.db", maxRecords: 100000, maxAgeDays: 30 });
+    expect(load(`store:\n  path: /var/lib/switchyard/a.db\n  maxRecords: 5\n  maxAgeDays: 0.5\n${ONE}`).config.store).toEqual({ path: "/var/lib/switchyard/a.db", maxRecords: 5, maxAgeDays: 0.5 });
+    expect(load(ONE).config.store).toBeNull();
+  });
+
   test("metricsMaxInMemory: a positive value is kept; zero or less means 1000, as in llama-swap", () => {
     expect(load(`metricsMaxInMemory: 50\n${ONE}`).config.metricsMaxInMemory).toBe(50);
     expect(load(`metricsMaxInMemory: 0\n${ONE}`).config.metricsMaxInMemory).toBe(1000);
@@ -28,6 +36,8 @@ describe("defaults", () => {
       drainTimeout: 30,
       requestBodyLimitMB: 256,
       metricsMaxInMemory: 1000,
+      performance: { enabled: true, everyMs: 5000 },
+      store: null,
       apiKeys: [],
       preload: [],
       aliases: {},

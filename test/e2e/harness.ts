@@ -44,9 +44,13 @@ export interface Running {
 }
 
 /** Start the binary with `configText` written as config.yaml in a fresh temp directory. */
-export async function startBinary(configText: string, extraArgs: string[] = []): Promise<Running> {
+export function startBinary(configText: string, extraArgs: string[] = []): Promise<Running> {
+  return startBinaryIn(mkdtempSync(join(tmpdir(), "switchyard-e2e-")), configText, extraArgs);
+}
+
+/** Start the binary in `dir` (kept: a restart sees the files an earlier run left), with `configText` as its config.yaml. */
+export async function startBinaryIn(dir: string, configText: string, extraArgs: string[] = []): Promise<Running> {
   await ensureBinary();
-  const dir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
   writeFileSync(join(dir, "config.yaml"), configText);
   const port = freePort();
   const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`, ...extraArgs], {
