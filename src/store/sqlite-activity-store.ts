@@ -185,7 +185,8 @@ const COLUMNS = [
   "usage_prompt_per_second", "usage_generation_per_second", "usage_prompt_ms", "usage_generation_ms",
 ] as const;
 
-const INSERT = `INSERT OR IGNORE INTO activity (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
+// Plain INSERT, not OR IGNORE: OR IGNORE would also skip a NOT NULL violation silently.
+const INSERT = `INSERT INTO activity (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
 const SELECT_RECORD = `SELECT ${COLUMNS.join(", ")} FROM activity`;
 
 /** A string's UTF-16 code units, big-endian: BLOBs compare (memcmp, shorter first) as JS compares strings. */
@@ -448,16 +449,18 @@ function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivitySt
   // transaction, and the batch is tried again.
   const writeBatch = db.transaction((records: ActivityRecord[]) => {
     let stored = 0;
+    let duplicates = 0;
     const refused: string[] = [];
     for (const r of records) {
       try {
         stored += insert.run(...rowOf(r)).changes;
       } catch (err) {
-        if (!isRecordError(err)) throw err;
-        refused.push(`${(r as Partial<ActivityRecord> | null)?.id ?? "?"}: ${messageOf(err)}`);
+        if ((err as { code?: unknown }).code === "SQLITE_CONSTRAINT_PRIMARYKEY") duplicates++;
+        else if (isRecordError(err)) refused.push(`${(r as Partial<ActivityRecord> | null)?.id ?? "?"}: ${messageOf(err)}`);
+        else throw err;
       }
     }
-    return { stored, refused };
+    return { stored, refused, duplicates };
   });
   const trimOldest = db.prepare("DELETE FROM activity WHERE id IN (SELECT id FROM activity ORDER BY id LIMIT ?)");
   const trimBefore = db.prepare("DELETE FROM activity WHERE ts_ms < ?");
@@ -511,11 +514,10 @@ function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivitySt
     pending = [];
     if (batch.length > 0) {
       try {
-        const { stored, refused } = writeBatch(batch);
+        const { stored, refused, duplicates } = writeBatch(batch);
         rows += stored;
         failures = 0;
         if (refused.length > 0) onError(new Error(`${refused.length} activity record(s) could not be stored (${refused.slice(0, 3).join("; ")})`));
-        const duplicates = batch.length - stored - refused.length;
         if (duplicates > 0) onError(new Error(`${duplicates} activity record(s) had an id already stored (is another switchyard writing this file?); kept the stored ones`));
       } catch (err) {
         // Keep the batch for a retry (bounded), and back off so a full disk does not flood the log.
