@@ -8,7 +8,7 @@
  * record is finished exactly once, kept in a bounded in-memory ring (`metricsMaxInMemory`), and
  * published so `/api/events` and a store can follow. Nothing here waits (web-standard).
  */
-import { createUsageScanner, type TokenUsage, type UsageScanner } from "./usage.ts";
+import { createUsageScanner, emptyUsage, type TokenUsage, type UsageScanner } from "./usage.ts";
 
 /** How a request ended. */
 export type ActivityOutcome =
@@ -235,18 +235,4 @@ function carriesToken(bytes: Uint8Array): boolean {
   // A long chunk is past the opening events; a short one is cheap to decode.
   if (bytes.byteLength > 4096) return true;
   return TOKEN_TEXT.test(new TextDecoder().decode(bytes));
-}
-
-function emptyUsage(): TokenUsage {
-  return {
-    promptTokens: null,
-    completionTokens: null,
-    cachedTokens: null,
-    draftTokens: null,
-    draftAccepted: null,
-    promptPerSecond: null,
-    generationPerSecond: null,
-    promptMs: null,
-    generationMs: null,
-  };
 }

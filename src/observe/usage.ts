@@ -38,6 +38,11 @@ export interface TokenUsage {
   generationMs: number | null;
 }
 
+/** The accounting of a response that reported nothing. */
+export function emptyUsage(): TokenUsage {
+  return { promptTokens: null, completionTokens: null, cachedTokens: null, draftTokens: null, draftAccepted: null, promptPerSecond: null, generationPerSecond: null, promptMs: null, generationMs: null };
+}
+
 /** Options of `createUsageScanner`. */
 export interface UsageScannerOptions {
   /** The body is `text/event-stream` (scanned line by line); otherwise one JSON document. */

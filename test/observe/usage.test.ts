@@ -1,19 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { createUsageScanner, type TokenUsage } from "../../src/observe/usage.ts";
+import { prng } from "../../scripts/bench/trace.ts";
+import { createUsageScanner, emptyUsage, type TokenUsage } from "../../src/observe/usage.ts";
 
 const enc = new TextEncoder();
 
-const NULLS: TokenUsage = {
-  promptTokens: null,
-  completionTokens: null,
-  cachedTokens: null,
-  draftTokens: null,
-  draftAccepted: null,
-  promptPerSecond: null,
-  generationPerSecond: null,
-  promptMs: null,
-  generationMs: null,
-};
+const NULLS: TokenUsage = emptyUsage();
 
 function usage(p: Partial<TokenUsage>): TokenUsage {
   return { ...NULLS, ...p };
@@ -340,17 +331,6 @@ function run(sseMode: boolean, parts: Uint8Array[]): TokenUsage {
   return s.result();
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("usage scanner: one table of real-shaped bodies", () => {
   for (const c of CASES) {
