@@ -20,7 +20,7 @@
  *   open, a file from a newer switchyard (or another program) is refused with a clear error.
  */
 import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, openSync, statSync, unlinkSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { ActivityRecord } from "../observe/activity.ts";
 import { ActivityQueryError, type ActivityPage, type ActivityQuery, type ActivityStats, type HistogramData, type SortKey } from "../observe/activity-query.ts";
@@ -268,6 +268,23 @@ function isRecordError(err: unknown): boolean {
   return err instanceof TypeError || err instanceof RangeError;
 }
 
+/**
+ * What the system says when the file is opened for writing (SQLite's CANTOPEN does not say), as
+ * " (open: CODE, text)"; "" when that open works. A file the probe creates is removed again.
+ */
+function osReason(path: string): string {
+  const existed = existsSync(path);
+  try {
+    closeSync(openSync(path, "a"));
+    if (!existed) unlinkSync(path);
+    return "";
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const text = e.message.replace(/^[A-Z]+: /, "").replace(/, open .*$/, "");
+    return ` (open: ${e.code ?? "error"}, ${text})`;
+  }
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -404,7 +421,7 @@ export function openSqliteActivityStore(opts: SqliteActivityStoreOptions): Activ
   try {
     db = new Database(opts.path, { create: true, readwrite: true, strict: true });
   } catch (err) {
-    throw new ActivityStoreOpenError(opts.path, messageOf(err));
+    throw new ActivityStoreOpenError(opts.path, (err as { code?: unknown }).code === "SQLITE_CANTOPEN" ? `${messageOf(err)}${osReason(opts.path)}` : messageOf(err));
   }
   try {
     return createStore(db, opts);

@@ -2,8 +2,8 @@
  * End-to-end: `store: { path }` keeps the activity records of dist/switchyard in a SQLite file
  * across restarts (graceful and kill -9), and a store that cannot be opened stops the start.
  */
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY, ensureBinary, startBinaryIn, type Running } from "./harness.ts";
@@ -15,6 +15,17 @@ const BATCH_SIZE = 64;
 const running: Running[] = [];
 afterEach(async () => {
   for (const r of running.splice(0)) await r.stop("SIGTERM");
+});
+
+const dirs: string[] = [];
+/** A fresh directory for one test's config and store (removed after the file). */
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "switchyard-store-e2e-"));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
 beforeAll(async () => {
@@ -65,7 +76,7 @@ async function activity(url: string): Promise<Page> {
 describe("store: activity records survive a restart", () => {
   test("graceful restart (SIGTERM): every record is there, and new ids continue", async () => {
     const N = 20;
-    const dir = mkdtempSync(join(tmpdir(), "switchyard-store-"));
+    const dir = tempDir();
     const first = await start(dir);
     await send(first.url, N);
     // No read before the stop: the records still in the batch are written by the shutdown path.
@@ -92,7 +103,7 @@ describe("store: activity records survive a restart", () => {
     // sequential, so at most BATCH_SIZE records (the newest ones) wait at any moment: at least
     // N - BATCH_SIZE must be there after the restart, and what is there is a prefix 1..k.
     const N = 150;
-    const dir = mkdtempSync(join(tmpdir(), "switchyard-store-"));
+    const dir = tempDir();
     const first = await start(dir);
     await send(first.url, N);
     first.proc.kill("SIGKILL");
@@ -112,7 +123,7 @@ describe("store: activity records survive a restart", () => {
 
 describe("store: cannot open", () => {
   test("a corrupt store file: exit 1, one line with the path and the reason, no stack trace", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "switchyard-store-"));
+    const dir = tempDir();
     writeFileSync(join(dir, "config.yaml"), config());
     writeFileSync(join(dir, "activity.db"), Uint8Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) & 0xff));
     const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", "127.0.0.1:0"], { cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
@@ -123,7 +134,7 @@ describe("store: cannot open", () => {
   }, 30_000);
 
   test("a store path under a file: exit 1 naming the path", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "switchyard-store-"));
+    const dir = tempDir();
     writeFileSync(join(dir, "afile"), "x");
     writeFileSync(join(dir, "config.yaml"), config().replace("./activity.db", "./afile/activity.db"));
     const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", "127.0.0.1:0"], { cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });

@@ -473,7 +473,7 @@ describe("sqlite activity store: cannot open", () => {
       return;
     }
     // /proc takes no new files, whoever asks.
-    expect(reason("/proc/switchyard-activity.db")).toBe("unable to open database file");
+    expect(reason("/proc/switchyard-activity.db")).toBe("unable to open database file (open: ENOENT, no such file or directory)");
   });
 });
 
