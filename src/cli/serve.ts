@@ -19,6 +19,7 @@ import { preload } from "../router/preload.ts";
 import type { Supervisor } from "../process/types.ts";
 import { freemem, loadavg, totalmem } from "node:os";
 import { createActivityLog } from "../observe/activity.ts";
+import { createCaptureRing } from "../observe/captures.ts";
 import { createMetrics } from "../observe/metrics.ts";
 import { createBroadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
@@ -94,8 +95,15 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     supervisors.set(model.id, sup);
   }
   const router = createRouter({ config, supervisors, log: logs.log, observe });
+  // Captures (captureBuffer MB), masking every key this process knows wherever it appears.
+  const captures =
+    config.captureBufferMB > 0
+      ? createCaptureRing({ megabytes: config.captureBufferMB, secrets: [...config.apiKeys, ...Object.values(config.peers).map((p) => p.apiKey)] })
+      : null;
   const activity = createActivityLog({
     maxInMemory: config.metricsMaxInMemory,
+    captures,
+    onInflight: (update) => events.publish({ type: "inflight", update }),
     // A restarted process continues the store's numbering.
     firstId: store ? store.lastId() + 1 : 1,
     sink: (record) => {
@@ -106,7 +114,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   // /api/performance samples (unless performance.disabled) and the /api/hardware snapshot.
   const hardware = createHardwareMonitor({ enabled: config.performance.enabled, everyMs: config.performance.everyMs, version: BUILD.version, log: logs.log });
   hardware.start();
-  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity, metrics, hardware, ...(store ? { activityStore: store } : {}) });
+  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ...(store ? { activityStore: store } : {}) });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {

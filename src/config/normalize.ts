@@ -103,6 +103,11 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     metricsMaxInMemory: (input.metricsMaxInMemory ?? 0) > 0 ? (input.metricsMaxInMemory as number) : DEFAULTS.metricsMaxInMemory,
     performance: normalizePerformance(input, ctx),
     store: normalizeStore(input, ctx),
+    // llama-swap: a capture buffer that is not positive means no captures.
+    captureBufferMB: Math.max(0, input.captureBuffer ?? 0),
+    // llama-swap's default session headers unless the file lists its own ([] = none).
+    ui: { activity: { session_id: [...(input.ui?.activity?.session_id ?? DEFAULTS.sessionIdHeaders)] } },
+    upstreamMetrics: input.metrics?.upstream ?? false,
     apiKeys,
     preload,
     models,

@@ -20,6 +20,7 @@ export const DEFAULTS = {
   drainTimeout: 30,
   requestBodyLimitMB: 256,
   metricsMaxInMemory: 1000,
+  sessionIdHeaders: ["X-Session-ID", "X-Litellm-Session-Id"],
   concurrencyLimit: 10,
   checkEndpoint: "/health",
   fifoMaxWait: 60,
@@ -232,7 +233,13 @@ export const ConfigSchema = Type.Object(
     peers: Type.Optional(Type.Record(Type.String(), PeerSchema, { description: "Remote servers whose models are forwarded to." })),
     profiles: Type.Optional(Type.Record(Type.String(), ProfileShape, ignored("profiles"))),
     selectors: Type.Optional(Type.Record(Type.String(), SelectorShape, ignored("selectors"))),
-    captureBuffer: Type.Optional(Type.Integer(ignored("capture buffer size"))),
+    captureBuffer: Type.Optional(
+      Type.Integer({
+        default: 0,
+        description:
+          "MB of memory for the request and response bodies of recent model requests, read back at /api/captures/{id}. 0 or less = off (switchyard's default; llama-swap's is 5). Authorization, x-api-key, cookies and every API key are never captured.",
+      }),
+    ),
     performance: Type.Optional(
       Type.Object(
         {
@@ -258,7 +265,38 @@ export const ConfigSchema = Type.Object(
         },
       ),
     ),
-    ui: Type.Optional(Type.Object({ activity: Type.Optional(Type.Object({ session_id: Type.Optional(Type.Array(Type.String())) })) }, ignored("UI settings"))),
+    ui: Type.Optional(
+      Type.Object(
+        {
+          activity: Type.Optional(
+            Type.Object(
+              { session_id: Type.Optional(
+                  Type.Array(Type.String(), {
+                    default: DEFAULTS.sessionIdHeaders,
+                    description: "Request headers, in order, that name a request's session in the UI's in-flight table (case-insensitive; the first non-empty one is shown). [] = none.",
+                  }),
+                ) },
+              closed,
+            ),
+          ),
+        },
+        { ...closed, description: "Web UI settings, sent to UIs as the uiConfig message of /api/events (llama-swap's ui key)." },
+      ),
+    ),
+    metrics: Type.Optional(
+      Type.Object(
+        {
+          upstream: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                "(switchyard) Re-export each running local model's own /metrics (llama-server started with --metrics) in /metrics, every sample with a model label. A backend that does not answer within 2 s is left out of that scrape and reported by switchyard_upstream_metrics_up.",
+            }),
+          ),
+        },
+        { ...closed, description: "(switchyard) Prometheus /metrics options." },
+      ),
+    ),
     upstream: Type.Optional(Type.Object({ ignorePaths: Type.Optional(Type.Array(Type.String())) }, ignored("/upstream settings"))),
     logTimeFormat: Type.Optional(Type.String(ignored("log time format"))),
     metricsMaxInMemory: Type.Optional(Type.Integer({ default: DEFAULTS.metricsMaxInMemory, description: "Activity records kept in memory (/api/metrics/activity); 0 or less = 1000." })),
@@ -274,8 +312,6 @@ export const ConfigSchema = Type.Object(
 export const IGNORED_KEYS: readonly (readonly string[])[] = [
   ["profiles"],
   ["selectors"],
-  ["captureBuffer"],
-  ["ui"],
   ["upstream"],
   ["logTimeFormat"],
   ["logRequests"],

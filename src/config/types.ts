@@ -146,6 +146,12 @@ export interface Config {
   metricsMaxInMemory: number;
   /** System monitoring (`/api/performance`): on unless `performance.disabled`; ms between samples (`every`, at least 5 s, default 5 s). */
   performance: { enabled: boolean; everyMs: number };
+  /** MB for captured request and response bodies (`captureBuffer`); 0 = off. */
+  captureBufferMB: number;
+  /** llama-swap's `ui` settings, handed to web UIs as they are. */
+  ui: { activity: { session_id: string[] } };
+  /** Re-export each running model's own /metrics with a model label (`metrics.upstream`). */
+  upstreamMetrics: boolean;
   /** The activity database (`store:`), or null: records only in memory. The path as written (relative = to the working directory). */
   store: { path: string; maxRecords: number; maxAgeDays: number } | null;
   apiKeys: string[];

@@ -2,7 +2,8 @@
  * `/api/metrics/activity` (a page of activity records, with llama-swap's filters) and
  * `/api/metrics/stats` (totals and speed histograms), read from the activity store (the database
  * when `store.path` is set, else the records kept in memory). A query the caller got wrong is a
- * 400 in the error envelope; and `/metrics`, the Prometheus text. Web-standard.
+ * 400 in the error envelope; `/api/captures/{id}` (one captured exchange); and `/metrics`, the
+ * Prometheus text. Web-standard.
  */
 import { ActivityQueryError, parseActivityQuery } from "../observe/activity-query.ts";
 import { createMemoryActivityStore, type ActivityStore } from "../observe/activity-store.ts";
@@ -13,6 +14,8 @@ import { errorResponse } from "./errors.ts";
 export interface ActivityRoutes {
   activity(request: Request): Response;
   stats(request: Request): Response;
+  /** `/api/captures/{id}`: 404 when captures are off, or that capture is gone or was never taken. */
+  capture(id: string): Response;
   /** `/metrics`: the Prometheus text exposition. */
   prometheus(): Response;
 }
@@ -23,7 +26,11 @@ export function createActivityRoutes(ctx: HttpContext): ActivityRoutes {
   return {
     activity(request) {
       try {
-        return Response.json(store.query(parseActivityQuery(new URL(request.url).searchParams)));
+        const page = store.query(parseActivityQuery(new URL(request.url).searchParams));
+        // A capture can be pushed out of its ring after its record was written: say what is held now.
+        const ring = ctx.captures;
+        if (ring) page.data = page.data.map((r) => (r.has_capture === ring.has(r.id) ? r : { ...r, has_capture: ring.has(r.id) }));
+        return Response.json(page);
       } catch (err) {
         if (err instanceof ActivityQueryError) return errorResponse(400, err.message, { code: "invalid_query" });
         throw err;
@@ -32,6 +39,13 @@ export function createActivityRoutes(ctx: HttpContext): ActivityRoutes {
     prometheus() {
       if (!ctx.metrics) return errorResponse(404, "metrics are not enabled", { code: "not_found" });
       return new Response(ctx.metrics.render(), { headers: { "content-type": ctx.metrics.contentType } });
+    },
+    capture(raw) {
+      if (!ctx.captures) return errorResponse(404, "captures are off (set captureBuffer to a size in MB)", { code: "not_found" });
+      const id = /^[0-9]{1,15}$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isSafeInteger(id)) return errorResponse(400, `capture id ${JSON.stringify(raw)} is not a number`, { code: "invalid_id" });
+      const c = ctx.captures.get(id);
+      return c ? Response.json(c) : errorResponse(404, `capture ${id} not found`, { code: "not_found" });
     },
     stats(request) {
       const model = new URL(request.url).searchParams.get("model")?.trim() || undefined;

@@ -2,14 +2,16 @@
  * `GET /api/events`: llama-swap's live event stream, in its envelope
  * (`event:message` + `data:{"type":…,"data":"<JSON text>"}`), so its web UI and the third-party
  * tools that read it work unchanged: `modelStatus` (every model and peer model with its state,
- * sent at start and on every state change) and `logData` (proxy and upstream history, then live
- * text). Beyond llama-swap, what only switchyard knows, each as the observation's JSON: `request`
+ * sent at start and on every state change), `logData` (proxy and upstream history, then live
+ * text), `activity` (the id of each finished record), `inflight` (a snapshot, then upserts and
+ * removes), `uiConfig` (the `ui` settings) and `profileChanged` (`{"active":null}`: switchyard
+ * has no active profile). Beyond llama-swap, what only switchyard knows, each as the observation's JSON: `request`
  * (admitted, granted, finished, refused, cancelled, severed), `queue` (position), `swap` (start
  * with the evicted models and the reason; end with the outcome and duration), `drain` (start,
  * end with the severed count), `load` (start, ready, failed), `ttl` and `crash`.
  *
  * A reader that falls behind never slows anything: observations beyond its queue are dropped and
- * it gets one `gap` message with the count; log text beyond the log follower's budget is dropped
+ * it gets one `gap` message with the count, then a fresh `inflight` snapshot; log text beyond the log follower's budget is dropped
  * with the log's own marker. Web-standard.
  */
 import type { ObserveEvent } from "../observe/events.ts";
@@ -103,11 +105,20 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
         send("logData", { source: "proxy", data: ctx.logs.proxy.history() });
         send("logData", { source: "upstream", data: ctx.logs.upstream.history() });
         send("modelStatus", modelStatus(ctx));
+        send("uiConfig", ctx.config.ui);
+        send("profileChanged", { active: null });
+        const inflightSnapshot = (): void | Promise<void> => send("inflight", { operation: "snapshot", requests: ctx.activity?.inflight() ?? [] });
+        inflightSnapshot();
         unsubscribe.push(ctx.logs.proxy.subscribe((text) => send("logData", { source: "proxy", data: text })));
         unsubscribe.push(ctx.logs.upstream.subscribe((text) => send("logData", { source: "upstream", data: text })));
         if (events) {
           const onDelivery = (d: Delivery<ObserveEvent>): void | Promise<void> => {
-            if (d.kind === "gap") return send("gap", { dropped: d.dropped });
+            // Missed in-flight updates would leave the reader's table wrong: a snapshot replaces them.
+            if (d.kind === "gap") {
+              send("gap", { dropped: d.dropped });
+              return inflightSnapshot();
+            }
+            if (d.event.type === "inflight") return send("inflight", d.event.update);
             if (d.event.type === "model-state") return send("modelStatus", modelStatus(ctx, d.event));
             // llama-swap sends only the id; its clients fetch the record from /api/metrics/activity.
             if (d.event.type === "activity") return send("activity", { id: d.event.record.id });

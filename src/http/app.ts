@@ -13,6 +13,7 @@ import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
 import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
 import { createModelHandler, MODEL_ROUTES, type ClientInfo } from "./model-routes.ts";
+import { createInflightRoutes } from "./inflight-routes.ts";
 import { createPerformanceRoutes } from "./performance-routes.ts";
 import { createUpstreamHandler } from "./upstream-routes.ts";
 
@@ -39,6 +40,7 @@ const ADMIN_METHODS: Record<string, string> = {
   "/api/metrics/stats": "GET, HEAD",
   "/api/performance": "GET, HEAD",
   "/api/hardware": "GET, HEAD",
+  "/api/inflight": "GET, HEAD",
   "/metrics": "GET, HEAD",
 };
 
@@ -47,6 +49,8 @@ function allowedMethods(path: string): string | null {
   if (Object.hasOwn(ADMIN_METHODS, path)) return ADMIN_METHODS[path];
   if (path.startsWith("/api/models/unload/")) return "POST";
   if (path.startsWith("/logs/stream/")) return "GET, HEAD";
+  if (path.startsWith("/api/captures/")) return "GET, HEAD";
+  if (/^\/api\/inflight\/[^/]+\/cancel$/.test(path)) return "POST";
   return null;
 }
 
@@ -60,6 +64,7 @@ export function createApp(deps: AppDeps) {
   const upstreamHandler = createUpstreamHandler(ctx);
   const activityRoutes = createActivityRoutes(ctx);
   const performanceRoutes = createPerformanceRoutes(ctx.hardware);
+  const inflightRoutes = createInflightRoutes(ctx);
 
   type Server = { requestIP(r: Request): { address: string } | null } | null;
   /** The peer address of the connection (looked up once per request: it is not free in Bun). */
@@ -149,6 +154,12 @@ export function createApp(deps: AppDeps) {
     .get("/api/events", logged((r) => apiEventsResponse(ctx, ctx.events, r)))
     .get("/api/metrics/activity", logged((r) => activityRoutes.activity(r)))
     .get("/api/metrics/stats", logged((r) => activityRoutes.stats(r)))
+    .get("/api/captures/*", logged((r) => activityRoutes.capture(decoded(rest(r, "/api/captures/")))))
+    .get("/api/inflight", logged(() => inflightRoutes.list()))
+    .post("/api/inflight/*", logged((r) => {
+      const m = /^([^/]+)\/cancel$/.exec(rest(r, "/api/inflight/"));
+      return m ? inflightRoutes.cancel(decoded(m[1])) : errorResponse(404, "not found", { code: "not_found" });
+    }), { parse: "none" })
     // Not access-logged, as llama-swap skips it: a dashboard polls it.
     .get("/api/performance", ({ request }) => negotiateError(performanceRoutes.performance(request), request.headers.get("accept")))
     .get("/api/hardware", logged(() => performanceRoutes.hardware()))

@@ -7,6 +7,7 @@ import { createLogStream } from "../log/log-stream.ts";
 import type { LogHub, LogStream } from "../log/types.ts";
 import type { ActivityLog } from "../observe/activity.ts";
 import type { ActivityStore } from "../observe/activity-store.ts";
+import type { CaptureRing } from "../observe/captures.ts";
 import type { HardwareMonitor } from "../observe/hardware-snapshot.ts";
 import type { SwitchyardMetrics } from "../observe/metrics.ts";
 import type { Broadcast } from "../observe/broadcast.ts";
@@ -46,6 +47,8 @@ export interface HttpDeps {
   hardware?: HardwareMonitor;
   /** The Prometheus metrics behind `/metrics`; absent: `/metrics` is 404. */
   metrics?: SwitchyardMetrics;
+  /** Captured exchanges (`captureBuffer` > 0); absent: `/api/captures/{id}` is 404. */
+  captures?: CaptureRing | null;
 }
 
 /** A requested name resolved to something that can serve it: a local model, or a peer's model. */
@@ -78,6 +81,8 @@ export interface HttpContext {
   readonly hardware: HardwareMonitor | null;
   /** The Prometheus metrics, when the composition provides them. */
   readonly metrics: SwitchyardMetrics | null;
+  /** Captured exchanges, when captures are on. */
+  readonly captures: CaptureRing | null;
   /** The supervisor of a local model (process state, pid, past load times), when there is one. */
   process(id: string): Supervisor | undefined;
   /** Current process state of a local model (supervisor, else the router's view). */
@@ -112,6 +117,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     activityStore: deps.activityStore ?? null,
     hardware: deps.hardware ?? null,
     metrics: deps.metrics ?? null,
+    captures: deps.captures ?? null,
     process: (id) => deps.models?.get(id),
     router: deps.router,
     logs: deps.logs,

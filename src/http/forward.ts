@@ -28,11 +28,13 @@ export interface Outgoing {
   clientIp: string | null;
   /** Told how the forward goes (the request's activity record). */
   observer?: ResponseObserver;
+  /** Aborts the forward (default: the client's signal); the model routes add an operator's cancel. */
+  signal?: AbortSignal;
 }
 
 /** Forward `out` to `dest`; resolves with the upstream response or our error envelope. */
 export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): Promise<Response> {
-  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.request.signal, observer: out.observer };
+  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.signal ?? out.request.signal, observer: out.observer };
   if (dest.kind === "peer") {
     // llama-swap's peer proxy tells a remote server nothing of our clients, and adds the peer's key.
     return ctx.proxy.forward({

@@ -3,7 +3,7 @@
  * wait for a grant from the router (streaming loading progress to chat clients that want it),
  * apply the configured rewrites and forward. Web-standard; app.ts mounts it on Elysia.
  */
-import type { ActivityHandle } from "../observe/activity.ts";
+import { OPERATOR_CANCELLED, type ActivityHandle } from "../observe/activity.ts";
 import { RouteError, type Grant, type WaitUpdate } from "../router/types.ts";
 import type { HttpContext } from "./context.ts";
 import { errorResponse, HttpError, toErrorResponse } from "./errors.ts";
@@ -105,6 +105,10 @@ export function createModelHandler(ctx: HttpContext): Handler {
 
       const rw = target.kind === "peer" ? peerRewrite(target, req.model) : localRewrite(ctx, target.id, req.model);
       const body = await rewriteBody(req, rw);
+      // An operator may cancel the request (`/api/inflight`): before the grant it leaves the queue,
+      // after it the response is cut in-band like a sever. Only built when activity is recorded.
+      const operator = ctx.activity ? new AbortController() : null;
+      const signal = operator ? AbortSignal.any([request.signal, operator.signal]) : request.signal;
       act = ctx.activity?.begin({
         model: target.kind === "peer" ? `${target.peer.id}/${target.model}` : target.id,
         peer: target.kind === "peer" ? target.peer.id : "",
@@ -112,6 +116,10 @@ export function createModelHandler(ctx: HttpContext): Handler {
         client: client?.ip ?? "",
         bytesIn: req.bytes?.byteLength ?? 0,
         streamed: req.stream,
+        method: request.method,
+        headers: request.headers,
+        body: body.bytes instanceof Uint8Array ? body.bytes : null,
+        cancel: operator ? () => operator.abort(new RouteError("cancelled", OPERATOR_CANCELLED)) : undefined,
       });
       const out: Outgoing = {
         request,
@@ -121,24 +129,26 @@ export function createModelHandler(ctx: HttpContext): Handler {
         contentType: body.contentType,
         clientIp: client?.ip ?? null,
         observer: act,
+        signal,
       };
       if (target.kind === "peer") return forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
 
       const a = act;
       const forward = (grant: Grant): Promise<Response> => {
         a?.granted();
-        return forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
+        const g = operator ? { ...grant, severed: AbortSignal.any([grant.severed, operator.signal]) } : grant;
+        return forwardTo(ctx, { kind: "local", id: target.id, grant: g }, out);
       };
-      const onWait = a ? (u: WaitUpdate): void => a.waiting(u.loading) : undefined;
+      const onWait = a ? (u: WaitUpdate): void => a.waiting(u.loading, u.position) : undefined;
       const wantsLoading = req.stream && target.model.sendLoadingState && LOADING_PATHS.has(url.pathname);
-      if (!wantsLoading) return forward(await ctx.router.acquire(target.id, { signal: request.signal, onUpdate: onWait }));
+      if (!wantsLoading) return forward(await ctx.router.acquire(target.id, { signal, onUpdate: onWait }));
       return await acquireWithProgress({
         onWait,
         onGiveUp: a ? (err) => void unserved(a, err) : undefined,
         router: ctx.router,
         model: req.model,
         modelId: target.id,
-        signal: request.signal,
+        signal,
         loadHistoryMs: ctx.process(target.id)?.loadHistoryMs ?? [],
         forward,
         tickMs: ctx.loadingTickMs,

@@ -50,7 +50,7 @@ export type ForwardEnd = "ok" | "upstream_error" | "severed" | "cancelled";
 
 /** What the proxy reports about one forward (all calls cheap; `end` exactly once). */
 export interface ResponseObserver {
-  response(status: number, contentType: string): void;
+  response(status: number, contentType: string, headers?: Headers): void;
   chunk(bytes: Uint8Array): void;
   end(how: ForwardEnd, opts?: { status?: number; error?: string }): void;
 }
@@ -222,7 +222,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Pro
           return ours("upstream_error", errorResponse(502, message, { code: "bad_upstream_response" }), message);
         }
 
-        observer?.response(res.status, res.headers.get("content-type") ?? "");
+        observer?.response(res.status, res.headers.get("content-type") ?? "", outHeaders);
         if (!res.body || noBody(opts.method, res.status)) {
           unlink();
           release();

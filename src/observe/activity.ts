@@ -8,6 +8,8 @@
  * record is finished exactly once, kept in a bounded in-memory ring (`metricsMaxInMemory`), and
  * published so `/api/events` and a store can follow. Nothing here waits (web-standard).
  */
+import { concatBytes, type CaptureRing } from "./captures.ts";
+import { redactedHeaders, type InflightEntry, type InflightState, type InflightUpdate } from "./inflight.ts";
 import { createUsageScanner, emptyUsage, type TokenUsage, type UsageScanner } from "./usage.ts";
 
 /** How a request ended. */
@@ -77,17 +79,25 @@ export interface ActivityStart {
   client: string;
   bytesIn: number;
   streamed: boolean;
+  /** HTTP method (default "POST"). */
+  method?: string;
+  /** The client's headers (shown redacted in flight; captured redacted). */
+  headers?: Headers;
+  /** The exact bytes forwarded (captured when captures are on). */
+  body?: Uint8Array | null;
+  /** Cancels the request (`POST /api/inflight/{id}/cancel`); absent: it cannot be cancelled. */
+  cancel?: () => void;
 }
 
 /** The record of one request in flight; every method is cheap, `end` is idempotent. */
 export interface ActivityHandle {
   readonly id: number;
   /** A queue or loading update from the router (the first `loading` one starts the load wait). */
-  waiting(loading: boolean): void;
+  waiting(loading: boolean, position?: number): void;
   /** The router granted the request. */
   granted(): void;
-  /** The upstream answered with these headers. */
-  response(status: number, contentType: string): void;
+  /** The upstream answered with this status, content type and headers. */
+  response(status: number, contentType: string, headers?: Headers): void;
   /** A chunk of the upstream body passed to the client. */
   chunk(bytes: Uint8Array): void;
   /** The request is over. */
@@ -105,6 +115,10 @@ export interface ActivityLog {
   recent(): readonly ActivityRecord[];
   /** Requests open now. */
   inFlight(): number;
+  /** The open requests, oldest first, in llama-swap's in-flight shape. */
+  inflight(): InflightEntry[];
+  /** Cancel an open request; false when it is not open or cannot be cancelled. */
+  cancel(id: number): boolean;
 }
 
 /** Options of the activity log. */
@@ -117,6 +131,28 @@ export interface ActivityLogOptions {
   now?: () => number;
   /** The first id (a store continues its own numbering). */
   firstId?: number;
+  /** Where captures go (`captureBuffer` > 0); absent: nothing is captured. */
+  captures?: CaptureRing | null;
+  /** Told of every in-flight change (must not block); byte counts at most every `inflightTickMs`. */
+  onInflight?: (update: InflightUpdate) => void;
+  /** How often changed byte counts of open requests are published (default 250 ms, llama-swap's). */
+  inflightTickMs?: number;
+}
+
+/** The error of a request an operator cancelled. */
+export const OPERATOR_CANCELLED = "cancelled by an operator (POST /api/inflight/{id}/cancel)";
+
+/** What the in-flight view reads of an open request. */
+interface Live {
+  id: number;
+  start: ActivityStart;
+  arrived: number;
+  state: InflightState;
+  position: number;
+  respHeaders: Record<string, string>;
+  bytesOut(): number;
+  published: number;
+  cancel(): boolean;
 }
 
 /** A streamed event that carries generated text (OpenAI, llama-server, Anthropic deltas). */
@@ -142,6 +178,37 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
   const ring: ActivityRecord[] = [];
   let nextId = Math.max(1, opts.firstId ?? 1);
   let open = 0;
+  const live = new Map<number, Live>();
+  const captures = opts.captures ?? null;
+  const onInflight = opts.onInflight;
+  const tickMs = opts.inflightTickMs ?? 250;
+  let ticker: ReturnType<typeof setInterval> | null = null;
+
+  const entryOf = (l: Live, at: number): InflightEntry => ({
+    id: String(l.id),
+    timestamp: new Date(l.arrived).toISOString(),
+    model: l.start.model,
+    req_path: l.start.path,
+    method: l.start.method ?? "POST",
+    req_headers: redactedHeaders(l.start.headers),
+    remote_ip: l.start.client,
+    resp_headers: l.respHeaders,
+    resp_bytes: l.bytesOut(),
+    elapsed_ms: Math.max(0, at - l.arrived),
+    state: l.state,
+    queue_position: l.position,
+    peer: l.start.peer,
+    streamed: l.start.streamed,
+  });
+  const upsert = (l: Live): void => {
+    if (!onInflight) return;
+    l.published = l.bytesOut();
+    onInflight({ operation: "upsert", request: entryOf(l, now()) });
+  };
+  /** Publish the byte counts that moved since the last tick (no clock read per chunk). */
+  const tick = (): void => {
+    for (const l of live.values()) if (l.bytesOut() !== l.published) upsert(l);
+  };
 
   return {
     begin(start) {
@@ -158,26 +225,68 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
       let sse = false;
       let clockDone = false;
       let ended = false;
+      let operatorCancelled = false;
+      const parts = captures?.partsFor(start.path) ?? null;
+      let captureChunks: Uint8Array[] | null = parts?.respBody ? [] : null;
+      let respHeaders: Headers | null = null;
       open++;
+      const l: Live = {
+        id,
+        start,
+        arrived,
+        state: "queued",
+        position: 0,
+        respHeaders: {},
+        bytesOut: () => bytesOut,
+        published: 0,
+        cancel() {
+          if (ended || !start.cancel) return false;
+          operatorCancelled = true;
+          start.cancel();
+          return true;
+        },
+      };
+      live.set(id, l);
+      upsert(l);
+      if (onInflight && ticker === null) ticker = setInterval(tick, tickMs);
 
       return {
         id,
-        waiting(loading) {
+        waiting(loading, position = 0) {
           if (loading && loadingSince === null) loadingSince = now();
+          const state: InflightState = loading ? "loading" : "queued";
+          if (ended || (l.state === state && l.position === position)) return;
+          l.state = state;
+          l.position = loading ? 0 : position;
+          upsert(l);
         },
         granted() {
           grantedAt ??= now();
+          if (ended || l.state === "serving") return;
+          l.state = "serving";
+          l.position = 0;
+          upsert(l);
         },
-        response(s, ct) {
+        response(s, ct, headers) {
           status = s;
           contentType = ct;
           sse = ct.toLowerCase().includes("text/event-stream");
           scanner = createUsageScanner({ sse });
+          respHeaders = headers ?? null;
+          if (headers && onInflight && !ended) {
+            l.respHeaders = redactedHeaders(headers);
+            upsert(l);
+          }
         },
         chunk(bytes) {
           if (bytes.byteLength === 0) return;
           bytesOut += bytes.byteLength;
           scanner?.push(bytes);
+          if (captureChunks !== null) {
+            // A response larger than the whole ring cannot be kept: stop holding its chunks.
+            if (bytesOut > captures!.limitBytes) captureChunks = null;
+            else captureChunks.push(bytes);
+          }
           // The clock is read only until the first token: after it, a chunk costs a count and a scan.
           if (clockDone) return;
           const t = now();
@@ -192,8 +301,33 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
           if (ended) return;
           ended = true;
           open--;
+          live.delete(id);
+          if (live.size === 0 && ticker !== null) {
+            clearInterval(ticker);
+            ticker = null;
+          }
+          onInflight?.({ operation: "remove", id: String(id) });
+          // An operator's cancel reaches the request as a sever or an abort; it is recorded as what it was.
+          if (operatorCancelled && outcome !== "ok") {
+            outcome = "cancelled";
+            o = { ...o, error: OPERATOR_CANCELLED };
+          }
           const at = now();
           const usage = scanner?.result() ?? emptyUsage();
+          // Only exchanges the upstream answered are captured (a refusal is in the record already).
+          const hasCapture =
+            captures !== null &&
+            status !== 0 &&
+            !(parts!.respBody && captureChunks === null) &&
+            captures.add({
+              id,
+              path: start.path,
+              reqHeaders: start.headers ?? null,
+              reqBody: parts!.reqBody ? (start.body ?? null) : null,
+              respHeaders,
+              respBody: captureChunks ? concatBytes(captureChunks, bytesOut) : null,
+            });
+          captureChunks = null;
           const waited = grantedAt === null ? null : grantedAt - arrived;
           const loadWait = grantedAt === null ? null : loadingSince === null ? 0 : grantedAt - loadingSince;
           const record: ActivityRecord = {
@@ -207,7 +341,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
             resp_content_type: contentType,
             tokens: tokensOf(usage),
             duration_ms: at - arrived,
-            has_capture: false,
+            has_capture: hasCapture,
             ...(o.error ? { error_msg: o.error } : {}),
             queue_wait_ms: waited === null || loadWait === null ? null : waited - loadWait,
             load_wait_ms: loadWait,
@@ -227,6 +361,11 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
     },
     recent: () => ring,
     inFlight: () => open,
+    inflight() {
+      const at = now();
+      return [...live.values()].map((l) => entryOf(l, at));
+    },
+    cancel: (id) => live.get(id)?.cancel() ?? false,
   };
 }
 

@@ -6,6 +6,7 @@
  * can keep or forward them (web-standard).
  */
 import type { ActivityRecord } from "./activity.ts";
+import type { InflightUpdate } from "./inflight.ts";
 
 /** Why a swap was committed. */
 export type SwapReason =
@@ -44,4 +45,6 @@ export type ObserveEvent =
   | { type: "ttl-unload"; model: string; at: number }
   | { type: "crash"; model: string; exitCode: number | null; signal: string | null; at: number }
   /** A proxied request's record is finished (observe/activity.ts). */
-  | { type: "activity"; record: ActivityRecord };
+  | { type: "activity"; record: ActivityRecord }
+  /** The open requests changed (observe/inflight.ts): one arrived, moved on, sent bytes or ended. */
+  | { type: "inflight"; update: InflightUpdate };

@@ -18,7 +18,7 @@ import { createSerial } from "./serial.ts";
 import { schedulerSettings } from "./settings.ts";
 import { createSupervisorEffects, type PendingAcquire } from "./supervisor-effects.ts";
 import { swapperFor } from "./swappers/swapper-for.ts";
-import { RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router } from "./types.ts";
+import { cancelledBy, RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router } from "./types.ts";
 
 /** What the router is built from. */
 export interface RouterOptions {
@@ -95,7 +95,7 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
 
   return {
     acquire(model: string, o: AcquireOptions): Promise<Grant> {
-      if (o.signal.aborted) return Promise.reject(new RouteError("cancelled", "the client went away"));
+      if (o.signal.aborted) return Promise.reject(cancelledBy(o.signal));
       return new Promise<Grant>((resolve, reject) => {
         const req: RouteRequest = { id: nextId++, model, arrivedAt: now() };
         const onAbort = (): void => post({ type: "cancel", id: req.id });

@@ -8,7 +8,7 @@ import type { ObserveEvent } from "../observe/events.ts";
 import { StartError, type ProcessState, type Supervisor } from "../process/types.ts";
 import type { LoopEvent } from "./loop.ts";
 import type { Effects, RouteRequest, SwapOrder, SwapOutcome } from "./seams.ts";
-import { RouteError, type Grant, type WaitUpdate } from "./types.ts";
+import { cancelledBy, RouteError, type Grant, type WaitUpdate } from "./types.ts";
 
 /** An acquire waiting for the scheduler's decision (the facade adds it, a grant or refusal takes it). */
 export interface PendingAcquire {
@@ -127,7 +127,7 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
       const p = take(req.id);
       if (!p) return false;
       if (p.signal.aborted) {
-        p.reject(new RouteError("cancelled", "the client went away"));
+        p.reject(cancelledBy(p.signal));
         return false;
       }
       const severed = new AbortController();
@@ -147,7 +147,9 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
       return true;
     },
     grantError(req, error) {
-      take(req.id)?.reject(error);
+      const p = take(req.id);
+      // The scheduler knows only that the signal aborted; the signal knows who aborted it.
+      p?.reject(error.kind === "cancelled" && p.signal.aborted ? cancelledBy(p.signal) : error);
     },
     publish(req, update) {
       const p = acquires.get(req.id);

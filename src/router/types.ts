@@ -26,6 +26,15 @@ export class RouteError extends Error {
   }
 }
 
+/**
+ * The error of a request whose signal aborted: the abort's own reason when it is a cancel
+ * (an operator's, with its message), else "the client went away".
+ */
+export function cancelledBy(signal: AbortSignal): RouteError {
+  const r: unknown = signal.reason;
+  return r instanceof RouteError && r.kind === "cancelled" ? r : new RouteError("cancelled", "the client went away");
+}
+
 /** Progress published to a waiting request (feeds the loading stream). */
 export interface WaitUpdate {
   /** 0 = its swap is under way (loading), n ≥ 1 = n-th in the queue. */

@@ -415,7 +415,7 @@ const macros: Accept[] = [
     `,
     got: (c) => [c.globalTTL, c.sendLoadingState, c.preload, c.models.model1.ttl, c.models.model1.env],
     want: [120, true, ["model1"], 30, { MODEL: "model1" }],
-    warns: ["ui", "models.model1.timeouts"],
+    warns: ["models.model1.timeouts"],
   },
   {
     name: "mapping keys are not macro targets (metadata keys stay literal)",
@@ -1237,7 +1237,7 @@ const ignoredKeys: Accept[] = [
     `,
     got: (c) => [c.models.m.port, c.store],
     want: [5800, { path: "./activity.db", maxRecords: 100000, maxAgeDays: 30 }],
-    warns: ["logTimeFormat", "captureBuffer", "logRequests", "ui", "upstream", "models.m.capabilities"],
+    warns: ["logTimeFormat", "logRequests", "upstream", "models.m.capabilities"],
   },
 ];
 

@@ -177,8 +177,6 @@ describe("llama-swap-shaped config", () => {
     test("one warning for each llama-swap key switchyard ignores, and for the inactive matrix", () => {
       expect(warnings.map((w) => `${w.line} ${w.path}`)).toEqual([
         "7 logTimeFormat",
-        "10 captureBuffer",
-        "11 ui",
         "37 upstream",
         "41 profiles",
         "47 selectors",

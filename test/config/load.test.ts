@@ -20,6 +20,16 @@ describe("defaults", () => {
     expect(load(`metricsMaxInMemory: -3\n${ONE}`).config.metricsMaxInMemory).toBe(1000);
   });
 
+  test("captureBuffer: MB of captures, 0 or less = off; ui is kept for UIs; metrics.upstream is a switch", () => {
+    expect(load(`captureBuffer: 15\n${ONE}`).config.captureBufferMB).toBe(15);
+    expect(load(`captureBuffer: -1\n${ONE}`).config.captureBufferMB).toBe(0);
+    const c = load(`ui:\n  activity:\n    session_id: [X-Conversation]\nmetrics:\n  upstream: true\n${ONE}`);
+    expect(c.warnings).toEqual([]);
+    expect(c.config.ui).toEqual({ activity: { session_id: ["X-Conversation"] } });
+    expect(c.config.upstreamMetrics).toBe(true);
+    expect(() => load(`metrics:\n  upstrem: true\n${ONE}`)).toThrow(/metrics\.upstrem/);
+  });
+
   test("a minimal config gets llama-swap's defaults and ours", () => {
     const { config, warnings } = load(ONE);
     expect(warnings).toEqual([]);
@@ -38,6 +48,9 @@ describe("defaults", () => {
       metricsMaxInMemory: 1000,
       performance: { enabled: true, everyMs: 5000 },
       store: null,
+      captureBufferMB: 0,
+      ui: { activity: { session_id: ["X-Session-ID", "X-Litellm-Session-Id"] } },
+      upstreamMetrics: false,
       apiKeys: [],
       preload: [],
       aliases: {},
