@@ -7,6 +7,7 @@
  */
 import { ActivityQueryError, parseActivityQuery } from "../observe/activity-query.ts";
 import { createMemoryActivityStore, type ActivityStore } from "../observe/activity-store.ts";
+import { familyNames, relabelUpstreamMetrics, type UpstreamScrape } from "../observe/upstream-metrics.ts";
 import type { HttpContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 
@@ -16,8 +17,8 @@ export interface ActivityRoutes {
   stats(request: Request): Response;
   /** `/api/captures/{id}`: 404 when captures are off, or that capture is gone or was never taken. */
   capture(id: string): Response;
-  /** `/metrics`: the Prometheus text exposition. */
-  prometheus(): Response;
+  /** `/metrics`: the Prometheus text exposition (with each running model's own, when `metrics.upstream`). */
+  prometheus(): Promise<Response>;
 }
 
 /** Create the handlers over the context's activity log. */
@@ -36,9 +37,11 @@ export function createActivityRoutes(ctx: HttpContext): ActivityRoutes {
         throw err;
       }
     },
-    prometheus() {
+    async prometheus() {
       if (!ctx.metrics) return errorResponse(404, "metrics are not enabled", { code: "not_found" });
-      return new Response(ctx.metrics.render(), { headers: { "content-type": ctx.metrics.contentType } });
+      const ours = ctx.metrics.render();
+      const theirs = ctx.config.upstreamMetrics ? relabelUpstreamMetrics(await scrapeUpstreams(ctx), familyNames(ours)) : "";
+      return new Response(ours + theirs, { headers: { "content-type": ctx.metrics.contentType } });
     },
     capture(raw) {
       if (!ctx.captures) return errorResponse(404, "captures are off (set captureBuffer to a size in MB)", { code: "not_found" });
@@ -52,4 +55,33 @@ export function createActivityRoutes(ctx: HttpContext): ActivityRoutes {
       return Response.json(store.stats(model));
     },
   };
+}
+
+/** How long one backend may take to answer its /metrics before it is left out of a scrape. */
+const UPSTREAM_METRICS_TIMEOUT_MS = 2000;
+
+/**
+ * Each ready local model's own `/metrics`, fetched in parallel. Read straight from its server,
+ * outside the router: a scrape neither counts as a request nor keeps a model loaded (a model
+ * stopping meanwhile just answers nothing this time).
+ */
+async function scrapeUpstreams(ctx: HttpContext): Promise<UpstreamScrape[]> {
+  const ready = Object.keys(ctx.config.models)
+    .sort()
+    .filter((id) => ctx.process(id)?.state === "ready");
+  return await Promise.all(
+    ready.map(async (model): Promise<UpstreamScrape> => {
+      try {
+        const base = ctx.process(model)!.baseUrl.replace(/\/+$/, "");
+        const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(UPSTREAM_METRICS_TIMEOUT_MS), headers: { accept: "text/plain" } });
+        if (res.status !== 200) {
+          await res.body?.cancel();
+          return { model, text: null };
+        }
+        return { model, text: await res.text() };
+      } catch {
+        return { model, text: null };
+      }
+    }),
+  );
 }

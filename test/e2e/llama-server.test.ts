@@ -201,6 +201,38 @@ models:
     expect(s!.ttft_ms).not.toBeNull();
   }, 120_000);
 
+  test("metrics.upstream: llama-server's own /metrics in ours with a model label; one without --metrics is reported down", async () => {
+    const r = await start(`
+healthCheckTimeout: 60
+metrics:
+  upstream: true
+groups:
+  both:
+    swap: false
+    members: [tiny-one, tiny-two]
+models:
+  tiny-one:${llamaModel(tinyModel({ seed: 1 }), "--metrics")}
+  tiny-two:${llamaModel(tinyModel({ seed: 2 }))}
+`);
+    const client = openai(r);
+    for (const model of ["tiny-one", "tiny-two"]) await client.chat.completions.create({ model, max_tokens: 4, messages: [{ role: "user", content: "hi" }] });
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    expect(text).toMatch(/^llamacpp:prompt_tokens_total\{model="tiny-one"\} [1-9]/m);
+    expect(text).toContain('switchyard_upstream_metrics_up{model="tiny-one"} 1');
+    expect(text).toContain('switchyard_upstream_metrics_up{model="tiny-two"} 0');
+    expect(text).not.toContain('model="tiny-two"} 0\nllamacpp');
+    // Still one valid exposition: ours, then theirs.
+    const promtool = Bun.which("promtool");
+    if (!promtool) {
+      if (process.env.CI) throw new Error("promtool missing: apt-get install prometheus");
+      return console.log("llama-server: promtool missing; the exposition was not validated");
+    }
+    const p = Bun.spawnSync([promtool, "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+    // Naming lints of llama-server's own families (a counter without _total) are its choice, not a format error.
+    const complaints = `${p.stdout}${p.stderr}`.split("\n").filter((l) => l !== "" && !/ metric names should not contain ':'$/.test(l) && !/^llamacpp:\S+ .*should/.test(l));
+    expect(complaints).toEqual([]);
+  }, 120_000);
+
   test("/v1/models lists both; /upstream/<model>/health and /props reach llama-server itself", async () => {
     const r = await start(twoModels());
     const models = await openai(r).models.list();
