@@ -97,10 +97,10 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   const router = createRouter({ config, supervisors, log: logs.log, observe });
   // Captures (captureBuffer MB), masking every key this process knows wherever it appears.
   const captures =
-    config.captureBufferMB > 0
+    config.activityEnabled && config.captureBufferMB > 0
       ? createCaptureRing({ megabytes: config.captureBufferMB, secrets: [...config.apiKeys, ...Object.values(config.peers).map((p) => p.apiKey)] })
       : null;
-  const activity = createActivityLog({
+  const activity = !config.activityEnabled ? undefined : createActivityLog({
     maxInMemory: config.metricsMaxInMemory,
     captures,
     onInflight: (update) => events.publish({ type: "inflight", update }),

@@ -88,6 +88,11 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
   checkIgnoredKeys(input, ctx, idSet, aliases);
   if (ids.length === 0 && Object.keys(peers).length === 0) ctx.warn([], "no models or peers are defined");
 
+  if (input.activity?.disabled === true) {
+    // Nothing is recorded, so nothing can be stored or captured.
+    if (input.store !== undefined) ctx.warn(["store"], "has no effect while activity.disabled is true");
+    if ((input.captureBuffer ?? 0) > 0) ctx.warn(["captureBuffer"], "has no effect while activity.disabled is true");
+  }
   return {
     healthCheckTimeout,
     logLevel: input.logLevel ?? "info",
@@ -108,6 +113,7 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     // llama-swap's default session headers unless the file lists its own ([] = none).
     ui: { activity: { session_id: [...(input.ui?.activity?.session_id ?? DEFAULTS.sessionIdHeaders)] } },
     upstreamMetrics: input.metrics?.upstream ?? false,
+    activityEnabled: !(input.activity?.disabled ?? false),
     apiKeys,
     preload,
     models,

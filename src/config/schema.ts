@@ -283,6 +283,20 @@ export const ConfigSchema = Type.Object(
         { ...closed, description: "Web UI settings, sent to UIs as the uiConfig message of /api/events (llama-swap's ui key)." },
       ),
     ),
+    activity: Type.Optional(
+      Type.Object(
+        {
+          disabled: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                "(switchyard) Record nothing per request: no activity records, captures, in-flight list or token counters; the router's own metrics and events stay. For the leanest proxy path.",
+            }),
+          ),
+        },
+        { ...closed, description: "(switchyard) The per-request activity record behind /api/metrics/activity, /api/inflight and /api/captures." },
+      ),
+    ),
     metrics: Type.Optional(
       Type.Object(
         {

@@ -150,6 +150,8 @@ export interface Config {
   captureBufferMB: number;
   /** llama-swap's `ui` settings, handed to web UIs as they are. */
   ui: { activity: { session_id: string[] } };
+  /** Whether each request gets an activity record (`activity.disabled` turns it off). */
+  activityEnabled: boolean;
   /** Re-export each running model's own /metrics with a model label (`metrics.upstream`). */
   upstreamMetrics: boolean;
   /** The activity database (`store:`), or null: records only in memory. The path as written (relative = to the working directory). */

@@ -30,6 +30,12 @@ describe("defaults", () => {
     expect(() => load(`metrics:\n  upstrem: true\n${ONE}`)).toThrow(/metrics\.upstrem/);
   });
 
+  test("activity.disabled: nothing recorded, so a store or captures would do nothing (warned)", () => {
+    const c = load(`activity:\n  disabled: true\ncaptureBuffer: 5\nstore:\n  path: a.db\n${ONE}`);
+    expect(c.config.activityEnabled).toBe(false);
+    expect(c.warnings.map((w) => `${w.path}: ${w.message}`)).toEqual(["captureBuffer: has no effect while activity.disabled is true", "store: has no effect while activity.disabled is true"]);
+  });
+
   test("a minimal config gets llama-swap's defaults and ours", () => {
     const { config, warnings } = load(ONE);
     expect(warnings).toEqual([]);
@@ -51,6 +57,7 @@ describe("defaults", () => {
       captureBufferMB: 0,
       ui: { activity: { session_id: ["X-Session-ID", "X-Litellm-Session-Id"] } },
       upstreamMetrics: false,
+      activityEnabled: true,
       apiKeys: [],
       preload: [],
       aliases: {},
