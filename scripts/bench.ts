@@ -13,6 +13,7 @@ import { findNginx, NGINX_HINT } from "./bench/nginx.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "./bench/scenario.ts";
 import { llamaScenario } from "./bench/scenarios/llama.ts";
 import { memoryScenario } from "./bench/scenarios/memory.ts";
+import { observeScenario } from "./bench/scenarios/observe.ts";
 import { overheadScenario } from "./bench/scenarios/overhead.ts";
 import { schedulerScenario } from "./bench/scenarios/scheduler.ts";
 import { streamScenario } from "./bench/scenarios/stream.ts";
@@ -26,6 +27,7 @@ const RUNNERS: Record<ScenarioName, Scenario> = {
   scheduler: schedulerScenario,
   memory: memoryScenario,
   llama: llamaScenario,
+  observe: observeScenario,
 };
 
 /** Re-run this script with a larger fetch limit; resolves with its exit code. */

@@ -104,6 +104,8 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     maxInMemory: config.metricsMaxInMemory,
     captures,
     onInflight: (update) => events.publish({ type: "inflight", update }),
+    // In-flight entries are built only while someone reads /api/events.
+    wantsInflight: () => events.size > 0,
     // A restarted process continues the store's numbering.
     firstId: store ? store.lastId() + 1 : 1,
     sink: (record) => {

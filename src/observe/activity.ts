@@ -135,6 +135,8 @@ export interface ActivityLogOptions {
   captures?: CaptureRing | null;
   /** Told of every in-flight change (must not block); byte counts at most every `inflightTickMs`. */
   onInflight?: (update: InflightUpdate) => void;
+  /** Whether anyone follows in-flight changes now (default: always); when not, none are built. */
+  wantsInflight?: () => boolean;
   /** How often changed byte counts of open requests are published (default 250 ms, llama-swap's). */
   inflightTickMs?: number;
 }
@@ -149,7 +151,10 @@ interface Live {
   arrived: number;
   state: InflightState;
   position: number;
-  respHeaders: Record<string, string>;
+  respHeaders: Headers | null;
+  /** Built once, on the first entry: what never changes while the request is open. */
+  fixed: Pick<InflightEntry, "timestamp" | "req_headers"> | null;
+  respMap: Record<string, string> | null;
   bytesOut(): number;
   published: number;
   cancel(): boolean;
@@ -184,29 +189,42 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
   const tickMs = opts.inflightTickMs ?? 250;
   let ticker: ReturnType<typeof setInterval> | null = null;
 
-  const entryOf = (l: Live, at: number): InflightEntry => ({
-    id: String(l.id),
-    timestamp: new Date(l.arrived).toISOString(),
-    model: l.start.model,
-    req_path: l.start.path,
-    method: l.start.method ?? "POST",
-    req_headers: redactedHeaders(l.start.headers),
-    remote_ip: l.start.client,
-    resp_headers: l.respHeaders,
-    resp_bytes: l.bytesOut(),
-    elapsed_ms: Math.max(0, at - l.arrived),
-    state: l.state,
-    queue_position: l.position,
-    peer: l.start.peer,
-    streamed: l.start.streamed,
-  });
+  const entryOf = (l: Live, at: number): InflightEntry => {
+    l.fixed ??= { timestamp: new Date(l.arrived).toISOString(), req_headers: redactedHeaders(l.start.headers) };
+    if (l.respHeaders !== null) l.respMap ??= redactedHeaders(l.respHeaders);
+    return {
+      id: String(l.id),
+      timestamp: l.fixed.timestamp,
+      model: l.start.model,
+      req_path: l.start.path,
+      method: l.start.method ?? "POST",
+      req_headers: l.fixed.req_headers,
+      remote_ip: l.start.client,
+      resp_headers: l.respMap ?? {},
+      resp_bytes: l.bytesOut(),
+      elapsed_ms: Math.max(0, at - l.arrived),
+      state: l.state,
+      queue_position: l.position,
+      peer: l.start.peer,
+      streamed: l.start.streamed,
+    };
+  };
+  const wants = opts.wantsInflight ?? (() => true);
   const upsert = (l: Live): void => {
-    if (!onInflight) return;
+    // Building an entry costs two header maps and a date: only for a listener.
+    if (!onInflight || !wants()) return;
+    // Byte counts move without events: a ticker publishes them while a listener is there.
+    if (ticker === null) ticker = setInterval(tick, tickMs);
     l.published = l.bytesOut();
     onInflight({ operation: "upsert", request: entryOf(l, now()) });
   };
   /** Publish the byte counts that moved since the last tick (no clock read per chunk). */
   const tick = (): void => {
+    if (live.size === 0 || !wants()) {
+      clearInterval(ticker!);
+      ticker = null;
+      return;
+    }
     for (const l of live.values()) if (l.bytesOut() !== l.published) upsert(l);
   };
 
@@ -236,7 +254,9 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
         arrived,
         state: "queued",
         position: 0,
-        respHeaders: {},
+        respHeaders: null,
+        fixed: null,
+        respMap: null,
         bytesOut: () => bytesOut,
         published: 0,
         cancel() {
@@ -248,7 +268,6 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
       };
       live.set(id, l);
       upsert(l);
-      if (onInflight && ticker === null) ticker = setInterval(tick, tickMs);
 
       return {
         id,
@@ -273,8 +292,8 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
           sse = ct.toLowerCase().includes("text/event-stream");
           scanner = createUsageScanner({ sse });
           respHeaders = headers ?? null;
-          if (headers && onInflight && !ended) {
-            l.respHeaders = redactedHeaders(headers);
+          if (headers && !ended) {
+            l.respHeaders = headers;
             upsert(l);
           }
         },
@@ -302,11 +321,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
           ended = true;
           open--;
           live.delete(id);
-          if (live.size === 0 && ticker !== null) {
-            clearInterval(ticker);
-            ticker = null;
-          }
-          onInflight?.({ operation: "remove", id: String(id) });
+          if (onInflight && wants()) onInflight({ operation: "remove", id: String(id) });
           // An operator's cancel reaches the request as a sever or an abort; it is recorded as what it was.
           if (operatorCancelled && outcome !== "ok") {
             outcome = "cancelled";
