@@ -2,8 +2,10 @@
  * Compile switchyard into one executable, dist/switchyard.
  * Usage: bun scripts/build.ts [--target bun-linux-arm64|bun-darwin-arm64|...] [--outfile path]
  */
+import { mkdirSync, writeFileSync } from "node:fs";
 import { $ } from "bun";
 import pkg from "../package.json" with { type: "json" };
+import { buildUiBundle } from "../src/cli/ui-bundle.ts";
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -16,8 +18,16 @@ const outfile = flag("--outfile") ?? (target ? `dist/switchyard-${target.replace
 const commit = (await $`git rev-parse --short HEAD`.nothrow().quiet().text()).trim() || "unknown";
 const stamp = { version: pkg.version, commit, date: new Date().toISOString() };
 
+// The web UI, bundled first and embedded: a generated entry sets globalThis.__SWITCHYARD_UI__
+// before main.ts runs (ES modules evaluate in import order), so the binary needs no files beside it.
+const ui = await buildUiBundle();
+mkdirSync("dist/.entry", { recursive: true });
+writeFileSync("dist/.entry/ui.ts", `globalThis.__SWITCHYARD_UI__ = ${JSON.stringify(ui)};\n`);
+writeFileSync("dist/.entry/main.ts", `import "./ui.ts";\nimport "../../src/main.ts";\n`);
+console.log(`ui: ${(ui.js.length / 1024).toFixed(0)} KB script, ${(ui.css.length / 1024).toFixed(0)} KB style`);
+
 const cmd = [
-  process.execPath, "build", "--compile", "src/main.ts",
+  process.execPath, "build", "--compile", "dist/.entry/main.ts",
   "--outfile", outfile,
   // Why each flag: ../docs and bun-elysia notes §4 — minify + sourcemap for size and readable traces,
   // bytecode (needs ESM because main.ts uses top-level await) for a fast start,

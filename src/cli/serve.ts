@@ -15,6 +15,7 @@ import { installExitHandlers } from "../process/orphan-guard.ts";
 import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { createHardwareMonitor } from "./hardware-monitor.ts";
+import { loadUiBundle } from "./ui-bundle.ts";
 import { preload } from "../router/preload.ts";
 import type { Supervisor } from "../process/types.ts";
 import { freemem, loadavg, totalmem } from "node:os";
@@ -116,7 +117,13 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   // /api/performance samples (unless performance.disabled) and the /api/hardware snapshot.
   const hardware = createHardwareMonitor({ enabled: config.performance.enabled, everyMs: config.performance.everyMs, version: BUILD.version, log: logs.log });
   hardware.start();
-  const app = createApp({ config, router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ...(store ? { activityStore: store } : {}) });
+  // Embedded in the binary; bundled from src/ui/ when running from source. A UI that cannot be
+  // bundled is logged and left out: the proxy serves without it.
+  const ui = await loadUiBundle().catch((err: unknown) => {
+    logs.log.warn(`web UI unavailable: ${(err as Error)?.message ?? err}`);
+    return undefined;
+  });
+  const app = createApp({ config, configWarnings: warnings, router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {

@@ -13,15 +13,18 @@ import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
 import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
 import { createModelHandler, MODEL_ROUTES, type ClientInfo } from "./model-routes.ts";
+import { configResponse } from "./config-routes.ts";
 import { createInflightRoutes } from "./inflight-routes.ts";
+import { createUiRoutes } from "./ui-routes.ts";
 import { createPerformanceRoutes } from "./performance-routes.ts";
 import { createUpstreamHandler } from "./upstream-routes.ts";
 
 /** Dependencies of the app (see HttpDeps). */
 export type AppDeps = HttpDeps;
 
-/** Paths that never need an API key. */
-const OPEN_PATHS = new Set(["/health", "/wol-health"]);
+/** Paths that never need an API key (the UI's page and assets: it asks for a key itself). */
+const OPEN_PATHS = new Set(["/health", "/wol-health", "/", "/ui", "/ui/"]);
+const isOpen = (path: string): boolean => OPEN_PATHS.has(path) || path.startsWith("/ui/");
 
 /** Fixed admin paths and their methods, for 405 answers (model routes answer 405 themselves). */
 const ADMIN_METHODS: Record<string, string> = {
@@ -41,6 +44,7 @@ const ADMIN_METHODS: Record<string, string> = {
   "/api/performance": "GET, HEAD",
   "/api/hardware": "GET, HEAD",
   "/api/inflight": "GET, HEAD",
+  "/api/config": "GET, HEAD",
   "/metrics": "GET, HEAD",
 };
 
@@ -65,6 +69,8 @@ export function createApp(deps: AppDeps) {
   const activityRoutes = createActivityRoutes(ctx);
   const performanceRoutes = createPerformanceRoutes(ctx.hardware);
   const inflightRoutes = createInflightRoutes(ctx);
+  const ui = deps.ui ? createUiRoutes(deps.ui) : null;
+  const noUi = (): Response => errorResponse(404, "the web UI is not in this build", { code: "not_found" });
 
   type Server = { requestIP(r: Request): { address: string } | null } | null;
   /** The peer address of the connection (looked up once per request: it is not free in Bun). */
@@ -130,7 +136,9 @@ export function createApp(deps: AppDeps) {
       const preflight = preflightResponse(request);
       if (preflight) return preflight;
       const path = new URL(request.url).pathname;
-      if (OPEN_PATHS.has(path)) return;
+      // Here, not as a route: Elysia's loose paths would send /ui/ to a /ui route too.
+      if (path === "/ui") return new Response(null, { status: 301, headers: { location: "/ui/" } });
+      if (isOpen(path)) return;
       const denied = checkAuth(request);
       if (denied) {
         accessLog(request, peerIp(request, server), denied.status, started);
@@ -151,6 +159,16 @@ export function createApp(deps: AppDeps) {
     .get("/logs/stream", logged((r) => admin.logStream("", r)))
     .get("/logs/stream/*", logged((r) => admin.logStream(decoded(rest(r, "/logs/stream/")), r)))
     .get("/api/version", logged(() => admin.version()))
+    .get("/api/config", logged(() => configResponse(deps.config, deps.configWarnings ?? deps.config.warnings)))
+    // llama-swap sends / to its UI.
+    .get("/", () => new Response(null, { status: 302, headers: { location: "/ui/" } }))
+    .get("/ui/*", ({ request }) => {
+      if (!ui) return negotiateError(noUi(), request.headers.get("accept"));
+      const name = rest(request, "/ui/");
+      // A path without a dot is a page of the UI (client-side routes); assets have extensions.
+      if (!name.includes(".")) return ui.page();
+      return ui.asset(name) ?? negotiateError(errorResponse(404, "not found", { code: "not_found" }), request.headers.get("accept"));
+    })
     .get("/api/events", logged((r) => apiEventsResponse(ctx, ctx.events, r)))
     .get("/api/metrics/activity", logged((r) => activityRoutes.activity(r)))
     .get("/api/metrics/stats", logged((r) => activityRoutes.stats(r)))

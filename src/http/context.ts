@@ -2,7 +2,8 @@
  * What every HTTP handler shares: the config, the router, the logs, the supervisors (for
  * states and load-time history), the proxy and the peer index. Web-standard only.
  */
-import type { Config, ModelConfig } from "../config/types.ts";
+import type { Config, ConfigWarning, ModelConfig } from "../config/types.ts";
+import type { UiBundle } from "./ui-routes.ts";
 import { createLogStream } from "../log/log-stream.ts";
 import type { LogHub, LogStream } from "../log/types.ts";
 import type { ActivityLog } from "../observe/activity.ts";
@@ -47,6 +48,10 @@ export interface HttpDeps {
   hardware?: HardwareMonitor;
   /** The Prometheus metrics behind `/metrics`; absent: `/metrics` is 404. */
   metrics?: SwitchyardMetrics;
+  /** The web UI's bundle; absent: `/ui/` is 404. */
+  ui?: UiBundle;
+  /** The loader's warnings, for `/api/config` (default: the config's own). */
+  configWarnings?: readonly ConfigWarning[];
   /** Captured exchanges (`captureBuffer` > 0); absent: `/api/captures/{id}` is 404. */
   captures?: CaptureRing | null;
 }

@@ -1,0 +1,187 @@
+/**
+ * What the UI knows of the server, live: one `/api/events` connection (models, logs, in-flight
+ * requests, activity ids, and switchyard's own queue, swap, drain and load events) and a poll of
+ * `/running` for queue and drain counts. Pages read these signals; nothing here blocks.
+ */
+import { signal } from "@preact/signals";
+import { apiFetch, apiJson, needKey } from "./api.ts";
+import { readSse } from "./sse.ts";
+
+/** One model as llama-swap's modelStatus lists it. */
+export interface ApiModel {
+  id: string;
+  name: string;
+  description: string;
+  state: string;
+  unlisted: boolean;
+  peerID: string;
+  aliases?: string[];
+}
+
+/** One entry of `/running` (switchyard adds the routing counters). */
+export interface RunningModel {
+  model: string;
+  state: string;
+  cmd: string;
+  proxy: string;
+  ttl: number;
+  name: string;
+  description: string;
+  pid: number | null;
+  inFlight: number;
+  queued: number;
+  draining: boolean;
+  drainingSince: string | null;
+}
+
+/** One in-flight request (observe/inflight.ts). */
+export interface InflightEntry {
+  id: string;
+  timestamp: string;
+  model: string;
+  req_path: string;
+  method: string;
+  req_headers: Record<string, string>;
+  remote_ip: string;
+  resp_headers: Record<string, string>;
+  resp_bytes: number;
+  elapsed_ms: number;
+  state: "queued" | "loading" | "serving";
+  queue_position: number;
+  peer: string;
+  streamed: boolean;
+}
+
+/** A switchyard event as /api/events sends it (queue, swap, drain, load, request, ttl, crash). */
+export interface RouterEvent {
+  kind: string;
+  type: string;
+  model?: string;
+  target?: string;
+  at: number;
+  [k: string]: unknown;
+}
+
+/** The `ui` settings of the config. */
+export interface UiConfig {
+  activity: { session_id: string[] };
+}
+
+const LOG_KEEP = 256 * 1024;
+const EVENTS_KEEP = 300;
+
+export const connected = signal(false);
+export const models = signal<ApiModel[]>([]);
+export const running = signal<RunningModel[]>([]);
+export const logs = { proxy: signal(""), upstream: signal("") };
+export const inflight = signal<Map<string, InflightEntry>>(new Map());
+/** Bumped on each finished activity record: pages that show records refetch. */
+export const activitySeq = signal(0);
+export const routerEvents = signal<RouterEvent[]>([]);
+export const uiConfig = signal<UiConfig>({ activity: { session_id: [] } });
+/** When each model's current load started (epoch ms), from load events. */
+export const loadStarted = signal<Record<string, number>>({});
+
+function appendLog(which: "proxy" | "upstream", text: string): void {
+  const s = logs[which];
+  const next = s.value + text;
+  s.value = next.length > LOG_KEEP ? next.slice(next.length - LOG_KEEP) : next;
+}
+
+function onMessage(type: string, data: unknown): void {
+  switch (type) {
+    case "modelStatus":
+      models.value = data as ApiModel[];
+      return;
+    case "logData": {
+      const d = data as { source: "proxy" | "upstream"; data: string };
+      if (d.source === "proxy" || d.source === "upstream") appendLog(d.source, d.data);
+      return;
+    }
+    case "activity":
+      activitySeq.value++;
+      return;
+    case "uiConfig":
+      uiConfig.value = data as UiConfig;
+      return;
+    case "inflight": {
+      const u = data as { operation: string; requests?: InflightEntry[]; request?: InflightEntry; id?: string };
+      const next = u.operation === "snapshot" ? new Map<string, InflightEntry>() : new Map(inflight.value);
+      if (u.operation === "snapshot") for (const r of u.requests ?? []) next.set(r.id, r);
+      else if (u.operation === "upsert" && u.request) next.set(u.request.id, u.request);
+      else if (u.operation === "remove" && u.id) next.delete(u.id);
+      inflight.value = next;
+      return;
+    }
+    case "queue":
+    case "swap":
+    case "drain":
+    case "load":
+    case "request":
+    case "ttl":
+    case "crash": {
+      const ev = { kind: type, ...(data as object) } as RouterEvent;
+      if (type === "load" && ev.type === "load-start" && ev.model) loadStarted.value = { ...loadStarted.value, [ev.model]: ev.at };
+      // request events are many: keep only the ones that end badly.
+      if (type === "request" && !["refused", "cancelled", "severed"].includes(String(ev.phase))) return;
+      const list = [...routerEvents.value, ev];
+      routerEvents.value = list.length > EVENTS_KEEP ? list.slice(list.length - EVENTS_KEEP) : list;
+      return;
+    }
+  }
+}
+
+let started = false;
+
+/** Open the event stream (reconnecting) and start polling /running; idempotent. */
+export function startStore(): void {
+  if (started) return;
+  started = true;
+  void follow();
+  void pollRunning();
+}
+
+async function follow(): Promise<void> {
+  for (let backoff = 500; ; backoff = Math.min(backoff * 2, 5000)) {
+    try {
+      const res = await apiFetch("/api/events");
+      if (res.ok && res.body) {
+        connected.value = true;
+        backoff = 500;
+        // A reconnect starts over: history and snapshots come again.
+        logs.proxy.value = "";
+        logs.upstream.value = "";
+        await readSse(res, (text) => {
+          const env = JSON.parse(text) as { type: string; data: string };
+          onMessage(env.type, JSON.parse(env.data));
+        });
+      }
+    } catch {}
+    connected.value = false;
+    // Waiting for a key: try again once one is typed.
+    while (needKey.value) await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, backoff));
+  }
+}
+
+async function pollRunning(): Promise<void> {
+  for (;;) {
+    try {
+      if (!needKey.value) running.value = (await apiJson<{ running: RunningModel[] }>("/running")).running;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Ask the server to load a model (a tiny request through the router). */
+export async function loadModel(id: string): Promise<void> {
+  // /upstream/<model>/ loads the model like llama-swap's Load button does.
+  const res = await apiFetch(`/upstream/${encodeURIComponent(id)}/health`);
+  await res.body?.cancel();
+}
+
+/** Drain and stop one model. */
+export async function unloadModel(id: string): Promise<void> {
+  const res = await apiFetch(`/api/models/unload/${encodeURIComponent(id)}`, { method: "POST" });
+  await res.body?.cancel();
+}

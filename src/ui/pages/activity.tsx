@@ -1,0 +1,4 @@
+/** (being written) */
+export function ActivityPage(_props: { id?: string } = {}) {
+  return <p>…</p>;
+}

@@ -1,0 +1,4 @@
+/** (being written) */
+export function LogsPage(_props: { id?: string } = {}) {
+  return <p>…</p>;
+}

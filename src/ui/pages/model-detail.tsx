@@ -1,0 +1,4 @@
+/** (being written) */
+export function ModelDetailPage(props: { id: string }) {
+  return <p>{props.id}</p>;
+}

@@ -1,0 +1,4 @@
+/** (being written) */
+export function ModelsPage(_props: { id?: string } = {}) {
+  return <p>…</p>;
+}
