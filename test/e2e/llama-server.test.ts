@@ -9,6 +9,7 @@ import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { tinyModel } from "../fixtures/gguf.ts";
+import { dashboardQueries, exposes, metricNames } from "../fixtures/grafana-dashboard.ts";
 import { llamaServerForTests } from "../fixtures/llama-server.ts";
 import { alive, ensureBinary, startBinary, type Running } from "./harness.ts";
 import { freePortRange } from "../fixtures/ports.ts";
@@ -221,6 +222,10 @@ models:
     expect(text).toContain('switchyard_upstream_metrics_up{model="tiny-one"} 1');
     expect(text).toContain('switchyard_upstream_metrics_up{model="tiny-two"} 0');
     expect(text).not.toContain('model="tiny-two"} 0\nllamacpp');
+    // The Grafana dashboard's llama-server panels read families real llama-server exports.
+    const llamaNames = (await dashboardQueries()).flatMap((q) => metricNames(q.expr)).filter((n) => n.startsWith("llamacpp:"));
+    expect(llamaNames.length).toBeGreaterThan(0);
+    expect(llamaNames.filter((n) => !exposes(text, n))).toEqual([]);
     // Still one valid exposition: ours, then theirs.
     const promtool = Bun.which("promtool");
     if (!promtool) {
