@@ -45,9 +45,14 @@ export function createAuthCheck(apiKeys: readonly string[]): (request: Request) 
     // Every key is compared, so the time does not reveal which one matched.
     if (key !== null) for (const k of apiKeys) ok = constantTimeEqual(key, k) || ok;
     if (ok) return null;
+    // A page's own fetch() (Sec-Fetch-Mode other than navigate) gets no Basic challenge: the
+    // browser would answer it with its native login dialog (headless: a hang) instead of
+    // letting the web UI ask for the key itself. Navigations and non-browser clients get it.
+    const mode = request.headers.get("sec-fetch-mode");
+    const challenge = mode === null || mode === "navigate";
     return errorResponse(401, "unauthorized: invalid or missing API key", {
       code: "invalid_api_key",
-      headers: { "www-authenticate": 'Basic realm="switchyard"' },
+      headers: challenge ? { "www-authenticate": 'Basic realm="switchyard"' } : {},
     });
   };
 }

@@ -59,6 +59,16 @@ describe("auth in the app", () => {
     expect(await res.text()).toContain("unauthorized: invalid or missing API key");
   });
 
+  test("a page's own fetch (Sec-Fetch-Mode: cors) gets the 401 without the Basic challenge, so the web UI can ask for the key", async () => {
+    for (const mode of ["cors", "same-origin"]) {
+      const res = await fetch(`${locked.url}/api/events`, { headers: { "sec-fetch-mode": mode } });
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBeNull();
+    }
+    const nav = await fetch(`${locked.url}/running`, { headers: { "sec-fetch-mode": "navigate" } });
+    expect(nav.headers.get("www-authenticate")).toBe('Basic realm="switchyard"');
+  });
+
   test("the access log names the request but never the key", async () => {
     await fetch(`${locked.url}/api/version?x=1`, { headers: { authorization: "Bearer sekret" } });
     await fetch(`${locked.url}/api/version`, { headers: { authorization: "Bearer not-a-key-123" } });
