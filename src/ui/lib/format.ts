@@ -9,11 +9,12 @@ export function ms(v: number | null | undefined): string {
   return v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(v < 10_000 ? 2 : 1)} s`;
 }
 
-/** Bytes as "512 B", "3.2 KB", "1.5 MB". */
+/** Bytes as "512 B", "3.2 KB", "1.5 MB", "15.6 GB". */
 export function bytes(v: number): string {
   if (v < 1024) return `${v} B`;
   if (v < 1024 * 1024) return `${(v / 1024).toFixed(1)} KB`;
-  return `${(v / 1024 / 1024).toFixed(1)} MB`;
+  if (v < 1024 ** 3) return `${(v / 1024 / 1024).toFixed(1)} MB`;
+  return `${(v / 1024 ** 3).toFixed(1)} GB`;
 }
 
 /** An ISO time as local "HH:MM:SS". */

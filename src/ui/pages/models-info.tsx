@@ -2,7 +2,7 @@
 import { signal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import type { Config } from "../../config/types.ts";
-import { apiFetch, apiJson, errorMessage } from "../lib/api.ts";
+import { apiFetch, apiJson, apiKey, errorMessage } from "../lib/api.ts";
 import { loadStarted, type InflightEntry, type RouterEvent, type RunningModel } from "../lib/store.ts";
 
 /** The resolved config as `/api/config` answers it (secrets masked), once fetched. */
@@ -10,8 +10,9 @@ export const serverConfig = signal<Config | null>(null);
 /** Why the last `/api/config` fetch failed, or "". */
 export const serverConfigError = signal("");
 
-/** Fetch `/api/config` on mount (each visit: the config is small) and return what is known. */
+/** Fetch `/api/config` on mount (each visit: the config is small) and again once a key is typed; return what is known. */
 export function useServerConfig(): Config | null {
+  const key = apiKey.value;
   useEffect(() => {
     apiJson<{ config: Config }>("/api/config").then(
       (r) => {
@@ -20,7 +21,7 @@ export function useServerConfig(): Config | null {
       },
       (err: unknown) => (serverConfigError.value = err instanceof Error ? err.message : String(err)),
     );
-  }, []);
+  }, [key]);
   return serverConfig.value;
 }
 
