@@ -8,6 +8,7 @@
  */
 import { parseSimulateArgs, SIMULATE_USAGE, type SimulateOptions } from "./simulate-args.ts";
 import { serveClosingAfterResponse } from "./simulate-closing-server.ts";
+import { MEDIA_ROUTES, RAW_ROUTES } from "./simulate-media.ts";
 import {
   anthropicMessage,
   chatCompletion,
@@ -110,6 +111,8 @@ async function handle(o: SimulateOptions, req: Request, healthy: boolean): Promi
     const id = o.model || "simulated";
     return Response.json({ object: "list", data: [{ id, object: "model", created: 0, owned_by: "switchyard-simulate" }] });
   }
+  const raw = req.method === "POST" ? RAW_ROUTES[path] : undefined;
+  if (raw) return raw(o, req);
   const route = req.method === "POST" ? ROUTES[path] : undefined;
   if (!route) return echo(req, url);
   let body: Json;
@@ -149,6 +152,7 @@ const ROUTES: Record<string, Route> = {
       usage: { prompt_tokens: prompt, total_tokens: prompt },
     });
   },
+  ...MEDIA_ROUTES,
 };
 
 let idCounter = 0;

@@ -1,0 +1,77 @@
+/** The playground's transcription tab: an uploaded audio file sent as multipart to /v1/audio/transcriptions, the text shown. */
+import { signal } from "@preact/signals";
+import { bytes, ms } from "../lib/format.ts";
+import { ErrorBox, ModelPicker, RunStatus, useTabModel } from "./playground-common.tsx";
+import { cancelRun, mediaRun, runRequest } from "./playground-request.ts";
+
+const run = mediaRun();
+const file = signal<File | null>(null);
+const language = signal("");
+const text = signal<string | null>(null);
+
+async function transcribe(model: string): Promise<void> {
+  const f = file.value;
+  if (!f || !model) return;
+  const form = new FormData();
+  form.append("model", model);
+  form.append("file", f, f.name);
+  form.append("response_format", "json");
+  if (language.value.trim()) form.append("language", language.value.trim());
+  // No content-type header: the browser sets multipart/form-data with its boundary.
+  await runRequest(run, "/v1/audio/transcriptions", { method: "POST", body: form }, async (res) => {
+    const raw = await res.text();
+    try {
+      const body = JSON.parse(raw) as { text?: unknown };
+      text.value = typeof body.text === "string" ? body.text : raw;
+    } catch {
+      text.value = raw;
+    }
+  });
+}
+
+/** The transcription tab. */
+export function TranscriptionTab() {
+  const { id: model } = useTabModel("transcription", "transcription");
+  const busy = run.busy.value;
+  const f = file.value;
+  return (
+    <div class="pg-media" data-testid="pg-transcription-tab">
+      <ModelPicker tab="transcription" cap="transcription" disabled={busy} />
+      <form
+        class="pg-compose"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void transcribe(model);
+        }}
+      >
+        <label for="pg-file">Audio file</label>
+        <input id="pg-file" data-testid="pg-file" type="file" accept="audio/*,video/*,.wav,.mp3,.m4a,.ogg,.opus,.flac,.webm" onChange={(e) => (file.value = (e.target as HTMLInputElement).files?.[0] ?? null)} />
+        {f && (
+          <small class="muted">
+            {f.name}, {bytes(f.size)}
+          </small>
+        )}
+        <div class="row">
+          <label for="pg-language">Language</label>
+          <input id="pg-language" data-testid="pg-language" placeholder="auto" style={{ width: "6em" }} value={language.value} onInput={(e) => (language.value = (e.target as HTMLInputElement).value)} />
+          <button type="submit" data-testid="pg-send" disabled={busy || !model || !f}>
+            Transcribe
+          </button>
+          <button type="button" class="ghost" data-testid="pg-stop" disabled={!busy} onClick={() => cancelRun(run)}>
+            Cancel
+          </button>
+        </div>
+      </form>
+      <RunStatus runId={run.runId.value} busy={busy} startedAt={run.startedAt.value} />
+      <ErrorBox message={run.error.value} />
+      {text.value !== null && (
+        <div class="pg-result">
+          <div class="pg-text pg-box" data-testid="pg-transcript">
+            {text.value || "(empty transcript)"}
+          </div>
+          {run.tookMs.value !== null && <small class="muted">took {ms(run.tookMs.value)}</small>}
+        </div>
+      )}
+    </div>
+  );
+}
