@@ -3,7 +3,7 @@
  * Web-standard handlers; app.ts mounts them on Elysia.
  */
 import type { HttpContext } from "./context.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse, toErrorResponse } from "./errors.ts";
 import { followLogs } from "./follow-logs.ts";
 import { listModels } from "./model-list.ts";
 
@@ -34,6 +34,8 @@ export interface AdminRoutes {
   unloadAll(shape: "json" | "text"): Promise<Response>;
   /** POST /api/models/unload/<model>. */
   unloadModel(name: string): Promise<Response>;
+  /** POST /api/models/load/<model> (switchyard): load it through the router, answer once ready. */
+  loadModel(name: string, request: Request): Promise<Response>;
   logs(): Response;
   /** `which`: "" (combined), "proxy", "upstream" or a model ID or alias. */
   logStream(which: string, request: Request): Response;
@@ -114,6 +116,20 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
       if (id === null) return errorResponse(404, `model "${name}" not found`, { code: "model_not_found" });
       await ctx.router.unload([id]);
       return text("OK");
+    },
+
+    async loadModel(name, request) {
+      const id = ctx.localId(name);
+      if (id === null) return errorResponse(404, `model "${name}" not found`, { code: "model_not_found" });
+      // A request like any other (queue, swap, group rules), released at once: the model stays
+      // loaded under its ttl. The client leaving cancels it like any queued request.
+      try {
+        const grant = await ctx.router.acquire(id, { signal: request.signal });
+        grant.done();
+      } catch (err) {
+        return toErrorResponse(err);
+      }
+      return json({ msg: "ok", model: id, state: "ready" });
     },
 
     logs: () => text(ctx.combinedLogs.history()),

@@ -51,7 +51,7 @@ const ADMIN_METHODS: Record<string, string> = {
 /** The methods a known admin path accepts, or null for an unknown path. */
 function allowedMethods(path: string): string | null {
   if (Object.hasOwn(ADMIN_METHODS, path)) return ADMIN_METHODS[path];
-  if (path.startsWith("/api/models/unload/")) return "POST";
+  if (path.startsWith("/api/models/unload/") || path.startsWith("/api/models/load/")) return "POST";
   if (path.startsWith("/logs/stream/")) return "GET, HEAD";
   if (path.startsWith("/api/captures/")) return "GET, HEAD";
   if (/^\/api\/inflight\/[^/]+\/cancel$/.test(path)) return "POST";
@@ -153,6 +153,9 @@ export function createApp(deps: AppDeps) {
     .get("/unload", logged(() => admin.unloadAll("text")))
     .post("/api/models/unload", logged(() => admin.unloadAll("json")), { parse: "none" })
     .post("/api/models/unload/*", logged((r) => admin.unloadModel(decoded(rest(r, "/api/models/unload/")))), {
+      parse: "none",
+    })
+    .post("/api/models/load/*", logged((r) => admin.loadModel(decoded(rest(r, "/api/models/load/")), r)), {
       parse: "none",
     })
     .get("/logs", logged(() => admin.logs()))

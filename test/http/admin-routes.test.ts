@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { RouteError } from "../../src/router/types.ts";
 import { createFakeRouter, fakeSupervisor, makeConfig, modelConfig, peerConfig, quietLogs, startApp } from "./helpers.ts";
 
 const config = makeConfig(
@@ -10,7 +11,7 @@ const config = makeConfig(
   ],
   { includeAliasesInList: true, peers: { p: peerConfig("p", "http://127.0.0.1:1", ["remote"]) } },
 );
-const router = createFakeRouter({});
+const router = createFakeRouter({ "a-model": { baseUrl: "http://127.0.0.1:9002" }, "org/with-slash": { baseUrl: "http://127.0.0.1:9003", refuse: new RouteError("start_failed", "org/with-slash did not start: exit 1") } });
 router.statuses = [
   { model: "b-model", state: "ready", inFlight: 2, queued: 1, drainingSince: 1_700_000_000_000 },
   { model: "a-model", state: "stopped", inFlight: 0, queued: 0, drainingSince: null },
@@ -108,6 +109,20 @@ describe("admin routes", () => {
     const missing = await fetch(`${app.url}/api/models/unload/nope`, { method: "POST" });
     expect(missing.status).toBe(404);
     expect(router.unloads).toEqual([undefined, undefined, ["b-model"], ["org/with-slash"]]);
+  });
+
+  test("POST /api/models/load/<model> loads through the router and answers once ready; its grant is released at once", async () => {
+    const before = router.grants.length;
+    const ok = await fetch(`${app.url}/api/models/load/a-model`, { method: "POST" });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ msg: "ok", model: "a-model", state: "ready" });
+    expect(router.grants.length).toBe(before + 1);
+    expect(router.grants.at(-1)!.doneCalls).toBe(1);
+    const failed = await fetch(`${app.url}/api/models/load/org/with-slash`, { method: "POST" });
+    expect(failed.status).toBe(503);
+    expect(((await failed.json()) as { error: { message: string } }).error.message).toContain("did not start");
+    expect((await fetch(`${app.url}/api/models/load/nope`, { method: "POST" })).status).toBe(404);
+    expect((await fetch(`${app.url}/api/models/load/a-model`)).status).toBe(405);
   });
 
   test("GET /api/version", async () => {

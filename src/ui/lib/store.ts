@@ -4,7 +4,7 @@
  * `/running` for queue and drain counts. Pages read these signals; nothing here blocks.
  */
 import { signal } from "@preact/signals";
-import { apiFetch, apiJson, needKey } from "./api.ts";
+import { ApiError, apiFetch, apiJson, errorMessage, needKey } from "./api.ts";
 import { readSse } from "./sse.ts";
 
 /** One model as llama-swap's modelStatus lists it. */
@@ -173,10 +173,12 @@ async function pollRunning(): Promise<void> {
   }
 }
 
-/** Ask the server to load a model (a tiny request through the router). */
+/** Ask the server to load a model and wait until it is ready; a failure throws with the server's message. */
 export async function loadModel(id: string): Promise<void> {
-  // /upstream/<model>/ loads the model like llama-swap's Load button does.
-  const res = await apiFetch(`/upstream/${encodeURIComponent(id)}/health`);
+  // switchyard's own endpoint: a load through the router that touches no backend path
+  // (llama-swap's UI fetches /upstream/<model>/, which a backend may answer with a 404).
+  const res = await apiFetch(`/api/models/load/${encodeURIComponent(id)}`, { method: "POST" });
+  if (!res.ok) throw new ApiError(res.status, await errorMessage(res));
   await res.body?.cancel();
 }
 

@@ -29,7 +29,7 @@ export function LogsPage() {
           <input type="search" value={text.value} onInput={(e) => (text.value = (e.target as HTMLInputElement).value)} placeholder="text" data-testid="logs-filter-text" />
         </label>
         <button type="button" class="ghost" aria-pressed={paused.value} onClick={() => (paused.value = !paused.value)} data-testid="logs-pause">
-          {paused.value ? "▶ Follow" : "⏸ Pause"}
+          {paused.value ? "Follow" : "Pause"}
         </button>
         <button type="button" class="ghost" aria-pressed={wide.value} onClick={() => (wide.value = !wide.value)} title="Show the two panels one above the other">
           {wide.value ? "Side by side" : "Stacked"}
