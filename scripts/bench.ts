@@ -18,6 +18,7 @@ import { overheadScenario } from "./bench/scenarios/overhead.ts";
 import { schedulerScenario } from "./bench/scenarios/scheduler.ts";
 import { streamScenario } from "./bench/scenarios/stream.ts";
 import { swapScenario } from "./bench/scenarios/swap.ts";
+import { uiScenario } from "./bench/scenarios/ui.ts";
 import { formatTable, type Table } from "./bench/table.ts";
 
 const RUNNERS: Record<ScenarioName, Scenario> = {
@@ -28,6 +29,7 @@ const RUNNERS: Record<ScenarioName, Scenario> = {
   memory: memoryScenario,
   llama: llamaScenario,
   observe: observeScenario,
+  ui: uiScenario,
 };
 
 /** Re-run this script with a larger fetch limit; resolves with its exit code. */

@@ -1,6 +1,7 @@
 /**
  * Compile switchyard into one executable, dist/switchyard.
- * Usage: bun scripts/build.ts [--target bun-linux-arm64|bun-darwin-arm64|...] [--outfile path]
+ * Usage: bun scripts/build.ts [--target bun-linux-arm64|bun-darwin-arm64|...] [--outfile path] [--no-ui]
+ * (--no-ui embeds an empty UI: the bench builds one to measure what the UI adds to the binary.)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { $ } from "bun";
@@ -20,7 +21,7 @@ const stamp = { version: pkg.version, commit, date: new Date().toISOString() };
 
 // The web UI, bundled first and embedded: a generated entry sets globalThis.__SWITCHYARD_UI__
 // before main.ts runs (ES modules evaluate in import order), so the binary needs no files beside it.
-const ui = await buildUiBundle();
+const ui = args.includes("--no-ui") ? { js: "", css: "" } : await buildUiBundle();
 mkdirSync("dist/.entry", { recursive: true });
 writeFileSync("dist/.entry/ui.ts", `globalThis.__SWITCHYARD_UI__ = ${JSON.stringify(ui)};\n`);
 writeFileSync("dist/.entry/main.ts", `import "./ui.ts";\nimport "../../src/main.ts";\n`);
