@@ -136,6 +136,8 @@ export function routeErrorStatus(err: RouteError): { status: number; opts: Error
       return { status: 504, opts: { code: "model_health_timeout" } };
     case "unloaded":
       return { status: 503, opts: { code: "model_unloaded" } };
+    case "model_removed":
+      return { status: 404, opts: { code: "model_removed" } };
     case "severed":
       return { status: 503, opts: { code: "request_severed" } };
     case "shutting_down":

@@ -36,7 +36,7 @@ export type ObserveEvent =
   | { type: "queue"; id: number; model: string; position: number; loading: boolean; at: number }
   | { type: "swap-start"; swapId: number; target: string; evict: string[]; reason: SwapReason; at: number }
   | { type: "swap-end"; swapId: number; target: string; outcome: "ready" | "failed" | "abandoned"; ms: number; at: number }
-  | { type: "drain-start"; model: string; cause: "evict" | "unload" | "shutdown"; inFlight: number; deadline: number; at: number }
+  | { type: "drain-start"; model: string; cause: "evict" | "unload" | "reload" | "shutdown"; inFlight: number; deadline: number; at: number }
   | { type: "drain-end"; model: string; severed: number; at: number }
   | { type: "model-state"; model: string; from: string; to: string; at: number }
   | { type: "load-start"; model: string; at: number }

@@ -16,7 +16,9 @@ export type LoopEvent =
   | { type: "unload-done"; model: string }
   | { type: "shutdown"; ticket: number }
   | { type: "timer" }
-  | { type: "state-change"; model: string };
+  | { type: "state-change"; model: string }
+  /** A config reload: `apply` switches routing state in one step (router.ts builds it). */
+  | { type: "reconfigure"; apply: () => void };
 
 /** A running loop. */
 export interface Loop {
@@ -47,6 +49,8 @@ export function dispatchEvent(scheduler: Scheduler, ev: LoopEvent): void {
       return scheduler.onTimer();
     case "state-change":
       return scheduler.onStateChange(ev.model);
+    case "reconfigure":
+      return ev.apply();
   }
 }
 

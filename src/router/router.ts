@@ -11,10 +11,12 @@ import type { Logger } from "../log/types.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
 import { createChannel } from "./channel.ts";
-import { createFifo } from "./fifo.ts";
+import { fifoPolicy } from "./fifo.ts";
 import { createLoop, type LoopEvent } from "./loop.ts";
-import type { Effects, RouteRequest, Scheduler } from "./seams.ts";
-import { createSerial } from "./serial.ts";
+import { createSchedulerCore, type ReconfigurableScheduler } from "./scheduler-core.ts";
+import type { Policy } from "./scheduler-state.ts";
+import type { Effects, RouteRequest, SchedulerSettings } from "./seams.ts";
+import { serialPolicy } from "./serial.ts";
 import { schedulerSettings } from "./settings.ts";
 import { createSupervisorEffects, type PendingAcquire } from "./supervisor-effects.ts";
 import { swapperFor } from "./swappers/swapper-for.ts";
@@ -23,8 +25,11 @@ import { cancelledBy, RouteError, type AcquireOptions, type Grant, type ModelSta
 /** What the router is built from. */
 export interface RouterOptions {
   config: Config;
-  /** One supervisor per model this router handles, keyed by model ID. */
-  supervisors: ReadonlyMap<string, Supervisor>;
+  /**
+   * One supervisor per model this router handles, keyed by model ID. A config reload changes
+   * this map (adds, replaces, removes), so whoever shares it sees the current supervisors.
+   */
+  supervisors: Map<string, Supervisor>;
   log: Logger;
   /** Clock (epoch ms); default Date.now. */
   now?: () => number;
@@ -32,23 +37,49 @@ export interface RouterOptions {
   observe?: (event: ObserveEvent) => void;
 }
 
-/** The Router contract plus a hook for tests and diagnostics. */
+/** A validated config reload as the router applies it (the models' diff was computed outside). */
+export interface RouterReload {
+  config: Config;
+  /** Supervisors of the new models, and the replacements of the restarted ones (not started). */
+  supervisors: ReadonlyMap<string, Supervisor>;
+  added: readonly string[];
+  removed: readonly string[];
+  restarted: readonly string[];
+  /** Runs on the loop in the same step as the switch (the HTTP layer switches its config here). */
+  onApplied?(): void;
+}
+
+/** The Router contract plus config reloads and a hook for tests and diagnostics. */
 export interface SwitchyardRouter extends Router {
   /** Resolves once the run loop has handled every event posted so far. */
   settled(): Promise<void>;
+  /**
+   * Switch to a new config in one step on the loop: routing, scheduler, limits and drain
+   * timeouts at once; new models routable at once; removed ones refuse their waiters and drain;
+   * restarted ones drain and start with their new supervisor on their next request. Resolves
+   * once the switch is made (the drains run on).
+   */
+  reconfigure(change: RouterReload): Promise<void>;
+}
+
+/** The scheduling policy the config asks for: serial, or fifo over the config's swapper. */
+export function policyFor(config: Config, settings: SchedulerSettings, log: Logger): Policy {
+  return config.routing.scheduler === "serial" ? serialPolicy() : fifoPolicy(swapperFor(config, log), (m) => settings.priority(m));
 }
 
 /** The scheduler the config asks for, over `effects`. */
-export function schedulerFor(config: Config, models: readonly string[], effects: Effects, log: Logger): Scheduler {
+export function schedulerFor(config: Config, models: readonly string[], effects: Effects, log: Logger): ReconfigurableScheduler {
   const settings = schedulerSettings(config, models);
-  return config.routing.scheduler === "serial" ? createSerial(settings, effects) : createFifo(settings, swapperFor(config, log), effects);
+  return createSchedulerCore(settings, effects, policyFor(config, settings, log));
 }
 
 /** Create the router over the given supervisors. */
 export function createRouter(opts: RouterOptions): SwitchyardRouter {
-  const { config, supervisors, log } = opts;
+  const { supervisors, log } = opts;
+  let config = opts.config;
   const now = opts.now ?? Date.now;
-  const models = [...supervisors.keys()];
+  /** Supervisors waiting to replace a restarted model's current one (installed once it is stopped). */
+  const replacements = new Map<string, Supervisor>();
   const channel = createChannel<LoopEvent>();
   const post = (ev: LoopEvent): void => channel.push(ev);
   const acquires = new Map<number, PendingAcquire>();
@@ -65,16 +96,31 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
     now,
     observe: opts.observe,
     unloadTimeoutMs: (m) => Math.max(0, config.models[m]?.unloadTimeout ?? config.unloadTimeout) * 1000,
+    replaceModel(m) {
+      const next = replacements.get(m);
+      if (!next) return;
+      replacements.delete(m);
+      install(m, next);
+      log.info(`config reload: ${m} will start with its new settings`);
+    },
+    retireModel(m) {
+      unsubscribe.get(m)?.();
+      unsubscribe.delete(m);
+      supervisors.delete(m);
+      log.info(`config reload: ${m} removed`);
+    },
     ticketDone(ticket) {
       const w = ticketWaiters.get(ticket);
       ticketWaiters.delete(ticket);
       w?.();
     },
   });
-  const scheduler = schedulerFor(config, models, effects, log);
+  const scheduler = schedulerFor(config, [...supervisors.keys()], effects, log);
   const loop = createLoop(channel, scheduler, (err, ev) => log.error(`router: handling a ${ev.type} event failed: ${(err as Error)?.stack ?? err}`));
 
-  const unsubscribe = [...supervisors.values()].map((s) =>
+  /** Each supervisor's TTL and crash signals become loop events. */
+  const unsubscribe = new Map<string, () => void>();
+  const listen = (s: Supervisor): (() => void) =>
     s.subscribe((ev) => {
       if (ev.type === "idle") {
         // Only a signal: the loop unloads the model if it is still idle when it gets there.
@@ -82,8 +128,14 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
       } else if (ev.type === "crash") {
         post({ type: "state-change", model: ev.model });
       }
-    }),
-  );
+    });
+  /** Make `s` the supervisor of `m` (replacing any, which must be stopped). */
+  function install(m: string, s: Supervisor): void {
+    unsubscribe.get(m)?.();
+    supervisors.set(m, s);
+    unsubscribe.set(m, listen(s));
+  }
+  for (const [m, s] of supervisors) unsubscribe.set(m, listen(s));
 
   /** Post an event carrying a fresh ticket; resolves when the loop answers it. */
   const ticket = (make: (id: number) => LoopEvent): Promise<void> =>
@@ -109,14 +161,38 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
     },
     shutdown(): Promise<void> {
       shutdownPromise ??= ticket((id) => ({ type: "shutdown", ticket: id })).then(() => {
-        for (const u of unsubscribe) u();
+        for (const u of unsubscribe.values()) u();
         effects.dispose();
       });
       return shutdownPromise;
     },
     status(): ModelStatus[] {
-      return models.map((m) => ({ model: m, state: supervisors.get(m)!.state, ...scheduler.routing(m) }));
+      return [...supervisors].map(([m, s]) => ({ model: m, state: s.state, ...scheduler.routing(m) }));
     },
     settled: () => loop.settled(),
+    reconfigure(change) {
+      return new Promise<void>((resolve) => {
+        post({
+          type: "reconfigure",
+          apply() {
+            config = change.config;
+            for (const m of change.added) {
+              const s = change.supervisors.get(m);
+              if (s) install(m, s);
+            }
+            for (const m of change.removed) replacements.delete(m);
+            for (const m of change.restarted) {
+              const s = change.supervisors.get(m);
+              if (s) replacements.set(m, s);
+            }
+            const models = [...new Set([...Object.keys(change.config.models)])].filter((m) => supervisors.has(m));
+            const settings = schedulerSettings(change.config, models);
+            change.onApplied?.();
+            scheduler.onReconfigure({ settings, policy: policyFor(change.config, settings, log), added: change.added, removed: change.removed, restarted: change.restarted });
+            resolve();
+          },
+        });
+      });
+    },
   };
 }

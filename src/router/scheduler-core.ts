@@ -14,15 +14,46 @@
  * Then: answer the unload tickets whose models are all stopped, publish queue positions, and
  * arm the one timer at the next drain deadline or policy wake-up.
  */
-import { createSchedulerState, type DrainCause, type Entry, type Policy } from "./scheduler-state.ts";
+import { createSchedulerState, type DrainCause, type Entry, type Policy, type Reconfiguration } from "./scheduler-state.ts";
 import { DEFAULT_CONCURRENCY_LIMIT, type Effects, type ModelRouting, type RouteRequest, type Scheduler, type SchedulerSettings, type StopReason, type SwapOutcome, type UnloadOrder } from "./seams.ts";
 import { RouteError } from "./types.ts";
 
-const CAUSE_RANK: Record<DrainCause, number> = { evict: 0, unload: 1, shutdown: 2 };
+const CAUSE_RANK: Record<DrainCause, number> = { evict: 0, unload: 1, reload: 1, shutdown: 2 };
 
-/** Build a scheduler from the shared state and a policy. */
-export function createSchedulerCore(settings: SchedulerSettings, effects: Effects, policy: Policy): Scheduler {
-  const known = new Set(settings.models);
+/** A scheduler that also takes config reloads. */
+export interface ReconfigurableScheduler extends Scheduler {
+  /** Switch to new settings and policy and apply the model changes, in one step (on the loop). */
+  onReconfigure(change: Reconfiguration): void;
+}
+
+/**
+ * Build a scheduler from the shared state and a policy. The settings and the policy are read
+ * through a level of indirection so a config reload can replace both in one step.
+ */
+export function createSchedulerCore(initialSettings: SchedulerSettings, effects: Effects, initialPolicy: Policy): ReconfigurableScheduler {
+  let current = { settings: initialSettings, policy: initialPolicy };
+  const settings: SchedulerSettings = {
+    get models() {
+      return current.settings.models;
+    },
+    concurrencyLimit: (m) => current.settings.concurrencyLimit(m),
+    drainTimeoutSec: (m) => current.settings.drainTimeoutSec(m),
+    priority: (m) => current.settings.priority(m),
+    get maxWaitSec() {
+      return current.settings.maxWaitSec;
+    },
+  };
+  const policy: Policy = {
+    compare: (a, b) => current.policy.compare(a, b),
+    dispatch: (c) => current.policy.dispatch(c),
+    drainWants: (c) => current.policy.drainWants(c),
+    nextWake: (c) => current.policy.nextWake(c),
+  };
+  let known = new Set(settings.models);
+  /** Models a reload changed whose old process must stop before the new settings apply. */
+  const restartPending = new Set<string>();
+  /** Models a reload removed that still have a process (or a stop) to see through. */
+  const removedPending = new Set<string>();
   const st = createSchedulerState(settings, effects, policy);
   const { core, entries, queue, swapsByModel, swapsById, inFlight, reserved, drains, stopping, tickets, published } = st;
   let shuttingDown = false;
@@ -90,7 +121,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
       const ids = inFlight.get(m);
       if (d.deadline > t || !ids || ids.size === 0) continue;
       const cut = [...ids].map((id) => entries.get(id)).filter((e): e is Entry => e !== undefined);
-      const what = d.cause === "evict" ? "swapped out" : d.cause === "unload" ? "unloaded" : "shut down";
+      const what = d.cause === "evict" ? "swapped out" : d.cause === "unload" ? "unloaded" : d.cause === "reload" ? "restarted by a config reload" : "shut down";
       const secs = Math.max(0, settings.drainTimeoutSec(m));
       // Cut them first, then forget them: the world hears of the sever before the model turns idle.
       effects.sever(
@@ -156,10 +187,42 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     }
   }
 
+  /** A model no swap, stop or drain is working on (a reload acts on it only then). */
+  function untouched(m: string): boolean {
+    if (swapsByModel.has(m) || stopping.has(m)) return false;
+    for (const sw of swapsById.values()) if (sw.evict.includes(m)) return false;
+    return true;
+  }
+
+  /**
+   * Step 0, reloads: a changed model whose process is stopped gets its new settings (a new
+   * supervisor); a running one drains (bounded) and is stopped first. A removed model is retired
+   * once it is stopped.
+   */
+  function reconcileReloads(): boolean {
+    let changed = false;
+    for (const m of [...restartPending, ...removedPending]) {
+      if (!untouched(m)) continue;
+      const d = drains.get(m);
+      if (d && d.cause !== "evict") continue; // a stop on its way
+      const s = effects.modelState(m);
+      if (s === null || s === "stopped" || s === "shutdown") {
+        if (restartPending.delete(m)) effects.replaceModel(m);
+        else if (removedPending.delete(m)) effects.retireModel(m);
+        changed = true;
+      } else if (!shuttingDown) {
+        beginStop(m, "reload");
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
   function pump(): void {
     // Each pass can unblock the next (a drain lifted, a swap started, a stop issued); a few passes settle it.
     for (let round = 0; round < 16; round++) {
-      let changed = reconcileEvictDrains();
+      let changed = reconcileReloads();
+      changed = reconcileEvictDrains() || changed;
       changed = severOverdue() || changed;
       changed = issueStops() || changed;
       changed = policy.dispatch(core) || changed;
@@ -259,7 +322,7 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
       }
       for (const e of [...entries.values()]) if (e.phase !== "serving") st.fail(e, error);
       const set = new Set<string>();
-      for (const m of settings.models) {
+      for (const m of [...settings.models, ...removedPending]) {
         beginStop(m, "shutdown");
         set.add(m);
       }
@@ -273,6 +336,20 @@ export function createSchedulerCore(settings: SchedulerSettings, effects: Effect
     },
 
     onStateChange(_model: string): void {
+      pump();
+    },
+
+    onReconfigure(change: Reconfiguration): void {
+      current = { settings: change.settings, policy: change.policy };
+      known = new Set(change.settings.models);
+      for (const m of change.removed) {
+        restartPending.delete(m);
+        releaseWaiters(m, new RouteError("model_removed", `model ${m} was removed from the configuration (config reload) while the request waited`));
+        removedPending.add(m);
+      }
+      for (const m of change.restarted) if (!removedPending.has(m)) restartPending.add(m);
+      // New priorities may order the queue differently.
+      queue.sort((a, b) => policy.compare(a, b));
       pump();
     },
 

@@ -32,8 +32,8 @@ export interface SwapState {
   doomed: boolean;
 }
 
-/** Why a model stops taking new work. */
-export type DrainCause = "evict" | "unload" | "shutdown";
+/** Why a model stops taking new work (`reload`: a config reload restarts or removes it). */
+export type DrainCause = "evict" | "unload" | "reload" | "shutdown";
 
 /** A model that takes no new work until its in-flight requests end or `deadline` passes. */
 export interface Drain {
@@ -85,6 +85,21 @@ export interface Policy {
   drainWants(core: Core): ReadonlySet<string>;
   /** When the policy next needs a timer (epoch ms), or null. */
   nextWake(core: Core): number | null;
+}
+
+/**
+ * A validated config reload, applied in one step on the loop: new settings and policy (routing,
+ * scheduler, priorities, limits, drain timeouts), and what happened to the models.
+ */
+export interface Reconfiguration {
+  settings: SchedulerSettings;
+  policy: Policy;
+  /** New models: routable at once. */
+  added: readonly string[];
+  /** Gone models: their waiters get "model removed"; they drain, stop and are retired. */
+  removed: readonly string[];
+  /** Models whose process settings changed: they drain, stop and start anew on their next request. */
+  restarted: readonly string[];
 }
 
 /** The tables, the policy's view of them, and the moves on them. */

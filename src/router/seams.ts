@@ -120,6 +120,10 @@ export interface Effects {
   setTimer(atMs: number | null): void;
   /** Current time, epoch ms. */
   now(): number;
+  /** Config reload: `model`'s old process is stopped; install its new settings (a new supervisor) now. */
+  replaceModel(model: string): void;
+  /** Config reload: `model` was removed and its process is stopped; forget it. */
+  retireModel(model: string): void;
 }
 
 /** What the schedulers need from the configuration. */

@@ -34,6 +34,10 @@ export interface SupervisorEffectsOptions {
   observe?(event: ObserveEvent): void;
   /** How long a model's stop may take before SIGKILL. */
   unloadTimeoutMs(model: string): number;
+  /** Config reload: put `model`'s new supervisor in place (its old one is stopped). */
+  replaceModel(model: string): void;
+  /** Config reload: drop `model`'s supervisor (removed, stopped). */
+  retireModel(model: string): void;
   log: Logger;
   now(): number;
 }
@@ -60,7 +64,6 @@ const why = (err: unknown): string => String((err as Error)?.message ?? err);
 /** Create the Effects over the given supervisors. */
 export function createSupervisorEffects(o: SupervisorEffectsOptions): SupervisorEffects {
   const { supervisors, acquires, post, log, now } = o;
-  const models = [...supervisors.keys()];
   /**
    * Sever handles of the grants in flight, by request id: not a count (the scheduler's in-flight
    * set is the only one); what `sever` needs to cut a request the scheduler gave up on.
@@ -115,7 +118,7 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
 
   return {
     modelState: (m) => supervisors.get(m)?.state ?? null,
-    runningModels: () => models.filter((m) => !STOPPED.has(sup(m).state)),
+    runningModels: () => [...supervisors.keys()].filter((m) => !STOPPED.has(sup(m).state)),
     startSwap(order) {
       swapWanted.set(order.id, true);
       void runSwap(order);
@@ -195,6 +198,8 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
       );
     },
     now,
+    replaceModel: (m) => o.replaceModel(m),
+    retireModel: (m) => o.retireModel(m),
     dispose() {
       if (timer !== null) clearTimeout(timer);
       timer = null;

@@ -10,6 +10,7 @@ export type RouteErrorKind =
   | "start_failed" // 503, message carries the reason and last output lines
   | "health_timeout" // 504
   | "unloaded" // 503: an admin or TTL unload took the model away while the request waited
+  | "model_removed" // 404: a config reload removed the model while the request waited
   | "severed" // in-band: drain deadline passed while the request was in flight
   | "shutting_down" // 503
   | "cancelled"; // the client left (nothing is sent)

@@ -36,6 +36,7 @@ describe("error envelope", () => {
       start_failed: 503,
       health_timeout: 504,
       unloaded: 503,
+      model_removed: 404,
       severed: 503,
       shutting_down: 503,
       cancelled: 499,

@@ -149,6 +149,23 @@ export class FakeEffects implements Effects {
   now(): number {
     return this.t;
   }
+  /** Models given their new settings by a reload, in order. */
+  replaced: string[] = [];
+  /** Models removed by a reload and forgotten, in order. */
+  retired: string[] = [];
+  replaceModel(model: string): void {
+    const st = this.states.get(model);
+    if (st !== "stopped") this.violations.push(`${model} replaced while ${st}`);
+    if (this.busy(model) > 0) this.violations.push(`${model} replaced with ${this.busy(model)} in flight`);
+    this.replaced.push(model);
+  }
+  retireModel(model: string): void {
+    const st = this.states.get(model);
+    if (st !== undefined && st !== "stopped" && st !== "shutdown") this.violations.push(`${model} retired while ${st}`);
+    if (this.busy(model) > 0) this.violations.push(`${model} retired with ${this.busy(model)} in flight`);
+    this.states.delete(model);
+    this.retired.push(model);
+  }
 
   /** Requests granted and not yet done or severed on `model`. */
   busy(model: string): number {
