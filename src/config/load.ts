@@ -23,6 +23,8 @@ export interface LoadOptions {
   fileName?: string;
   /** argv that re-runs this program, for `${SWITCHYARD}`; default `["switchyard"]`. */
   selfCommand?: string[];
+  /** On a reload: the ports the running config gave its models, kept where the model still uses `${PORT}`. */
+  previousPorts?: ReadonlyMap<string, number>;
 }
 
 /** A loaded config and the warnings found on the way (also in `config.warnings`). */
@@ -185,6 +187,7 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
     selfCommand: opts.selfCommand ?? ["switchyard"],
     defaultStartPort: DEFAULTS.startPort,
     knownKeys: new Set(Object.keys(ConfigSchema.properties)),
+    ...(opts.previousPorts ? { previousPorts: opts.previousPorts } : {}),
   }, (path, message) => {
     c.report(path, message);
     c.flag(path);

@@ -23,6 +23,11 @@ export interface MacroOptions {
   defaultStartPort: number;
   /** Top-level keys swept for leftover macros (unknown keys are reported as such, not for their content). */
   knownKeys: ReadonlySet<string>;
+  /**
+   * On a config reload, the `${PORT}` each model had: it keeps it (so adding a model does not move
+   * the others' ports and restart them); new models get the next ports nobody holds.
+   */
+  previousPorts?: ReadonlyMap<string, number>;
 }
 
 /** Reports a problem at a key path. */
@@ -204,6 +209,22 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
 
   const sp = root.get("startPort");
   let nextPort = typeof sp === "number" && Number.isInteger(sp) && sp >= 1 ? sp : opts.defaultStartPort;
+  const kept = new Map<string, number>();
+  if (modelMap && opts.previousPorts) {
+    for (const id of modelMap.keys()) {
+      const p = opts.previousPorts.get(id);
+      const m = modelMap.get(id);
+      const cmd = isRawMap(m) ? m.get("cmd") : undefined;
+      if (p !== undefined && typeof cmd === "string" && cmd.includes("${PORT}")) kept.set(id, p);
+    }
+  }
+  const held = new Set(kept.values());
+  const takePort = (id: string): number => {
+    const k = kept.get(id);
+    if (k !== undefined) return k;
+    while (held.has(nextPort)) nextPort++;
+    return nextPort++;
+  };
 
   if (modelMap) {
     const ids = [...modelMap.keys()].sort(compareCodePoints);
@@ -229,7 +250,7 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
         );
       }
       if (cmdHasPort) {
-        const port = nextPort++;
+        const port = takePort(id);
         if (port > 65535) report([...path, "cmd"], `\${PORT} would be ${port}, above 65535; lower startPort`);
         ports.set(id, port);
         const portList: MacroEntry[] = [{ name: "PORT", value: port }];
