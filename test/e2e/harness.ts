@@ -44,17 +44,19 @@ export interface Running {
 }
 
 /** Start the binary with `configText` written as config.yaml in a fresh temp directory. */
-export function startBinary(configText: string, extraArgs: string[] = []): Promise<Running> {
-  return startBinaryIn(mkdtempSync(join(tmpdir(), "switchyard-e2e-")), configText, extraArgs);
+export function startBinary(configText: string, extraArgs: string[] = [], env?: Record<string, string | undefined>): Promise<Running> {
+  return startBinaryIn(mkdtempSync(join(tmpdir(), "switchyard-e2e-")), configText, extraArgs, env);
 }
 
 /** Start the binary in `dir` (kept: a restart sees the files an earlier run left), with `configText` as its config.yaml. */
-export async function startBinaryIn(dir: string, configText: string, extraArgs: string[] = []): Promise<Running> {
+export async function startBinaryIn(dir: string, configText: string, extraArgs: string[] = [], env?: Record<string, string | undefined>): Promise<Running> {
   await ensureBinary();
   writeFileSync(join(dir, "config.yaml"), configText);
   const port = freePort();
   const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`, ...extraArgs], {
     cwd: dir,
+    // Bun.spawn does not see later changes to process.env (e.g. PATH): pass the environment explicitly.
+    env: env ?? process.env,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

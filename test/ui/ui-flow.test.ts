@@ -7,14 +7,17 @@
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { startBinary, type Running } from "../e2e/harness.ts";
+import { BINARY, startBinary, type Running } from "../e2e/harness.ts";
 import { haveChromium, launchChromium, openPage, uiTest, type WatchedPage } from "../fixtures/chromium.ts";
 import { freePortRange } from "../fixtures/ports.ts";
 
 const SHOTS = join(import.meta.dir, "../../docs/ui");
-const sim = (model: string, flags: string) => `\${SWITCHYARD} simulate --port \${PORT} --model ${model} ${flags}`;
+// `switchyard` from PATH rather than ${SWITCHYARD} (the binary's absolute path): the screenshots
+// show the commands, and must not show this machine's paths.
+const sim = (model: string, flags: string) => `switchyard simulate --port \${PORT} --model ${model} ${flags}`;
+const ENV = { ...process.env, PATH: `${dirname(BINARY)}:${process.env.PATH ?? ""}` };
 
 const CONFIG = () => `startPort: ${freePortRange(4)}
 sendLoadingState: true
@@ -61,7 +64,7 @@ const tid = (id: string): string => `[data-testid="${id}"]`;
 describe("web UI in Chromium", () => {
   beforeAll(async () => {
     if (!haveChromium) return;
-    server = await startBinary(CONFIG());
+    server = await startBinary(CONFIG(), [], ENV);
     browser = await launchChromium();
   }, 60_000);
 
@@ -147,6 +150,8 @@ describe("web UI in Chromium", () => {
     const capture = page.locator('[data-testid^="capture-"]').first();
     await capture.click();
     await page.waitForSelector(tid("capture-dialog"));
+    // The dialog opens at once and fills in when /api/captures/<id> answers.
+    await page.waitForFunction((sel) => (document.querySelector(sel)?.textContent ?? "").includes('"messages"'), tid("capture-dialog"));
     expect(await page.textContent(tid("capture-dialog"))).toContain("/v1/chat/completions");
     await shot(page, "activity-capture");
     await page.keyboard.press("Escape");
