@@ -6,6 +6,8 @@
  * a flag such as `--api-key`. Web-standard.
  */
 import type { Config, ConfigWarning } from "../config/types.ts";
+import type { ReloadOutcome } from "./context.ts";
+import { errorEnvelope, errorResponse } from "./errors.ts";
 
 const MASK = "********";
 /** Environment names that hold secrets. */
@@ -38,6 +40,17 @@ export function maskedConfig(config: Config): unknown {
   );
   const peers = Object.fromEntries(Object.entries(config.peers).map(([id, p]) => [id, { ...p, apiKey: p.apiKey ? MASK : "" }]));
   return { ...config, apiKeys: config.apiKeys.map(() => MASK), models, peers };
+}
+
+/**
+ * `POST /api/config/reload`: reload from the files now. 200 `{msg:"ok", changes, diff}` when
+ * applied; 400 with the errors (key path, line) when the new config is invalid (nothing changed).
+ */
+export async function reloadResponse(reload: (() => Promise<ReloadOutcome>) | undefined): Promise<Response> {
+  if (!reload) return errorResponse(404, "config reload is not available here", { code: "not_found" });
+  const out = await reload();
+  if (out.ok) return Response.json({ msg: "ok", changes: out.changes, diff: out.diff });
+  return Response.json({ ...errorEnvelope(400, out.message, { code: "invalid_config" }), errors: out.errors }, { status: 400 });
 }
 
 /** The handler: `{ config, warnings }`. */

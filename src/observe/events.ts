@@ -47,4 +47,9 @@ export type ObserveEvent =
   /** A proxied request's record is finished (observe/activity.ts). */
   | { type: "activity"; record: ActivityRecord }
   /** The open requests changed (observe/inflight.ts): one arrived, moved on, sent bytes or ended. */
-  | { type: "inflight"; update: InflightUpdate };
+  | { type: "inflight"; update: InflightUpdate }
+  /**
+   * A config reload was applied (`ok`, with what changed) or refused (the errors, each with its key
+   * path and line; nothing changed). `trigger`: api, signal (SIGHUP) or watch (--watch-config).
+   */
+  | { type: "config-reload"; ok: boolean; trigger: string; changes: string; errors: { path: string; line: number | null; message: string }[]; at: number };

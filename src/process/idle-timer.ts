@@ -12,6 +12,8 @@ export interface IdleTimer {
   restart(): void;
   /** The model left `ready` (or shut down): no idle period runs. */
   cancel(): void;
+  /** A new TTL; an idle period under way starts over with it. */
+  setTtl(seconds: number): void;
 }
 
 /** What an IdleTimer needs. */
@@ -26,6 +28,7 @@ export interface IdleTimerOptions {
 
 /** Create an idle (not busy) timer; nothing runs until restart() or setBusy(false). */
 export function createIdleTimer(opts: IdleTimerOptions): IdleTimer {
+  let ttlSeconds = opts.ttlSeconds;
   let busy = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -37,12 +40,12 @@ export function createIdleTimer(opts: IdleTimerOptions): IdleTimer {
   /** A new idle period starts: arm the timer once. */
   function restart(): void {
     cancel();
-    if (opts.ttlSeconds <= 0 || !opts.isReady() || busy) return;
+    if (ttlSeconds <= 0 || !opts.isReady() || busy) return;
     timer = setTimeout(() => {
       timer = null;
       if (!opts.isReady() || busy) return;
       opts.onIdle();
-    }, opts.ttlSeconds * 1000);
+    }, ttlSeconds * 1000);
   }
 
   return {
@@ -54,5 +57,9 @@ export function createIdleTimer(opts: IdleTimerOptions): IdleTimer {
     },
     restart,
     cancel,
+    setTtl(seconds) {
+      ttlSeconds = seconds;
+      if (timer !== null || (!busy && opts.isReady())) restart();
+    },
   };
 }

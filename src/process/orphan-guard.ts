@@ -74,6 +74,8 @@ export interface ExitHandlerOptions {
   log?: Logger;
   /** SIGKILL every group and exit if stopAll() takes longer than this (ms); 0 = wait for it. */
   forceAfterMs?: number;
+  /** SIGHUP reloads the config instead of stopping (serve mode, as llama-swap). */
+  onHangup?: () => void;
 }
 
 /**
@@ -121,13 +123,16 @@ export function installExitHandlers(stopAll: () => Promise<void>, opts: ExitHand
   };
   const onExit = () => killAllGroupsNow("SIGKILL");
 
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const signals = opts.onHangup ? (["SIGINT", "SIGTERM"] as const) : (["SIGINT", "SIGTERM", "SIGHUP"] as const);
   for (const s of signals) process.on(s, onSignal);
+  const onHangup = opts.onHangup;
+  if (onHangup) process.on("SIGHUP", onHangup);
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onRejection);
   process.on("exit", onExit);
   return () => {
     for (const s of signals) process.off(s, onSignal);
+    if (onHangup) process.off("SIGHUP", onHangup);
     process.off("uncaughtException", onUncaught);
     process.off("unhandledRejection", onRejection);
     process.off("exit", onExit);

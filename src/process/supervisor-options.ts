@@ -26,6 +26,8 @@ export interface SupervisorOptions {
   cwd?: string;
   /** Readiness probe tuning. */
   probe?: Partial<ProbeTuning>;
+  /** Past load durations to start from (a reload that replaces the supervisor but keeps the command). */
+  loadHistoryMs?: readonly number[];
 }
 
 /** SupervisorOptions with the defaults applied, plus what every step derives from them. */

@@ -36,14 +36,16 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   let starting: { promise: Promise<void>; abort: AbortController } | null = null;
   let stopping: Promise<void> | null = null;
   let shuttingDown = false;
-  const loadHistoryMs: number[] = [];
+  // Seeded by a config reload that replaced this model's supervisor but kept its command.
+  const loadHistoryMs: number[] = [...(opts.loadHistoryMs ?? [])].slice(-LOAD_HISTORY);
+  let ttl = m.ttl;
   const events = createEventBus<SupervisorEvent>((err) => log.error(`[${id}] event listener failed: ${(err as Error).message}`));
   const emit = events.emit;
   const idle = createIdleTimer({
     ttlSeconds: m.ttl,
     isReady: () => state === "ready",
     onIdle() {
-      log.info(`[${id}] idle for ${m.ttl}s (ttl): asking for an unload`);
+      log.info(`[${id}] idle for ${ttl}s (ttl): asking for an unload`);
       emit({ type: "idle", model: id, at: now() });
     },
   });
@@ -211,6 +213,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     stop,
     shutdown,
     setBusy: idle.setBusy,
+    setTtl(seconds) {
+      ttl = seconds;
+      idle.setTtl(seconds);
+    },
     subscribe: events.subscribe,
   };
 }

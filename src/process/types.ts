@@ -59,6 +59,8 @@ export interface Supervisor {
    * last one ended (false); the TTL clock counts idle time only. Idempotent.
    */
   setBusy(busy: boolean): void;
+  /** A config reload changed the model's ttl (seconds, 0 = never): the idle clock uses it from now on. */
+  setTtl(seconds: number): void;
   /** Subscribe to events; returns the unsubscribe function. */
   subscribe(listener: (ev: SupervisorEvent) => void): () => void;
   /** Past load durations in ms (most recent last), for loading-time estimates. */

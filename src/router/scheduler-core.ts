@@ -345,6 +345,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
       for (const m of change.removed) {
         restartPending.delete(m);
         releaseWaiters(m, new RouteError("model_removed", `model ${m} was removed from the configuration (config reload) while the request waited`));
+        // Its load would only hold up swaps that must evict it.
+        if (swapsByModel.has(m)) effects.abortStart(m);
         removedPending.add(m);
       }
       for (const m of change.restarted) if (!removedPending.has(m)) restartPending.add(m);

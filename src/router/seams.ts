@@ -124,6 +124,11 @@ export interface Effects {
   replaceModel(model: string): void;
   /** Config reload: `model` was removed and its process is stopped; forget it. */
   retireModel(model: string): void;
+  /**
+   * Config reload: `model` was removed while it loads; stop the load (its swap then ends as
+   * failed, through onSwapDone) instead of waiting out a load nobody wants.
+   */
+  abortStart(model: string): void;
 }
 
 /** What the schedulers need from the configuration. */

@@ -199,6 +199,10 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
     },
     now,
     replaceModel: (m) => o.replaceModel(m),
+    abortStart(m) {
+      log.info(`config reload: ${m} was removed while it loaded; stopping the load`);
+      sup(m).stop(o.unloadTimeoutMs(m)).catch((err: unknown) => log.warn(`stopping ${m} failed: ${why(err)}`));
+    },
     retireModel: (m) => o.retireModel(m),
     dispose() {
       if (timer !== null) clearTimeout(timer);

@@ -159,6 +159,12 @@ export class FakeEffects implements Effects {
     if (this.busy(model) > 0) this.violations.push(`${model} replaced with ${this.busy(model)} in flight`);
     this.replaced.push(model);
   }
+  /** Loads stopped because a reload removed their model. */
+  aborted: string[] = [];
+  abortStart(model: string): void {
+    if (this.states.get(model) !== "starting") this.violations.push(`${model} load aborted while ${this.states.get(model)}`);
+    this.aborted.push(model);
+  }
   retireModel(model: string): void {
     const st = this.states.get(model);
     if (st !== undefined && st !== "stopped" && st !== "shutdown") this.violations.push(`${model} retired while ${st}`);

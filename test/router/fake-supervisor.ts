@@ -90,6 +90,11 @@ export class FakeSupervisor implements Supervisor {
     this.state = "shutdown";
   }
 
+  /** The TTL a reload set last, seconds. */
+  ttl: number | null = null;
+  setTtl(seconds: number): void {
+    this.ttl = seconds;
+  }
   setBusy(busy: boolean): void {
     this.busy = busy;
   }

@@ -9,6 +9,7 @@ import type { ProcessState } from "../../src/process/types.ts";
 import { fifoPolicy } from "../../src/router/fifo.ts";
 import { createSchedulerCore } from "../../src/router/scheduler-core.ts";
 import { serialPolicy } from "../../src/router/serial.ts";
+import { RouteError } from "../../src/router/types.ts";
 import type { Swapper } from "../../src/router/seams.ts";
 import { FakeEffects, Harness, settings, stubSwapper } from "./fake-effects.ts";
 
@@ -79,6 +80,20 @@ describe("config reload in the scheduler", () => {
     }
     expect(eff.retired).toEqual(["d"]);
     h.done(busy);
+    expect(eff.violations).toEqual([]);
+  });
+
+  test("a model removed while it loads: its waiters get model_removed and its load is stopped, not waited out", () => {
+    const { eff, h, reload } = setup({ a: "stopped", d: "stopped" });
+    const waiting = h.req("d");
+    expect(eff.states.get("d")).toBe("starting");
+    reload(["a"], { removed: ["d"] });
+    const r = eff.resolutions.get(waiting);
+    expect(r?.kind === "error" && r.error.kind).toBe("model_removed");
+    expect(eff.aborted).toEqual(["d"]);
+    // The aborted load comes back as a failed swap; then d is stopped and retired.
+    h.swapDone("d", { kind: "failed", error: new RouteError("start_failed", "aborted") });
+    expect(eff.retired).toEqual(["d"]);
     expect(eff.violations).toEqual([]);
   });
 

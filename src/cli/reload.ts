@@ -1,0 +1,150 @@
+/**
+ * Config reload: read the file again, validate it completely, and only then switch. Invalid:
+ * nothing changes; the errors (key path and line) are logged, published as an event and returned.
+ * Valid: the diff is applied model by model through the router in one step on its loop
+ * (router.reconfigure): unchanged models untouched, metadata applied in place, process changes
+ * drained and restarted, removed models drained and retired, new models available at once; the
+ * HTTP layer's config switches in the same step. One reload at a time. Bun/Node edge (files,
+ * watchers).
+ */
+import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { basename, dirname } from "node:path";
+import { describeDiff, diffConfigs, PROCESS_KEYS, sameValue } from "../config/diff.ts";
+import { ConfigError } from "../config/errors.ts";
+import { loadConfig } from "../config/load.ts";
+import type { Config, ConfigWarning, ModelConfig } from "../config/types.ts";
+import type { LiveConfig, ReloadOutcome } from "../http/context.ts";
+import type { Logger } from "../log/types.ts";
+import type { ObserveEvent } from "../observe/events.ts";
+import type { Supervisor } from "../process/types.ts";
+import type { SwitchyardRouter } from "../router/router.ts";
+
+/** Settings read once at start: a change is reported and takes effect at the next start. */
+const START_ONLY: readonly (keyof Config)[] = ["logLevel", "logToStdout", "metricsMaxInMemory", "performance", "captureBufferMB", "activityEnabled", "store", "upstreamMetrics", "preload"];
+
+/** What a reloader needs. */
+export interface ReloaderOptions {
+  /** The config file. */
+  path: string;
+  live: LiveConfig;
+  router: SwitchyardRouter;
+  /** The router's supervisors (current ones: load histories and ttl updates). */
+  supervisors: ReadonlyMap<string, Supervisor>;
+  /** A new, stopped supervisor for `model`, observed like the others. */
+  makeSupervisor(model: ModelConfig, loadHistoryMs: readonly number[]): Supervisor;
+  log: Logger;
+  observe(ev: ObserveEvent): void;
+  env: Record<string, string | undefined>;
+  selfCommand: string[];
+  now?: () => number;
+}
+
+/** A reloader. */
+export interface Reloader {
+  /** Reload now; `trigger` says why (api, signal, watch). Calls made while one runs wait for it. */
+  reload(trigger: string): Promise<ReloadOutcome>;
+}
+
+/** Create the reloader. */
+export function createReloader(o: ReloaderOptions): Reloader {
+  const now = o.now ?? Date.now;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  const refuse = (trigger: string, message: string, errors: { path: string; line: number | null; message: string }[]): ReloadOutcome => {
+    o.log.error(`config reload (${trigger}) refused, the running config stays: ${message}`);
+    o.observe({ type: "config-reload", ok: false, trigger, changes: "", errors, at: now() });
+    return { ok: false, errors, message };
+  };
+
+  async function run(trigger: string): Promise<ReloadOutcome> {
+    let text: string;
+    try {
+      text = readFileSync(o.path, "utf8");
+    } catch (err) {
+      return refuse(trigger, `cannot read ${o.path}: ${(err as Error).message}`, [{ path: "", line: null, message: (err as Error).message }]);
+    }
+    const prev = o.live.config;
+    const previousPorts = new Map<string, number>();
+    for (const m of Object.values(prev.models)) if (m.port !== null) previousPorts.set(m.id, m.port);
+    let next: Config;
+    let warnings: ConfigWarning[];
+    try {
+      ({ config: next, warnings } = loadConfig(text, { env: o.env, fileName: o.path, selfCommand: o.selfCommand, previousPorts }));
+    } catch (err) {
+      if (err instanceof ConfigError) return refuse(trigger, err.format(), err.issues.map((i) => ({ path: i.path, line: i.line, message: i.message })));
+      return refuse(trigger, (err as Error)?.message ?? String(err), []);
+    }
+
+    const diff = diffConfigs(prev, next);
+    const fresh = new Map<string, Supervisor>();
+    for (const id of diff.added) fresh.set(id, o.makeSupervisor(next.models[id]!, []));
+    for (const { id } of diff.restarted) {
+      // The load-time history survives when the command is the same (only env, proxy, … changed).
+      const keep = sameValue(prev.models[id]!.cmd, next.models[id]!.cmd) ? (o.supervisors.get(id)?.loadHistoryMs ?? []) : [];
+      fresh.set(id, o.makeSupervisor(next.models[id]!, keep));
+    }
+    await o.router.reconfigure({
+      config: next,
+      supervisors: fresh,
+      added: diff.added,
+      removed: diff.removed,
+      restarted: diff.restarted.map((r) => r.id),
+      onApplied() {
+        o.live.config = next;
+        o.live.warnings = warnings;
+        for (const { id, keys } of diff.metadata) if (keys.includes("ttl")) o.supervisors.get(id)?.setTtl(next.models[id]!.ttl);
+      },
+    });
+    const changes = describeDiff(diff);
+    o.log.info(`config reload (${trigger}): ${changes}`);
+    for (const w of warnings) o.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
+    const later = START_ONLY.filter((k) => diff.global.includes(k));
+    if (later.length > 0) o.log.warn(`config reload: ${later.join(", ")} changed; read at start only, they take effect at the next start`);
+    o.observe({ type: "config-reload", ok: true, trigger, changes, errors: [], at: now() });
+    return { ok: true, changes, diff: { ...diff, processKeys: PROCESS_KEYS, startOnly: later } };
+  }
+
+  return {
+    reload(trigger) {
+      const p = chain.then(() => run(trigger));
+      chain = p.catch(() => {});
+      return p;
+    },
+  };
+}
+
+/**
+ * `--watch-config`: reload when the file changes. The directory is watched, not the file, so an
+ * editor's save by rename (write a temp file, rename it over) is seen too; bursts of events are
+ * debounced into one reload. Returns the stop function.
+ */
+export function watchConfig(path: string, onChange: () => void, debounceMs = 300): () => void {
+  const name = basename(path);
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let last = readIfAny(path);
+  const fire = (): void => {
+    timer = null;
+    // Only a real change of the text: touches and the editor's temp files do not reload.
+    const text = readIfAny(path);
+    if (text === last) return;
+    last = text;
+    onChange();
+  };
+  const watcher: FSWatcher = watch(dirname(path), (_event, file) => {
+    if (file !== null && file !== name) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(fire, debounceMs);
+  });
+  return () => {
+    if (timer !== null) clearTimeout(timer);
+    watcher.close();
+  };
+}
+
+function readIfAny(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
