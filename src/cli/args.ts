@@ -6,11 +6,17 @@
 
 /** What the command line asks for. */
 export type Command =
-  | { kind: "serve"; config: string; listen: { hostname: string; port: number } }
+  | { kind: "serve"; config: string; listen: { hostname: string; port: number }; watchConfig: boolean; tls?: TlsFiles }
   | { kind: "check"; config: string }
   | { kind: "version" }
   | { kind: "help" }
   | { kind: "simulate"; argv: string[] };
+
+/** `--tls-cert-file` and `--tls-key-file`: serve HTTPS with this certificate chain and key (PEM files). */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
 
 /** A command-line mistake; main prints it with the usage and exits 2. */
 export class UsageError extends Error {
@@ -22,6 +28,9 @@ export const USAGE = `switchyard: on-demand model-swapping proxy for local infer
 
 Usage:
   switchyard [--config <file>] [--listen <[host]:port>]   serve (default config.yaml, :8080)
+             [--watch-config]                            reload the config when the file changes (also: SIGHUP, POST /api/config/reload)
+             [--tls-cert-file <pem> --tls-key-file <pem>]
+                                                         serve HTTPS (then the default is :8443)
   switchyard --check [--config <file>]                   validate the config, print warnings and the model table
   switchyard simulate [--port N] [--model NAME] ...      run the built-in simulated backend
   switchyard --version                                   print version, commit and build date
@@ -46,8 +55,11 @@ export function parseListen(value: string): { hostname: string; port: number } {
 export function parseArgs(argv: readonly string[]): Command {
   if (argv[0] === "simulate") return { kind: "simulate", argv: argv.slice(1) };
   let config = "config.yaml";
-  let listen = ":8080";
+  let listen: string | null = null;
+  let certFile = "";
+  let keyFile = "";
   let check = false;
+  let watchConfig = false;
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i];
     const eq = raw.indexOf("=");
@@ -66,8 +78,17 @@ export function parseArgs(argv: readonly string[]): Command {
       case "--listen":
         listen = value();
         break;
+      case "--tls-cert-file":
+        certFile = value();
+        break;
+      case "--tls-key-file":
+        keyFile = value();
+        break;
       case "--check":
         check = true;
+        break;
+      case "--watch-config":
+        watchConfig = true;
         break;
       case "--version":
         return { kind: "version" };
@@ -79,5 +100,9 @@ export function parseArgs(argv: readonly string[]): Command {
     }
   }
   if (check) return { kind: "check", config };
-  return { kind: "serve", config, listen: parseListen(listen) };
+  // As llama-swap: an empty value counts as not given, one file without the other is a mistake,
+  // and TLS moves the default address to :8443.
+  if ((certFile === "") !== (keyFile === "")) throw new UsageError("both --tls-cert-file and --tls-key-file must be given for TLS");
+  const tls = certFile ? { cert: certFile, key: keyFile } : undefined;
+  return { kind: "serve", config, listen: parseListen(listen ?? (tls ? ":8443" : ":8080")), watchConfig, ...(tls ? { tls } : {}) };
 }

@@ -3,7 +3,7 @@
  * HTTP app), listen, and stop every child on the way out.
  */
 import { readFileSync } from "node:fs";
-import type { Command } from "./args.ts";
+import type { Command, TlsFiles } from "./args.ts";
 import { selfCommand } from "./self-command.ts";
 import { BUILD } from "../version.ts";
 import { loadConfig } from "../config/load.ts";
@@ -15,8 +15,11 @@ import { installExitHandlers } from "../process/orphan-guard.ts";
 import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { createHardwareMonitor } from "./hardware-monitor.ts";
+import { createDialProbe } from "./dial-probe.ts";
 import { loadUiBundle } from "./ui-bundle.ts";
 import { preload } from "../router/preload.ts";
+import { createReloader, watchConfig } from "./reload.ts";
+import type { LiveConfig } from "../http/context.ts";
 import type { Supervisor } from "../process/types.ts";
 import { freemem, loadavg, totalmem } from "node:os";
 import { createActivityLog } from "../observe/activity.ts";
@@ -59,15 +62,29 @@ function openStore(store: { path: string; maxRecords: number; maxAgeDays: number
   }
 }
 
+/** Read `--tls-cert-file` and `--tls-key-file` (PEM text) before anything starts; exits 1 with one line naming an unreadable file. */
+function readTls(tls: TlsFiles): { cert: string; key: string } {
+  const read = (what: string, path: string): string => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (err) {
+      console.error(`switchyard: cannot read TLS ${what} file "${path}": ${(err as Error).message}`);
+      process.exit(1);
+    }
+  };
+  return { cert: read("certificate", tls.cert), key: read("key", tls.key) };
+}
+
 /** Serve: the normal mode. */
 export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<void> {
   const { config, warnings } = readConfig(cmd.config);
+  const tls = cmd.tls ? readTls(cmd.tls) : undefined;
   // Before the log hub and the children: a store that cannot open stops everything, with one line.
   let storeError: (err: unknown) => void = (err) => console.error(`switchyard: activity store: ${(err as Error)?.message ?? err}`);
   const store = config.store ? openStore(config.store, (err) => storeError(err)) : null;
   const stdout = createBatchedWriter((s) => process.stdout.write(s));
   process.on("exit", () => stdout.flush());
-  const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, stdout: stdout.write });
+  const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, timeFormat: config.logTimeFormat, stdout: stdout.write });
   for (const w of warnings) logs.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
   storeError = (err) => logs.log.warn(`activity store: ${(err as Error)?.message ?? err}`);
   if (store) {
@@ -90,11 +107,12 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     events.publish(ev);
   };
   const supervisors = new Map<string, Supervisor>();
-  for (const model of Object.values(config.models)) {
-    const sup = createSupervisor({ model, logs });
+  const makeSupervisor = (model: (typeof config.models)[string], loadHistoryMs: readonly number[] = []): Supervisor => {
+    const sup = createSupervisor({ model, logs, loadHistoryMs });
     observeSupervisor(sup, observe);
-    supervisors.set(model.id, sup);
-  }
+    return sup;
+  };
+  for (const model of Object.values(config.models)) supervisors.set(model.id, makeSupervisor(model));
   const router = createRouter({ config, supervisors, log: logs.log, observe });
   // Captures (captureBuffer MB), masking every key this process knows wherever it appears.
   const captures =
@@ -123,7 +141,10 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     logs.log.warn(`web UI unavailable: ${(err as Error)?.message ?? err}`);
     return undefined;
   });
-  const app = createApp({ config, configWarnings: warnings, router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });
+  // The config the HTTP layer reads; a reload replaces it in the router's switch step.
+  const live: LiveConfig = { config, warnings };
+  const reloader = createReloader({ path: cmd.config, live, router, supervisors, makeSupervisor, log: logs.log, observe, env: process.env, selfCommand: selfCommand() });
+  const app = createApp({ config, live, reload: () => reloader.reload("api"), configWarnings: warnings, dial: createDialProbe(), router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {
@@ -138,12 +159,20 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     })();
     return stopping;
   };
-  installExitHandlers(stopAll);
+  installExitHandlers(stopAll, { onHangup: () => void reloader.reload("signal") });
+  if (cmd.watchConfig) {
+    const stopWatching = watchConfig(cmd.config, () => void reloader.reload("watch"));
+    process.on("exit", stopWatching);
+    logs.log.info(`watching ${cmd.config} for changes`);
+  }
 
   try {
-    app.listen({ hostname: cmd.listen.hostname, port: cmd.listen.port });
+    // Bun.serve's `tls` (Elysia passes listen options through): HTTPS, WebSockets (wss) included.
+    app.listen({ hostname: cmd.listen.hostname, port: cmd.listen.port, ...(tls ? { tls } : {}) });
   } catch (err) {
-    console.error(`switchyard: cannot listen on ${cmd.listen.hostname}:${cmd.listen.port}: ${(err as Error).message}`);
+    // A certificate or key that is not PEM, or that do not match, fails here (OpenSSL's words).
+    const withTls = cmd.tls ? ` with TLS (${cmd.tls.cert}, ${cmd.tls.key})` : "";
+    console.error(`switchyard: cannot listen on ${cmd.listen.hostname}:${cmd.listen.port}${withTls}: ${(err as Error).message}`);
     await stopAll();
     process.exit(1);
   }

@@ -30,6 +30,8 @@ export interface SimulateOptions {
   closeAfterResponse: boolean;
   /** Which accounting answers carry: OpenAI `usage`, llama-server `timings`, or both. */
   report: "both" | "usage" | "timings";
+  /** Also answer like ComfyUI: its page, /api/prompt, and a status message first on /ws. */
+  comfy: boolean;
 }
 
 /** The usage text of `switchyard simulate`. */
@@ -52,7 +54,11 @@ export const SIMULATE_USAGE = `switchyard simulate: a simulated OpenAI/Anthropic
   --close-after-response
                       close each connection after its response, though the
                       response advertised keep-alive (as llama-server does)
-  --report WHAT       accounting in answers: usage, timings or both          [both]`;
+  --report WHAT       accounting in answers: usage, timings or both          [both]
+  --comfy             also answer like ComfyUI (its page at /, POST /api/prompt,
+                      a status message first on /ws)
+
+  /ws is a WebSocket echo (text and binary); the text "close" closes it with 4000.`;
 
 const DEFAULTS: SimulateOptions = {
   port: 0,
@@ -71,10 +77,11 @@ const DEFAULTS: SimulateOptions = {
   splitUtf8: false,
   closeAfterResponse: false,
   report: "both",
+  comfy: false,
 };
 
 type ValueFlag = "port" | "host" | "model" | "loadMs" | "tps" | "tokens" | "exitAtStart" | "crashAfter" | "stallAfter" | "printLines" | "report";
-type BoolFlag = "neverHealthy" | "ignoreSigterm" | "spawnGrandchild" | "splitUtf8" | "closeAfterResponse";
+type BoolFlag = "neverHealthy" | "ignoreSigterm" | "spawnGrandchild" | "splitUtf8" | "closeAfterResponse" | "comfy";
 
 const VALUE_FLAGS: Record<string, ValueFlag> = {
   "--port": "port",
@@ -95,6 +102,7 @@ const BOOL_FLAGS: Record<string, BoolFlag> = {
   "--spawn-grandchild": "spawnGrandchild",
   "--split-utf8": "splitUtf8",
   "--close-after-response": "closeAfterResponse",
+  "--comfy": "comfy",
 };
 
 /** Parse simulate's argv; throws Error with a readable message on a bad flag. */

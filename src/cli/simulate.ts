@@ -4,11 +4,13 @@
  * while "loading") plus fault flags: exit at start, never healthy, crash or stall mid-stream,
  * ignore SIGTERM, fork a grandchild that holds stdout, close every connection after one response. Any route it does not simulate (or any
  * request with `x-simulate-echo: 1`) is echoed back as JSON, so proxy tests can see exactly what
- * reached the backend. Run directly with `bun src/cli/simulate.ts --port 0 ...`.
+ * reached the backend. `/ws` is a WebSocket echo; `--comfy` adds ComfyUI's shape (simulate-comfy.ts).
+ * Run directly with `bun src/cli/simulate.ts --port 0 ...`.
  */
 import { parseSimulateArgs, SIMULATE_USAGE, type SimulateOptions } from "./simulate-args.ts";
 import { serveClosingAfterResponse } from "./simulate-closing-server.ts";
 import { MEDIA_ROUTES, RAW_ROUTES } from "./simulate-media.ts";
+import { comfyGreeting, comfyResponse, type SimSocketData } from "./simulate-comfy.ts";
 import {
   anthropicMessage,
   chatCompletion,
@@ -76,7 +78,15 @@ async function startSimulator(o: SimulateOptions): Promise<void> {
         // streams and slow --tps answers; a real inference server keeps them open
         // (docs/runtime-notes.md#serve-timeouts).
         idleTimeout: 0,
-        fetch,
+        websocket: ECHO_SOCKET,
+        fetch: (req, server) => {
+          const url = new URL(req.url);
+          if (url.pathname === "/ws" && server.upgrade(req, { data: { greeting: o.comfy ? comfyGreeting(url) : null } })) {
+            console.log(`request: GET /ws (websocket)`);
+            return undefined;
+          }
+          return fetch(req);
+        },
       }).port;
   console.log(`listening on ${port}`);
   const markHealthy = () => {
@@ -88,6 +98,17 @@ async function startSimulator(o: SimulateOptions): Promise<void> {
     else markHealthy();
   }
 }
+
+/** `/ws`: every message comes back as it came (text as text, binary as binary); the text "close" closes with 4000. */
+const ECHO_SOCKET: Bun.WebSocketHandler<SimSocketData> = {
+  open(ws) {
+    if (ws.data.greeting) ws.send(ws.data.greeting);
+  },
+  message(ws, message) {
+    if (message === "close") ws.close(4000, "closing as asked");
+    else ws.send(message);
+  },
+};
 
 function spawnGrandchild(): void {
   const sleepBin = Bun.which("sleep");
@@ -111,6 +132,8 @@ async function handle(o: SimulateOptions, req: Request, healthy: boolean): Promi
     const id = o.model || "simulated";
     return Response.json({ object: "list", data: [{ id, object: "model", created: 0, owned_by: "switchyard-simulate" }] });
   }
+  const comfy = o.comfy ? await comfyResponse(req, url) : null;
+  if (comfy) return comfy;
   const raw = req.method === "POST" ? RAW_ROUTES[path] : undefined;
   if (raw) return raw(o, req);
   const route = req.method === "POST" ? ROUTES[path] : undefined;

@@ -9,6 +9,8 @@ import { normalizeUrl, ordered, sanitizeStripParams, withoutModelKey, type Confi
 import { checkIgnoredKeys } from "./normalize-ignored.ts";
 import { normalizePeers } from "./normalize-peers.ts";
 import { normalizePerformance } from "./normalize-performance.ts";
+import { normalizeLogTimeFormat } from "./normalize-logging.ts";
+import { normalizeCapabilities, normalizeTimeouts, normalizeUpstreamIgnorePaths } from "./normalize-proxy.ts";
 import { normalizeRouting } from "./normalize-routing.ts";
 import { DEFAULTS } from "./schema.ts";
 import type { Config, ModelConfig, ModelFilters } from "./types.ts";
@@ -97,6 +99,8 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     healthCheckTimeout,
     logLevel: input.logLevel ?? "info",
     logToStdout: input.logToStdout ?? "proxy",
+    logTimeFormat: normalizeLogTimeFormat(input, ctx),
+    upstreamIgnorePaths: normalizeUpstreamIgnorePaths(input, ctx),
     startPort: input.startPort ?? DEFAULTS.startPort,
     sendLoadingState,
     includeAliasesInList: input.includeAliasesInList ?? false,
@@ -241,5 +245,9 @@ function normalizeModel(id: string, m: ModelInput, ctx: NormalizeContext, d: Mod
     filters,
     metadata: m.metadata ?? {},
     healthCheckTimeout: d.healthCheckTimeout,
+    capabilities: normalizeCapabilities(m.capabilities),
+    timeouts: normalizeTimeouts(m.timeouts, at("timeouts"), DEFAULTS.timeoutResponseHeaderModel, ctx),
+    // llama-swap forces it for its ComfyUI model: the UI's socket must not keep the model loaded.
+    compat: { ignoreWebsockets: id === DEFAULTS.comfyUIModelId || (m.compat?.ignoreWebsockets ?? false) },
   };
 }

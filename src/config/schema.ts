@@ -29,6 +29,11 @@ export const DEFAULTS = {
   performanceEvery: "5s",
   storeMaxRecords: 100_000,
   storeMaxAgeDays: 30,
+  // llama-swap's transport defaults (http.DefaultTransport's; peers wait 60 s for headers).
+  timeoutConnect: 30,
+  timeoutResponseHeaderModel: 0,
+  timeoutResponseHeaderPeer: 60,
+  upstreamIgnorePath: ".*\\.(js|json|css|png|gif|jpg|jpeg|ico|txt)$",
 } as const;
 
 const closed = { additionalProperties: false } as const;
@@ -43,9 +48,42 @@ function ignored(what: string): { description: string } {
 const Int = Type.Optional(Type.Integer());
 const Str = Type.Optional(Type.String());
 const Bool = Type.Optional(Type.Boolean());
-const TimeoutsShape = { connect: Int, keepalive: Int, responseHeader: Int, tlsHandshake: Int, expectContinue: Int, idleConn: Int };
+/** `timeouts:` of a model or peer (llama-swap's Go transport settings, whole seconds; 0 = none). */
+function timeoutsSchema(responseHeaderDefault: number, of: string) {
+  const noEffect = (d: number) => Type.Optional(Type.Integer({ default: d, description: "Accepted for llama-swap compatibility; no effect in switchyard (Bun's fetch manages its own connections)." }));
+  return Type.Object(
+    {
+      connect: Type.Optional(
+        Type.Integer({
+          default: DEFAULTS.timeoutConnect,
+          description: "Seconds to establish the TCP connection; 0 = no limit. A request still unanswered after this long is checked with a fresh connection attempt, and fails with 502 when that cannot connect within the same time.",
+        }),
+      ),
+      responseHeader: Type.Optional(
+        Type.Integer({
+          default: responseHeaderDefault,
+          description: `Seconds from sending the request until the response headers arrive; 0 = no limit (default ${responseHeaderDefault}). Then 502, or an in-band error event when a loading stream already began. A response that has begun is never cut.`,
+        }),
+      ),
+      keepalive: noEffect(30),
+      tlsHandshake: noEffect(10),
+      expectContinue: noEffect(1),
+      idleConn: noEffect(90),
+    },
+    { ...closed, description: `Proxy timeouts for requests to this ${of} (llama-swap's).` },
+  );
+}
 const Modality = Type.Union([Type.Literal("text"), Type.Literal("audio"), Type.Literal("image")]);
-const CapabilitiesShape = { in: Type.Optional(Type.Array(Modality)), out: Type.Optional(Type.Array(Modality)), tools: Bool, reranker: Bool, context: Type.Optional(Type.Integer({ minimum: 0 })) };
+const CapabilitiesSchema = Type.Object(
+  {
+    in: Type.Optional(Type.Array(Modality, { description: "Input modalities: text, audio, image." })),
+    out: Type.Optional(Type.Array(Modality, { description: "Output modalities: text, audio, image." })),
+    tools: Type.Optional(Type.Boolean({ description: "Supports tool calls (function_calling, supported_parameters tools and tool_choice)." })),
+    reranker: Type.Optional(Type.Boolean({ description: "Is a reranker." })),
+    context: Type.Optional(Type.Integer({ minimum: 0, description: "Context length in tokens (context_length and meta.n_ctx); 0 = not given." })),
+  },
+  { ...closed, description: "What the model can do, told to clients in /v1/models (architecture, capabilities, supported_parameters, context_length) as llama-swap renders it." },
+);
 /** A Go duration such as `15s`, `1m30s` or `500ms` (llama-swap's performance.every). */
 export const GO_DURATION = "^[-+]?(0|([0-9]*(\\.[0-9]*)?(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$";
 const ProfileShape = Type.Object({ description: Str, pins: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))) });
@@ -103,9 +141,21 @@ const ModelSchema = Type.Object(
     filters: Type.Optional(FiltersSchema),
     macros: Type.Optional(MacrosSchema),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "Free-form, macro-expanded; shown under meta.llamaswap in /v1/models." })),
-    timeouts: Type.Optional(Type.Object(TimeoutsShape, ignored("per-model proxy timeouts"))),
-    compat: Type.Optional(Type.Object({ ignoreWebsockets: Bool }, ignored("compat settings"))),
-    capabilities: Type.Optional(Type.Object(CapabilitiesShape, ignored("model capabilities"))),
+    timeouts: Type.Optional(timeoutsSchema(DEFAULTS.timeoutResponseHeaderModel, "model's server")),
+    compat: Type.Optional(
+      Type.Object(
+        {
+          ignoreWebsockets: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description: "WebSocket upgrades neither load the model (409 unless it is ready) nor keep it busy: TTL, concurrencyLimit and swaps ignore them, and a swap drops them. Always on for comfyui_auto.",
+            }),
+          ),
+        },
+        { ...closed, description: "Compatibility settings for the model's server." },
+      ),
+    ),
+    capabilities: Type.Optional(CapabilitiesSchema),
     healthCheckTimeout: Type.Optional(Type.Integer(ignored("per-model copy of healthCheckTimeout (the global value always applies)"))),
   },
   { ...closed, description: "One model, keyed by the ID clients send." },
@@ -191,12 +241,12 @@ const PeerSchema = Type.Object(
         {
           stripParams: Type.Optional(Type.String({ description: "Comma-separated JSON keys removed from request bodies." })),
           setParams: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "JSON keys set in request bodies." })),
-          setParamsByID: Type.Optional(Type.Record(Type.String(), JsonMap, ignored("per-ID peer filters"))),
+          setParamsByID: Type.Optional(Type.Record(Type.String(), JsonMap, { description: "Per requested name (`<peer>/<model>`, or the bare model name a request used), keys applied after setParams." })),
         },
         closed,
       ),
     ),
-    timeouts: Type.Optional(Type.Object(TimeoutsShape, ignored("per-peer proxy timeouts"))),
+    timeouts: Type.Optional(timeoutsSchema(DEFAULTS.timeoutResponseHeaderPeer, "peer")),
   },
   closed,
 );
@@ -311,8 +361,24 @@ export const ConfigSchema = Type.Object(
         { ...closed, description: "(switchyard) Prometheus /metrics options." },
       ),
     ),
-    upstream: Type.Optional(Type.Object({ ignorePaths: Type.Optional(Type.Array(Type.String())) }, ignored("/upstream settings"))),
-    logTimeFormat: Type.Optional(Type.String(ignored("log time format"))),
+    upstream: Type.Optional(
+      Type.Object(
+        {
+          ignorePaths: Type.Optional(
+            Type.Array(Type.String(), {
+              description: `Regular expressions (Go's RE2 syntax) over the path after /upstream/<model>; a request whose path matches any of them is refused with 409 instead of loading a model that is not ready. Empty or absent = [${JSON.stringify(DEFAULTS.upstreamIgnorePath)}].`,
+            }),
+          ),
+        },
+        { ...closed, description: "The /upstream/<model>/... passthrough." },
+      ),
+    ),
+    logTimeFormat: Type.Optional(
+      Type.String({
+        description:
+          'Timestamp of switchyard\'s own log lines, as a Go time layout name: ansic, unixdate, rubydate, rfc822, rfc822z, rfc850, rfc1123, rfc1123z, rfc3339, rfc3339nano, kitchen, stamp, stampmilli, stampmicro, stampnano (local time). "" = no timestamp, as in llama-swap; absent = ISO 8601 in UTC with milliseconds (switchyard\'s default). Another value warns and means no timestamp, as in llama-swap.',
+      }),
+    ),
     metricsMaxInMemory: Type.Optional(Type.Integer({ default: DEFAULTS.metricsMaxInMemory, description: "Activity records kept in memory (/api/metrics/activity); 0 or less = 1000." })),
     logRequests: Type.Optional(Type.Boolean(ignored("deprecated logRequests flag"))),
   },
@@ -326,13 +392,6 @@ export const ConfigSchema = Type.Object(
 export const IGNORED_KEYS: readonly (readonly string[])[] = [
   ["profiles"],
   ["selectors"],
-  ["upstream"],
-  ["logTimeFormat"],
   ["logRequests"],
-  ["models", "*", "timeouts"],
-  ["models", "*", "compat"],
-  ["models", "*", "capabilities"],
   ["models", "*", "healthCheckTimeout"],
-  ["peers", "*", "timeouts"],
-  ["peers", "*", "filters", "setParamsByID"],
 ];

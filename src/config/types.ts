@@ -14,6 +14,42 @@ export interface ModelFilters {
   setParamsByID: Record<string, Record<string, unknown>>;
 }
 
+/** A modality of llama-swap's `capabilities.in` / `capabilities.out`. */
+export type Modality = "text" | "audio" | "image";
+
+/** What a model can do (llama-swap's `capabilities`), as /v1/models tells clients. All empty = not declared. */
+export interface ModelCapabilities {
+  /** Input modalities, as written. */
+  in: Modality[];
+  /** Output modalities, as written. */
+  out: Modality[];
+  /** Supports tool calls. */
+  tools: boolean;
+  /** Is a reranker. */
+  reranker: boolean;
+  /** Context length in tokens; 0 = not given. */
+  context: number;
+}
+
+/**
+ * Proxy timeouts of a model or peer (llama-swap's `timeouts`), in whole seconds; 0 = no limit.
+ * Only connect and responseHeader act; the others are kept as written (Bun's fetch has no such knobs).
+ */
+export interface ProxyTimeouts {
+  connect: number;
+  responseHeader: number;
+  keepalive: number;
+  tlsHandshake: number;
+  expectContinue: number;
+  idleConn: number;
+}
+
+/** Compatibility settings for a model's server (llama-swap's `compat`). */
+export interface ModelCompat {
+  /** WebSocket upgrades take no grant: they never load the model (409 unless ready) and never keep it busy. */
+  ignoreWebsockets: boolean;
+}
+
 /** One model as the rest of the program sees it. */
 export interface ModelConfig {
   /** The model ID (the key under `models:`). */
@@ -55,6 +91,12 @@ export interface ModelConfig {
   metadata: Record<string, unknown>;
   /** Seconds to wait for readiness (the global `healthCheckTimeout`, copied for convenience). */
   healthCheckTimeout: number;
+  /** What the model can do, for /v1/models. */
+  capabilities: ModelCapabilities;
+  /** Proxy timeouts for requests to the model's server. */
+  timeouts: ProxyTimeouts;
+  /** Compatibility settings (forced on for `comfyui_auto`). */
+  compat: ModelCompat;
 }
 
 /** One group of the group router. */
@@ -99,11 +141,31 @@ export interface PeerConfig {
   proxy: string;
   apiKey: string;
   models: string[];
-  filters: { stripParams: string[]; setParams: Record<string, unknown> };
+  /** Like a model's filters; setParamsByID is keyed by the name a request used (`<peer>/<model>` or bare). */
+  filters: ModelFilters;
+  /** Proxy timeouts for requests to the peer. */
+  timeouts: ProxyTimeouts;
 }
 
 /** `logLevel`: the lowest level of proxy lines written. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
+/** `logTimeFormat`: llama-swap's names of Go's time layouts. */
+export type LogTimeFormat =
+  | "ansic"
+  | "unixdate"
+  | "rubydate"
+  | "rfc822"
+  | "rfc822z"
+  | "rfc850"
+  | "rfc1123"
+  | "rfc1123z"
+  | "rfc3339"
+  | "rfc3339nano"
+  | "kitchen"
+  | "stamp"
+  | "stampmilli"
+  | "stampmicro"
+  | "stampnano";
 /** `logToStdout`: which log streams are echoed to stdout. */
 export type LogToStdout = "proxy" | "upstream" | "both" | "none";
 
@@ -135,6 +197,16 @@ export interface Config {
   healthCheckTimeout: number;
   logLevel: LogLevel;
   logToStdout: LogToStdout;
+  /**
+   * Timestamp of proxy log lines: a Go layout name (lower case), "" for none (llama-swap's default,
+   * and its reading of an unknown value), or null for switchyard's ISO 8601 UTC (the key absent).
+   */
+  logTimeFormat: LogTimeFormat | "" | null;
+  /**
+   * `upstream.ignorePaths` as written (Go regular expressions, checked by config/go-regexp.ts; llama-swap's
+   * default when empty): `/upstream` paths that never load a model.
+   */
+  upstreamIgnorePaths: string[];
   startPort: number;
   sendLoadingState: boolean;
   includeAliasesInList: boolean;

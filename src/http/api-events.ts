@@ -16,6 +16,7 @@
  */
 import type { ObserveEvent } from "../observe/events.ts";
 import type { Broadcast, Delivery } from "../observe/broadcast.ts";
+import { renderCapabilities } from "./model-list.ts";
 import type { HttpContext } from "./context.ts";
 
 /** Observations one reader may have waiting before it loses some. */
@@ -36,6 +37,8 @@ function messageType(ev: ObserveEvent): string {
       return "load";
     case "ttl-unload":
       return "ttl";
+    case "config-reload":
+      return "configReload";
     default:
       return ev.type;
   }
@@ -50,6 +53,10 @@ interface ApiModel {
   unlisted: boolean;
   peerID: string;
   aliases?: string[];
+  /** The flags /v1/models shows (vision, function_calling, ...), when the model declares capabilities. */
+  capabilities?: Record<string, boolean>;
+  /** capabilities.context, when given. */
+  context_length?: number;
 }
 
 /**
@@ -62,6 +69,7 @@ export function modelStatus(ctx: HttpContext, changed?: { model: string; to: str
     .sort()
     .map((id) => {
       const m = ctx.config.models[id]!;
+      const caps = renderCapabilities(m.capabilities);
       return {
         id,
         name: m.name,
@@ -70,6 +78,8 @@ export function modelStatus(ctx: HttpContext, changed?: { model: string; to: str
         unlisted: m.unlisted,
         peerID: "",
         ...(m.aliases.length > 0 ? { aliases: m.aliases } : {}),
+        ...(caps.capabilities ? { capabilities: caps.capabilities } : {}),
+        ...(caps.context_length ? { context_length: caps.context_length } : {}),
       };
     });
   for (const t of ctx.peers.list()) out.push({ id: `${t.peer.id}/${t.model}`, name: "", description: "", state: "", unlisted: false, peerID: t.peer.id });
@@ -120,6 +130,11 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
             }
             if (d.event.type === "inflight") return send("inflight", d.event.update);
             if (d.event.type === "model-state") return send("modelStatus", modelStatus(ctx, d.event));
+            // As llama-swap after a config change: the model list again (models may have come or gone).
+            if (d.event.type === "config-reload" && d.event.ok) {
+              send("configReload", d.event);
+              return send("modelStatus", modelStatus(ctx));
+            }
             // llama-swap sends only the id; its clients fetch the record from /api/metrics/activity.
             if (d.event.type === "activity") return send("activity", { id: d.event.record.id });
             return send(messageType(d.event), d.event);

@@ -13,11 +13,13 @@ import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
 import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
 import { createModelHandler, MODEL_ROUTES, type ClientInfo } from "./model-routes.ts";
-import { configResponse } from "./config-routes.ts";
+import { configResponse, reloadResponse } from "./config-routes.ts";
 import { createInflightRoutes } from "./inflight-routes.ts";
 import { createUiRoutes } from "./ui-routes.ts";
 import { createPerformanceRoutes } from "./performance-routes.ts";
 import { createUpstreamHandler } from "./upstream-routes.ts";
+import { createComfyUiHandler } from "./comfyui-routes.ts";
+import { UPGRADED_HEADER, type WebSocketEdge } from "./websocket-relay.ts";
 
 /** Dependencies of the app (see HttpDeps). */
 export type AppDeps = HttpDeps;
@@ -45,6 +47,7 @@ const ADMIN_METHODS: Record<string, string> = {
   "/api/hardware": "GET, HEAD",
   "/api/inflight": "GET, HEAD",
   "/api/config": "GET, HEAD",
+  "/api/config/reload": "POST",
   "/metrics": "GET, HEAD",
 };
 
@@ -58,14 +61,31 @@ function allowedMethods(path: string): string | null {
   return null;
 }
 
+/** Bun's WebSocket constructor with options (the DOM lib's declaration, which tsconfig includes, hides that overload). */
+const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket;
+
 /** Build the app; main.ts calls `.listen({ hostname, port })`. */
 export function createApp(deps: AppDeps) {
   const ctx = createHttpContext(deps);
   const log = deps.logs.log;
-  const checkAuth = createAuthCheck(deps.config.apiKeys);
+  // Rebuilt when a reload brings other apiKeys.
+  let auth = { keys: ctx.config.apiKeys, check: createAuthCheck(ctx.config.apiKeys) };
+  const checkAuth = (request: Request): Response | null => {
+    if (auth.keys !== ctx.config.apiKeys) auth = { keys: ctx.config.apiKeys, check: createAuthCheck(ctx.config.apiKeys) };
+    return auth.check(request);
+  };
   const admin = createAdminRoutes(ctx);
   const modelHandler = createModelHandler(ctx);
-  const upstreamHandler = createUpstreamHandler(ctx);
+  // Bun's side of WebSockets. Elysia's Bun.serve `websocket` handler calls `ws.data.open/message/close`,
+  // so a raw relay rides on server.upgrade's `data` without an Elysia `.ws()` route (which would
+  // parse messages and needs fixed paths). Bun's WebSocket client takes handshake headers
+  // (docs/runtime-notes.md#serve-websocket).
+  const webSockets: WebSocketEdge = {
+    upgrade: (request, events, headers) => app.server?.upgrade(request, { headers, data: events }) ?? false,
+    connect: (url, protocols, headers) => new BunWebSocket(url, { protocols, headers }),
+  };
+  const upstreamHandler = createUpstreamHandler(ctx, webSockets);
+  const comfyUiHandler = createComfyUiHandler(ctx, webSockets);
   const activityRoutes = createActivityRoutes(ctx);
   const performanceRoutes = createPerformanceRoutes(ctx.hardware);
   const inflightRoutes = createInflightRoutes(ctx);
@@ -99,7 +119,7 @@ export function createApp(deps: AppDeps) {
         res = toErrorResponse(err);
       }
       res = negotiateError(res, request.headers.get("accept"));
-      accessLog(request, ip, res.status, started);
+      accessLog(request, ip, res.headers.has(UPGRADED_HEADER) ? 101 : res.status, started);
       return res;
     };
   /** The raw (undecoded) path after a prefix; Elysia's params are decoded. */
@@ -162,7 +182,8 @@ export function createApp(deps: AppDeps) {
     .get("/logs/stream", logged((r) => admin.logStream("", r)))
     .get("/logs/stream/*", logged((r) => admin.logStream(decoded(rest(r, "/logs/stream/")), r)))
     .get("/api/version", logged(() => admin.version()))
-    .get("/api/config", logged(() => configResponse(deps.config, deps.configWarnings ?? deps.config.warnings)))
+    .get("/api/config", logged(() => configResponse(ctx.config, ctx.configWarnings)))
+    .post("/api/config/reload", logged(() => reloadResponse(deps.reload)), { parse: "none" })
     // llama-swap sends / to its UI.
     .get("/", () => new Response(null, { status: 302, headers: { location: "/ui/" } }))
     .get("/ui/*", ({ request }) => {
@@ -186,6 +207,8 @@ export function createApp(deps: AppDeps) {
     .get("/api/hardware", logged(() => performanceRoutes.hardware()))
     .get("/metrics", logged(() => activityRoutes.prometheus()))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
+    .all("/comfyui", logged(comfyUiHandler), { parse: "none" })
+    .all("/comfyui/*", logged(comfyUiHandler), { parse: "none" })
     .onError(({ code, error, request }) => {
       let res: Response;
       if (code === "NOT_FOUND") {

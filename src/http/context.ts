@@ -16,7 +16,7 @@ import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
 import type { Router } from "../router/types.ts";
 import { createPeerIndex, type PeerIndex, type PeerTarget } from "./peers.ts";
-import { createProxy, type FetchLike, type Proxy } from "./proxy.ts";
+import { createProxy, type DialProbe, type FetchLike, type Proxy } from "./proxy.ts";
 
 /** Build stamp shown by `/api/version`. */
 export interface VersionInfo {
@@ -25,15 +25,31 @@ export interface VersionInfo {
   date: string;
 }
 
+/**
+ * The config the HTTP layer serves from, replaced as a whole by a config reload (the composition
+ * swaps it in the same run-loop step as the router's switch). Handlers read it per request.
+ */
+export interface LiveConfig {
+  config: Config;
+  warnings: readonly ConfigWarning[];
+}
+
 /** Inputs of the HTTP layer. */
 export interface HttpDeps {
+  /** The config at start (and the whole story when there is no `live`). */
   config: Config;
+  /** Where reloads put the current config; absent: `config` for good. */
+  live?: LiveConfig;
+  /** Reload the config from its files now (`POST /api/config/reload`); absent: that route is 404. */
+  reload?: () => Promise<ReloadOutcome>;
   router: Router;
   logs: LogHub;
   version: VersionInfo;
   /** Supervisors by model ID: process states and past load times. */
   models?: ReadonlyMap<string, Supervisor>;
   fetch?: FetchLike;
+  /** Checks `timeouts.connect` with a second connection attempt; absent: connect limits are not enforced. */
+  dial?: DialProbe;
   /** Interval of loading-progress ticks (default 1000 ms). */
   loadingTickMs?: number;
   /** Clock in epoch ms (default Date.now). */
@@ -56,12 +72,20 @@ export interface HttpDeps {
   captures?: CaptureRing | null;
 }
 
+/** What a reload did: applied (with what changed), or refused with the errors (key path and line). */
+export type ReloadOutcome =
+  | { ok: true; changes: string; diff: unknown }
+  | { ok: false; errors: readonly ConfigWarning[]; message: string };
+
 /** A requested name resolved to something that can serve it: a local model, or a peer's model. */
 export type Target = { kind: "local"; id: string; model: ModelConfig } | ({ kind: "peer" } & PeerTarget);
 
 /** The shared state of the handlers. */
 export interface HttpContext {
+  /** The current config (a reload replaces it: read it per request, never keep it). */
   readonly config: Config;
+  /** The current config's load warnings. */
+  readonly configWarnings: readonly ConfigWarning[];
   readonly router: Router;
   readonly logs: LogHub;
   /** Proxy and upstream text interleaved in arrival order (llama-swap's combined log). */
@@ -110,12 +134,24 @@ function createCombinedLog(logs: LogHub): LogStream {
 
 /** Assemble the context from the dependencies. */
 export function createHttpContext(deps: HttpDeps): HttpContext {
-  const { config } = deps;
-  const peers = createPeerIndex(config);
-  const localId = (name: string): string | null =>
-    Object.hasOwn(config.models, name) ? name : Object.hasOwn(config.aliases, name) ? config.aliases[name] : null;
+  const live: LiveConfig = deps.live ?? { config: deps.config, warnings: deps.configWarnings ?? deps.config.warnings };
+  // The peer index is rebuilt when a reload brings a new config.
+  let peersFor: { config: Config; index: PeerIndex } | null = null;
+  const peersNow = (): PeerIndex => {
+    if (peersFor?.config !== live.config) peersFor = { config: live.config, index: createPeerIndex(live.config) };
+    return peersFor.index;
+  };
+  const localId = (name: string): string | null => {
+    const config = live.config;
+    return Object.hasOwn(config.models, name) ? name : Object.hasOwn(config.aliases, name) ? config.aliases[name] : null;
+  };
   return {
-    config,
+    get config() {
+      return live.config;
+    },
+    get configWarnings() {
+      return live.warnings;
+    },
     version: deps.version,
     events: deps.events ?? null,
     activity: deps.activity ?? null,
@@ -127,16 +163,21 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     router: deps.router,
     logs: deps.logs,
     combinedLogs: createCombinedLog(deps.logs),
-    proxy: createProxy({ fetch: deps.fetch, log: deps.logs.log }),
-    peers,
-    bodyLimitBytes: Math.max(0, config.requestBodyLimitMB) * 1024 * 1024,
+    proxy: createProxy({ fetch: deps.fetch, log: deps.logs.log, dial: deps.dial }),
+    get peers() {
+      return peersNow();
+    },
+    get bodyLimitBytes() {
+      return Math.max(0, live.config.requestBodyLimitMB) * 1024 * 1024;
+    },
     loadingTickMs: deps.loadingTickMs ?? 1000,
     now: deps.now ?? Date.now,
     localId,
     resolve(name) {
       const id = localId(name);
-      if (id !== null && config.models[id]) return { kind: "local", id, model: config.models[id] };
-      const peer = peers.resolve(name);
+      const model = id !== null ? live.config.models[id] : undefined;
+      if (id !== null && model) return { kind: "local", id, model };
+      const peer = peersNow().resolve(name);
       return peer ? { kind: "peer", ...peer } : null;
     },
     stateOf(id) {

@@ -3,11 +3,11 @@
  * ForwardOptions from the client's request and where it goes, so the model routes and
  * `/upstream/...` cannot drift apart in what they send.
  */
-import type { PeerConfig } from "../config/types.ts";
+import type { PeerConfig, ProxyTimeouts } from "../config/types.ts";
 import type { Grant } from "../router/types.ts";
 import type { HttpContext } from "./context.ts";
 import { peerHeaders, peerUrl } from "./peers.ts";
-import type { ResponseObserver } from "./proxy.ts";
+import type { ForwardTimeouts, ResponseObserver } from "./proxy.ts";
 
 /** Where a forward goes: a local model on a grant the router gave, or a peer (not scheduled). */
 export type Destination = { kind: "local"; id: string; grant: Grant } | { kind: "peer"; peer: PeerConfig };
@@ -32,6 +32,11 @@ export interface Outgoing {
   signal?: AbortSignal;
 }
 
+/** A model's or peer's `timeouts` (seconds) as the proxy's limits (ms). */
+function limits(t: ProxyTimeouts | undefined): ForwardTimeouts | undefined {
+  return t ? { connectMs: t.connect * 1000, responseHeaderMs: t.responseHeader * 1000 } : undefined;
+}
+
 /** Forward `out` to `dest`; resolves with the upstream response or our error envelope. */
 export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): Promise<Response> {
   const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.signal ?? out.request.signal, observer: out.observer };
@@ -43,6 +48,7 @@ export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): P
       setHeaders: peerHeaders(dest.peer),
       forwarding: "drop",
       label: `peer ${dest.peer.id}`,
+      timeouts: limits(dest.peer.timeouts),
     });
   }
   return ctx.proxy.forward({
@@ -51,5 +57,6 @@ export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): P
     grant: dest.grant,
     forwarding: { appendFor: out.clientIp },
     label: dest.id,
+    timeouts: limits(ctx.config.models[dest.id]?.timeouts),
   });
 }

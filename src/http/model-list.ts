@@ -1,7 +1,14 @@
 /**
- * `/v1/models` in llama-swap's shape: every listed local model, its aliases when
- * `includeAliasesInList` is on, and every peer model as `<peer>/<model>`, sorted by ID.
+ * `/v1/models` as llama-swap renders it (internal/server/api.go): every listed local model, its
+ * aliases when `includeAliasesInList` is on (same name, description and capabilities, status of
+ * the model), and every peer model as `<peer>/<model>`, sorted by ID in Go's byte order. A model's
+ * `capabilities:` become `architecture`, `capabilities`, `supported_parameters`, `context_length`
+ * and `meta.n_ctx`; its `metadata` goes under `meta.llamaswap` with the internal keys (type,
+ * aliases, modelID, peerID) on top, and loses the renderer's own keys when capabilities are set.
+ * Fields in llama-swap's order; map keys sorted as Go's JSON encoder writes them.
  */
+import { compareCodePoints } from "../config/compare-code-points.ts";
+import type { Modality, ModelCapabilities } from "../config/types.ts";
 import type { HttpContext } from "./context.ts";
 
 /** One entry of the list. */
@@ -12,38 +19,112 @@ export interface ModelRecord {
   owned_by: string;
   name?: string;
   description?: string;
-  meta: { llamaswap: Record<string, unknown> };
+  architecture?: Record<string, unknown>;
+  capabilities?: Record<string, boolean>;
+  supported_parameters?: string[];
+  context_length?: number;
+  meta?: Record<string, unknown>;
   status: { value: "loaded" | "unloaded" };
 }
 
+/** What llama-swap derives from a model's `capabilities:`; every part absent when nothing is declared. */
+export interface RenderedCapabilities {
+  architecture?: Record<string, unknown>;
+  capabilities?: Record<string, boolean>;
+  supported_parameters?: string[];
+  context_length?: number;
+}
+
+/** Top-level fields the capabilities renderer owns; metadata keys of these names are dropped when it runs. */
+const RENDERED_KEYS = new Set(["architecture", "capabilities", "supported_parameters", "context_length"]);
+
 const UNLOADED = new Set(["stopped", "shutdown"]);
+
+/** llama-swap's renderCapabilities: modalities, derived flags, tool parameters, context. */
+export function renderCapabilities(caps: ModelCapabilities): RenderedCapabilities {
+  const out: RenderedCapabilities = {};
+  const hasIn = caps.in.length > 0;
+  const hasOut = caps.out.length > 0;
+  if (hasIn || hasOut) {
+    const arch: Record<string, unknown> = {};
+    if (hasIn) arch.input_modalities = [...caps.in];
+    // "modality" sorts before "output_modalities", as Go writes map keys.
+    if (hasIn && hasOut) arch.modality = `${caps.in.join("+")}->${caps.out.join("+")}`;
+    if (hasOut) arch.output_modalities = [...caps.out];
+    out.architecture = arch;
+  }
+  const flags: Record<string, boolean> = {};
+  const inHas = (m: Modality): boolean => caps.in.includes(m);
+  const outHas = (m: Modality): boolean => caps.out.includes(m);
+  // Added in key order (Go writes map keys sorted).
+  if (inHas("text") && outHas("audio")) flags.audio_speech = true;
+  if (inHas("audio") && outHas("text")) flags.audio_transcriptions = true;
+  if (caps.tools) flags.function_calling = true;
+  if (inHas("text") && outHas("image")) flags.image_generation = true;
+  if (inHas("image") && outHas("image")) flags.image_to_image = true;
+  if (caps.reranker) flags.reranker = true;
+  if (inHas("image")) flags.vision = true;
+  // Go's omitempty leaves an empty map out (a model that only declares output modalities).
+  if (Object.keys(flags).length > 0) out.capabilities = flags;
+  if (caps.tools) out.supported_parameters = ["tools", "tool_choice"];
+  if (caps.context > 0) out.context_length = caps.context;
+  return out;
+}
+
+/** A copy with keys in Go's JSON order (byte order), recursively through plain objects. */
+function sortedKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortedKeys) as T;
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value).sort(compareCodePoints)) out[k] = sortedKeys((value as Record<string, unknown>)[k]);
+  return out as T;
+}
+
+interface RecordInput {
+  id: string;
+  name: string;
+  description: string;
+  metadata: Record<string, unknown>;
+  caps: ModelCapabilities | null;
+  loaded: boolean;
+  internal: Record<string, unknown>;
+}
 
 /** Build the `{"object":"list","data":[...]}` body. */
 export function listModels(ctx: HttpContext): { object: "list"; data: ModelRecord[] } {
   const created = Math.floor(ctx.now() / 1000);
   const data: ModelRecord[] = [];
-  const record = (id: string, name: string, description: string, meta: Record<string, unknown>, loaded: boolean): ModelRecord => {
-    const r: ModelRecord = { id, object: "model", created, owned_by: "switchyard", meta: { llamaswap: meta }, status: { value: loaded ? "loaded" : "unloaded" } };
-    if (name.trim()) r.name = name.trim();
-    if (description.trim()) r.description = description.trim();
-    return r;
+  const record = (r: RecordInput): ModelRecord => {
+    // Field order as llama-swap's modelRecord: the optional fields sit between owned_by and status.
+    const rec: Omit<ModelRecord, "status"> = { id: r.id, object: "model", created, owned_by: "llama-swap" };
+    if (r.name.trim()) rec.name = r.name.trim();
+    if (r.description.trim()) rec.description = r.description.trim();
+    const rendered = r.caps ? renderCapabilities(r.caps) : {};
+    Object.assign(rec, rendered);
+    const declared = Object.keys(rendered).length > 0;
+    const user = declared ? Object.fromEntries(Object.entries(r.metadata).filter(([k]) => !RENDERED_KEYS.has(k))) : r.metadata;
+    // Internal keys override same-named user metadata keys; `type` is always there, so meta is too.
+    const meta: Record<string, unknown> = { llamaswap: sortedKeys({ ...user, ...r.internal }) };
+    if (rendered.context_length !== undefined) meta.n_ctx = rendered.context_length;
+    rec.meta = meta;
+    return { ...rec, status: { value: r.loaded ? "loaded" : "unloaded" } };
   };
 
   for (const m of Object.values(ctx.config.models)) {
     if (m.unlisted) continue;
     const loaded = !UNLOADED.has(ctx.stateOf(m.id));
-    // Internal keys override same-named user metadata keys.
-    const meta = { ...m.metadata, type: "model", ...(m.aliases.length ? { aliases: [...m.aliases] } : {}) };
-    data.push(record(m.id, m.name, m.description, meta, loaded));
+    const internal: Record<string, unknown> = { type: "model", ...(m.aliases.length ? { aliases: [...m.aliases] } : {}) };
+    const base = { name: m.name, description: m.description, metadata: m.metadata, caps: m.capabilities, loaded };
+    data.push(record({ id: m.id, ...base, internal }));
     if (ctx.config.includeAliasesInList) {
       for (const alias of m.aliases) {
-        if (alias.trim()) data.push(record(alias.trim(), m.name, m.description, { ...m.metadata, type: "alias", modelID: m.id }, loaded));
+        if (alias.trim()) data.push(record({ id: alias.trim(), ...base, internal: { type: "alias", modelID: m.id } }));
       }
     }
   }
   for (const t of ctx.peers.list()) {
-    data.push(record(`${t.peer.id}/${t.model}`, `${t.peer.id}: ${t.model}`, "", { type: "peer", peerID: t.peer.id }, false));
+    data.push(record({ id: `${t.peer.id}/${t.model}`, name: `${t.peer.id}: ${t.model}`, description: "", metadata: {}, caps: null, loaded: false, internal: { type: "peer", peerID: t.peer.id } }));
   }
-  data.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  data.sort((a, b) => compareCodePoints(a.id, b.id));
   return { object: "list", data };
 }

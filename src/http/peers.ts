@@ -45,12 +45,17 @@ export function createPeerIndex(config: Config): PeerIndex {
   };
 }
 
-/** The rewrites for a peer request: its filters, and the peer's own model ID when the name differs. */
+/**
+ * The rewrites for a peer request: its filters (setParamsByID by the name the client used, as
+ * llama-swap looks it up), and the peer's own model ID when the name differs.
+ */
 export function peerRewrite(target: PeerTarget, requested: string): Rewrite {
+  const byId = target.peer.filters.setParamsByID;
   return {
     modelName: requested !== target.model ? target.model : undefined,
     stripParams: target.peer.filters.stripParams,
     setParams: target.peer.filters.setParams,
+    setParamsById: Object.hasOwn(byId, requested) ? byId[requested] : undefined,
   };
 }
 

@@ -1,9 +1,11 @@
 /**
  * Forwarding one request upstream and handing the upstream's response back untouched:
  * hop-by-hop headers stripped both ways, compressed bodies passed through as bytes,
- * no timeouts, the client's disconnect aborting the upstream at once, a body tracker
+ * the client's disconnect aborting the upstream at once, a body tracker
  * that releases the grant exactly once, and one resend on a fresh connection when a pooled
- * connection turns out to be dead before any response byte (docs/proxy.md).
+ * connection turns out to be dead before any response byte (docs/proxy.md). The only time limits
+ * are llama-swap's `timeouts.connect` and `timeouts.responseHeader`, both before the response
+ * begins; a response that began is never cut by a timer.
  */
 import type { Logger } from "../log/types.ts";
 import type { Grant } from "../router/types.ts";
@@ -14,6 +16,22 @@ import { trackBody } from "./track-body.ts";
 
 /** The fetch signature the proxy needs (injectable for tests). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/**
+ * Opens a TCP connection to host:port and closes it again: "connected", "failed" (refused,
+ * unreachable) or "timeout" (no answer within timeoutMs). fetch cannot tell a connection that
+ * never opened from a server that is slow to answer; this second attempt can. An edge implements
+ * it with sockets (cli/dial-probe.ts).
+ */
+export type DialProbe = (host: string, port: number, timeoutMs: number) => Promise<"connected" | "failed" | "timeout">;
+
+/** Time limits of one forward, in ms; 0 = none (llama-swap's `timeouts`). */
+export interface ForwardTimeouts {
+  /** To establish the connection: checked with a DialProbe when no response has begun by then. */
+  connectMs: number;
+  /** From sending the request until the response headers arrive. */
+  responseHeaderMs: number;
+}
 
 /** One forward. */
 export interface ForwardOptions {
@@ -43,6 +61,8 @@ export interface ForwardOptions {
   label: string;
   /** Told how the forward went (activity): headers, every body chunk, and the end, once. */
   observer?: ResponseObserver;
+  /** Limits before the response begins (none when absent). */
+  timeouts?: ForwardTimeouts;
 }
 
 /** How a forward ended, for its observer. */
@@ -98,8 +118,70 @@ function noBody(method: string, status: number): boolean {
   return method === "HEAD" || status === 204 || status === 205 || status === 304;
 }
 
-/** Create a proxy over an injected fetch; retries are logged at debug level to `log`. */
-export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Proxy {
+/** Seconds for a message: "30s", "0.05s". */
+const secs = (ms: number): string => `${Math.round(ms) / 1000}s`;
+
+/** Host and port of a URL, for a DialProbe (IPv6 without brackets). */
+function hostPort(url: string): { host: string; port: number } | null {
+  try {
+    const u = new URL(url);
+    const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
+    return { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port };
+  } catch {
+    return null;
+  }
+}
+
+/** A limit that fired: the client's message and the envelope's code. */
+interface FiredLimit {
+  message: string;
+  code: string;
+}
+
+/**
+ * Arm the forward's `timeouts`: responseHeader aborts `upstream` when no response arrived in
+ * time; connect, at the same point for its own time, makes one connection attempt with `dial`
+ * and aborts when that cannot connect either. `settle()` (the response arrived, or the fetch
+ * failed) disarms both; `fired()` tells which one aborted, if any.
+ */
+function startLimits(opts: ForwardOptions, upstream: AbortController, deps: { dial?: DialProbe; log?: Logger }) {
+  let fired: FiredLimit | null = null;
+  let settled = false;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  const fire = (message: string, code: string): void => {
+    if (settled || upstream.signal.aborted) return;
+    fired = { message, code };
+    deps.log?.warn(message);
+    upstream.abort(new Error(message));
+  };
+  const rh = opts.timeouts?.responseHeaderMs ?? 0;
+  if (rh > 0) timers.push(setTimeout(() => fire(`upstream ${opts.label} sent no response headers within ${secs(rh)} (timeouts.responseHeader)`, "upstream_header_timeout"), rh));
+  const cm = opts.timeouts?.connectMs ?? 0;
+  const dial = deps.dial;
+  const target = cm > 0 && dial ? hostPort(opts.url) : null;
+  if (target && dial) {
+    const check = (): void => {
+      if (settled) return;
+      dial(target.host, target.port, cm).then(
+        (r) => {
+          if (r === "timeout") fire(`upstream ${opts.label}: could not connect to ${target.host}:${target.port} within ${secs(cm)} (timeouts.connect)`, "upstream_connect_timeout");
+        },
+        () => {},
+      );
+    };
+    timers.push(setTimeout(check, cm));
+  }
+  return {
+    settle(): void {
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+    },
+    fired: (): FiredLimit | null => fired,
+  };
+}
+
+/** Create a proxy over an injected fetch; retries are logged at debug level to `log`; `dial` checks connect timeouts. */
+export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: DialProbe } = {}): Proxy {
   const doFetch: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
   const stats: ProxyStats = { retries: 0 };
 
@@ -185,12 +267,18 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger } = {}): Pro
         // Streaming request bodies need half duplex (Fetch spec; Deno and Node enforce it).
         if (opts.body instanceof ReadableStream) (init as RequestInit & { duplex: string }).duplex = "half";
 
+        // llama-swap's transport limits, before any response byte; the catch below tells which fired.
+        const limits = startLimits(opts, upstream, deps);
         let res: Response;
         try {
           res = await send(opts.url, init, opts.label);
+          limits.settle();
         } catch (err) {
+          limits.settle();
           unlink();
           release();
+          const timeout = limits.fired();
+          if (timeout) return ours("upstream_error", errorResponse(502, timeout.message, { code: timeout.code }), timeout.message);
           if (opts.grant?.severed.aborted) {
             const reason = opts.grant.severed.reason;
             if (reason instanceof RouteError) {

@@ -2,13 +2,16 @@
  * `/upstream/<model>/<path>`: direct passthrough to a model's server (its web UI, /props,
  * /metrics ...). The model is the longest leading path that names a model, alias or peer
  * model (names may contain slashes); the rest is forwarded unfiltered, body streamed.
- * The model is loaded through the router like any request.
+ * The model is loaded through the router like any request. WebSocket upgrades are relayed
+ * (`websocket-relay.ts`).
  */
 import type { HttpContext, Target } from "./context.ts";
 import { errorResponse, toErrorResponse } from "./errors.ts";
 import { forwardTo, type Outgoing } from "./forward.ts";
 import { tooLarge } from "./request.ts";
 import type { Handler } from "./model-routes.ts";
+import { compileGoRegexp } from "../config/go-regexp.ts";
+import { isWebSocketUpgrade, webSocketPassThrough, type WebSocketEdge } from "./websocket-relay.ts";
 
 /** The model part and the remainder of an `/upstream/...` path. */
 export interface UpstreamMatch {
@@ -40,14 +43,18 @@ export function matchUpstreamPath(ctx: HttpContext, rawPath: string): UpstreamMa
   return best;
 }
 
-/**
- * Paths that never start a model (llama-swap's default `upstream.ignorePaths`): a browser
- * showing a model's web UI asks for favicons and scripts, and those must not trigger a load.
- */
-const STATIC_ASSET = /\.(js|json|css|png|gif|jpg|jpeg|ico|txt)$/;
+
+/** A path with its percent-escapes decoded (as written when they do not decode). */
+function decodedPath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
 
 /** Count a streamed request body and fail it past the limit. */
-function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded: () => void): ReadableStream<Uint8Array> {
+export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded: () => void): ReadableStream<Uint8Array> {
   let size = 0;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -64,8 +71,17 @@ function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded
   );
 }
 
-/** Create the `/upstream/*` handler. */
-export function createUpstreamHandler(ctx: HttpContext): Handler {
+/** Create the `/upstream/*` handler; `webSockets` passes WebSocket upgrades through (absent: 501). */
+export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEdge): Handler {
+  // `upstream.ignorePaths` (llama-swap's default: static assets): a browser showing a model's web UI
+  // asks for favicons and scripts, and those must not load a model. Checked when the config loaded;
+  // compiled once per config (a reload brings a new one).
+  let compiled: { patterns: readonly string[]; res: RegExp[] } | null = null;
+  const ignorePaths = (): RegExp[] => {
+    const patterns = ctx.config.upstreamIgnorePaths;
+    if (compiled?.patterns !== patterns) compiled = { patterns, res: patterns.map((p) => compileGoRegexp(p)) };
+    return compiled.res;
+  };
   return async (request, client) => {
     try {
       const url = new URL(request.url);
@@ -84,14 +100,18 @@ export function createUpstreamHandler(ctx: HttpContext): Handler {
       const out: Outgoing = { request, path: match.rest, search: url.search, body, clientIp: client?.ip ?? null };
       const target = match.target;
 
+      const upgrade = isWebSocketUpgrade(request.headers);
       let res: Response;
       if (target.kind === "peer") {
+        if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
         res = await forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
       } else {
         const state = ctx.process(target.id)?.state;
-        if (STATIC_ASSET.test(match.rest) && state !== undefined && state !== "ready") {
-          return errorResponse(409, `model ${target.id} is not loaded; ${match.rest} does not start it`);
+        // Matched against the decoded path, as Go's URL.Path is; a peer model never loads, so it passes.
+        if (state !== undefined && state !== "ready" && ignorePaths().some((re) => re.test(decodedPath(match.rest)))) {
+          return errorResponse(409, `model ${target.id} is not loaded; path matches upstream.ignorePaths`);
         }
+        if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
         const grant = await ctx.router.acquire(target.id, { signal: request.signal });
         res = await forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
       }

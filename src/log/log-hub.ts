@@ -2,7 +2,8 @@
  * The log hub of one switchyard process: the proxy's own lines, every model's output combined
  * (each line prefixed `[model] `), and one stream per model. `logToStdout` picks what is echoed.
  */
-import type { LogToStdout } from "../config/types.ts";
+import type { LogTimeFormat, LogToStdout } from "../config/types.ts";
+import { formatGoTime } from "./go-time-format.ts";
 import type { Level, LogHub, Logger, LogStream } from "./types.ts";
 import { createLogStream, DEFAULT_RING_BYTES } from "./log-stream.ts";
 
@@ -18,6 +19,11 @@ export interface LogHubOptions {
   stdout?: (text: string) => void;
   /** Clock for timestamps (epoch ms). */
   now?: () => number;
+  /**
+   * Timestamp of proxy lines (`logTimeFormat`): a Go layout name (local time), "" for none, or
+   * null / absent for ISO 8601 in UTC.
+   */
+  timeFormat?: LogTimeFormat | "" | null;
 }
 
 const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -65,9 +71,11 @@ export function createLogHub(opts: LogHubOptions): LogHub {
   const models = new Map<string, LogStream>();
 
   const threshold = LEVELS[opts.level];
+  const format = opts.timeFormat ?? null;
+  const stamp = (): string => (format === null ? `${new Date(now()).toISOString()} ` : format === "" ? "" : `${formatGoTime(format, new Date(now()))} `);
   const line = (level: Level, msg: string) => {
     if (LEVELS[level] < threshold) return;
-    proxy.write(`${new Date(now()).toISOString()} [${level.toUpperCase()}] ${msg}\n`);
+    proxy.write(`${stamp()}[${level.toUpperCase()}] ${msg}\n`);
   };
   const log: Logger = {
     debug: (msg) => line("debug", msg),

@@ -28,7 +28,7 @@ models:
     cmd: \${sim} --model \${MODEL_ID}
     aliases: [fast, quick]
     ttl: 30
-    timeouts: {connect: 5}
+    timeouts: {connect: 5, idleConn: 5}
   fixed:
     cmd: server --port 9000
     proxy: http://127.0.0.1:9000
@@ -46,7 +46,7 @@ describe("runCheck", () => {
     expect(io.stderr).toBe("");
     const lines = io.stdout.split("\n");
     expect(lines[0]).toBe(`${path}: OK: 2 model(s), 1 peer(s), router group, scheduler fifo`);
-    expect(io.stdout).toContain(`  ${path}:10: models.chat.timeouts: llama-swap setting not implemented by switchyard; ignored`);
+    expect(io.stdout).toContain(`  ${path}:10: models.chat.timeouts.idleConn: has no effect in switchyard (Bun's fetch manages its own connections); accepted for llama-swap compatibility`);
     const header = lines.find((l) => l.startsWith("ID "))!;
     expect(header.split(/\s{2,}/)).toEqual(["ID", "PORT", "PROXY", "TTL", "GROUP", "ALIASES", "ARGV"]);
     const row = (id: string) => lines.find((l) => l.startsWith(`${id} `))!.split(/\s{2,}/);

@@ -34,6 +34,10 @@ interface Reject {
 }
 
 const P = "cmd: srv --port ${PORT}"; // a model body line that takes a port
+/** llama-swap's default timeouts of a model and of a peer (peers wait 60 s for headers). */
+const MODEL_TIMEOUTS = { connect: 30, responseHeader: 0, keepalive: 30, tlsHandshake: 10, expectContinue: 1, idleConn: 90 };
+const PEER_TIMEOUTS = { ...MODEL_TIMEOUTS, responseHeader: 60 };
+const NO_CAPS = { in: [], out: [], tools: false, reranker: false, context: 0 };
 
 // ---------------------------------------------------------------- ports
 
@@ -413,9 +417,8 @@ const macros: Accept[] = [
           env:
             - "MODEL=\${MODEL_ID}"
     `,
-    got: (c) => [c.globalTTL, c.sendLoadingState, c.preload, c.models.model1.ttl, c.models.model1.env],
-    want: [120, true, ["model1"], 30, { MODEL: "model1" }],
-    warns: ["models.model1.timeouts"],
+    got: (c) => [c.globalTTL, c.sendLoadingState, c.preload, c.models.model1.ttl, c.models.model1.env, c.models.model1.timeouts.connect],
+    want: [120, true, ["model1"], 30, { MODEL: "model1" }, 12],
   },
   {
     name: "mapping keys are not macro targets (metadata keys stay literal)",
@@ -501,7 +504,7 @@ const macros: Accept[] = [
     warns: ["defs"],
   },
   {
-    name: "anchors and macros inside an ignored key (capabilities) are accepted",
+    name: "anchors and macros inside capabilities: each model's own macro value",
     ls: "TestConfig_ModelCapabilities_YAMLAnchorsWithMacros",
     yaml: `
       macros:
@@ -519,10 +522,16 @@ const macros: Accept[] = [
             default_ctx: 4096
           capabilities:
             <<: [*llm-capabilities]
+        model2:
+          cmd: path/to/cmd --port \${PORT}
+          macros:
+            default_ctx: 8192
+          capabilities:
+            <<: [*llm-capabilities]
     `,
-    got: (c) => c.models.model1.port,
-    want: 5800,
-    warns: ["defs", "models.model1.capabilities"],
+    got: (c) => [c.models.model1.capabilities, c.models.model2.capabilities.context],
+    want: [{ in: ["text"], out: ["text"], tools: true, reranker: false, context: 4096 }, 8192],
+    warns: ["defs"],
   },
 ];
 
@@ -616,7 +625,7 @@ const envs: Accept[] = [
               data_collection: "\${env.TEST_RETENTION_POLICY}"
     `,
     got: (c) => [c.peers.openrouter.apiKey, c.peers.openrouter.filters],
-    want: ["sk-peer-secret-123", { stripParams: ["temperature", "top_p"], setParams: { max_tokens: 4096, data_collection: "deny" } }],
+    want: ["sk-peer-secret-123", { stripParams: ["temperature", "top_p"], setParams: { max_tokens: 4096, data_collection: "deny" }, setParamsByID: {} }],
   },
 ];
 
@@ -774,11 +783,17 @@ const defaults: Accept[] = [
       name: `comfyui_auto concurrencyLimit ${limit ?? "unset"} → ${want}`,
       ls: "TestConfig_ComfyUIOverrides",
       yaml: `models:\n  comfyui_auto:\n    cmd: comfyui --port \${PORT}\n${limit === undefined ? "" : `    concurrencyLimit: ${limit}\n`}    compat:\n      ignoreWebsockets: false\n  regular:\n    cmd: regular --port \${PORT}\n    concurrencyLimit: 10\n`,
-      got: (c) => [c.models.comfyui_auto.concurrencyLimit, c.models.regular.concurrencyLimit],
-      want: [want, 10],
-      warns: ["models.comfyui_auto.compat"],
+      got: (c) => [c.models.comfyui_auto.concurrencyLimit, c.models.regular.concurrencyLimit, c.models.comfyui_auto.compat.ignoreWebsockets, c.models.regular.compat.ignoreWebsockets],
+      want: [want, 10, true, false],
     }),
   ),
+  {
+    name: "compat.ignoreWebsockets: as written, false by default",
+    ls: "TestConfig_ModelCompat",
+    yaml: `models:\n  enabled:\n    cmd: enabled --port \${PORT}\n    compat:\n      ignoreWebsockets: true\n  default:\n    cmd: default --port \${PORT}\n`,
+    got: (c) => [c.models.enabled.compat.ignoreWebsockets, c.models.default.compat.ignoreWebsockets],
+    want: [true, false],
+  },
   {
     name: "concurrencyLimit 0 or negative means 10",
     ls: "code: fifo scheduler uses ConcurrencyLimit only when > 0",
@@ -856,24 +871,152 @@ const defaults: Accept[] = [
     want: ["python", "model1.py", "-a", "double quotes", "--arg2", "single quotes", "-s", "--arg3", "123", "--arg4", '"string in string"', "-c", "'single quoted'"],
   },
   {
-    name: "per-model and per-peer timeouts, compat, capabilities are accepted (ignored, with warnings)",
-    ls: "TestConfig_TimeoutsParsing + TestConfig_PeerTimeoutsParsing + TestConfig_ModelCompat + TestConfig_ModelCapabilities",
+    name: "per-model and per-peer timeouts as written (compat beside them)",
+    ls: "TestConfig_TimeoutsParsing + TestConfig_PeerTimeoutsParsing + TestConfig_ModelCompat",
     yaml: `
       models:
         model1:
           cmd: test-server --port \${PORT}
           timeouts: {connect: 45, responseHeader: 120}
           compat: {ignoreWebsockets: true}
-          capabilities: {in: [text, image], out: [text], tools: true, reranker: false, context: 32000}
       peers:
         peer1:
           proxy: http://example.com
           models: [model1]
-          timeouts: {connect: 0, responseHeader: 0}
+          timeouts: {connect: 45, responseHeader: 120}
     `,
-    got: (c) => [c.models.model1.port, c.peers.peer1.models],
-    want: [5800, ["model1"]],
-    warns: ["models.model1.timeouts", "models.model1.compat", "models.model1.capabilities", "peers.peer1.timeouts"],
+    got: (c) => [c.models.model1.timeouts, c.peers.peer1.timeouts],
+    want: [
+      { ...MODEL_TIMEOUTS, connect: 45, responseHeader: 120 },
+      { ...PEER_TIMEOUTS, connect: 45, responseHeader: 120 },
+    ],
+  },
+  {
+    name: "timeouts default to Go's transport values; peers wait 60s for headers",
+    ls: "TestConfig_TimeoutsDefaults + TestConfig_PeerTimeoutsDefaults",
+    yaml: `models:\n  model1:\n    ${P}\npeers:\n  peer1:\n    proxy: http://example.com\n    models: [model1]\n`,
+    got: (c) => [c.models.model1.timeouts, c.peers.peer1.timeouts],
+    want: [MODEL_TIMEOUTS, PEER_TIMEOUTS],
+  },
+  {
+    name: "timeouts of 0 disable the limit",
+    ls: "TestConfig_TimeoutsZeroAllowed",
+    yaml: `models:\n  model1:\n    ${P}\n    timeouts:\n      connect: 0\n      responseHeader: 0\n`,
+    got: (c) => [c.models.model1.timeouts.connect, c.models.model1.timeouts.responseHeader],
+    want: [0, 0],
+  },
+  {
+    name: "negative timeouts mean no limit, with a warning",
+    ls: "code: Go's ResponseHeaderTimeout acts only when > 0",
+    yaml: `models:\n  model1:\n    ${P}\n    timeouts:\n      responseHeader: -1\n`,
+    got: (c) => c.models.model1.timeouts.responseHeader,
+    want: 0,
+    warns: ["models.model1.timeouts.responseHeader"],
+  },
+  {
+    name: "timeouts switchyard cannot honour are kept, with a warning each",
+    ls: "code: TimeoutsConfig keepalive, tlsHandshake, expectContinue, idleConn",
+    yaml: `models:\n  model1:\n    ${P}\n    timeouts: {keepalive: 5, tlsHandshake: 5, expectContinue: 5, idleConn: 5}\n`,
+    got: (c) => c.models.model1.timeouts,
+    want: { connect: 30, responseHeader: 0, keepalive: 5, tlsHandshake: 5, expectContinue: 5, idleConn: 5 },
+    warns: ["models.model1.timeouts.keepalive", "models.model1.timeouts.tlsHandshake", "models.model1.timeouts.expectContinue", "models.model1.timeouts.idleConn"],
+  },
+  {
+    name: "capabilities: all fields",
+    ls: "TestConfig_ModelCapabilities/all fields",
+    yaml: `models:\n  model1:\n    ${P}\n    capabilities:\n      in: [text, audio, image]\n      out: [text, audio, image]\n      tools: true\n      context: 32000\n`,
+    got: (c) => c.models.model1.capabilities,
+    want: { in: ["text", "audio", "image"], out: ["text", "audio", "image"], tools: true, reranker: false, context: 32000 },
+  },
+  {
+    name: "capabilities: partial fields",
+    ls: "TestConfig_ModelCapabilities/partial fields",
+    yaml: `models:\n  model1:\n    ${P}\n    capabilities:\n      tools: true\n      context: 8192\n`,
+    got: (c) => c.models.model1.capabilities,
+    want: { ...NO_CAPS, tools: true, context: 8192 },
+  },
+  ...(
+    [
+      ["not set", ""],
+      ["tools false is empty", "    capabilities:\n      tools: false\n"],
+      ["reranker false is empty", "    capabilities:\n      reranker: false\n"],
+    ] as const
+  ).map(([name, block]) => ({
+    name: `capabilities: ${name}`,
+    ls: `TestConfig_ModelCapabilities/${name}`,
+    yaml: `models:\n  model1:\n    ${P}\n${block}`,
+    got: (c: Config) => c.models.model1.capabilities,
+    want: NO_CAPS,
+  })),
+  {
+    name: "capabilities: reranker true",
+    ls: "TestConfig_ModelCapabilities/reranker true is not empty",
+    yaml: `models:\n  model1:\n    ${P}\n    capabilities:\n      reranker: true\n`,
+    got: (c) => c.models.model1.capabilities.reranker,
+    want: true,
+  },
+  {
+    name: "capabilities from macros: global, model override, modality, tools, reranker, quoted direct macros keep types",
+    ls: "TestConfig_ModelCapabilities_MacroResolution",
+    yaml: `
+      macros:
+        default_ctx: 98304
+        img_modality: image
+        has_tools: true
+        is_reranker: true
+      models:
+        a:
+          cmd: path/to/cmd --port \${PORT}
+          capabilities:
+            in: [text, "\${img_modality}"]
+            out: [text]
+            tools: \${has_tools}
+            context: \${default_ctx}
+        b:
+          cmd: path/to/cmd --port \${PORT}
+          macros:
+            default_ctx: 65536
+          capabilities:
+            reranker: \${is_reranker}
+            context: "\${default_ctx}"
+            tools: "\${has_tools}"
+    `,
+    got: (c) => [c.models.a.capabilities, c.models.b.capabilities],
+    want: [
+      { in: ["text", "image"], out: ["text"], tools: true, reranker: false, context: 98304 },
+      { in: [], out: [], tools: true, reranker: true, context: 65536 },
+    ],
+  },
+  {
+    name: "upstream.ignorePaths: llama-swap's default when absent, when the section is empty, and when the list is empty",
+    ls: "TestConfig_UpstreamIgnorePaths_DefaultWhenAbsent + _DefaultWhenSectionEmpty",
+    yaml: `upstream: {}\n${ONE}`,
+    got: (c) => c.upstreamIgnorePaths,
+    want: [".*\\.(js|json|css|png|gif|jpg|jpeg|ico|txt)$"],
+  },
+  {
+    name: "upstream.ignorePaths as written",
+    ls: "TestConfig_UpstreamIgnorePaths_Compiles",
+    yaml: `upstream:\n  ignorePaths:\n    - ".*\\\\.(js|json|css|png|gif|jpg|jpeg|txt)$"\n    - "^/static/.*"\n${ONE}`,
+    got: (c) => c.upstreamIgnorePaths,
+    want: [".*\\.(js|json|css|png|gif|jpg|jpeg|txt)$", "^/static/.*"],
+  },
+  {
+    name: "logTimeFormat: a layout name in any case; empty means no timestamp; absent is switchyard's ISO stamp",
+    ls: "code: llama-swap.go logTimeFormats (strings.ToLower(strings.TrimSpace(...)))",
+    yaml: `logTimeFormat: " RFC3339Nano "\n${ONE}`,
+    got: (c) => c.logTimeFormat,
+    want: "rfc3339nano",
+  },
+  { name: "logTimeFormat empty", ls: "config.example.yaml: default (disabled) \"\"", yaml: `logTimeFormat: ""\n${ONE}`, got: (c) => c.logTimeFormat, want: "" },
+  { name: "logTimeFormat absent", ls: "switchyard's default", yaml: ONE, got: (c) => c.logTimeFormat, want: null },
+  {
+    name: "logTimeFormat that is not a layout name: no timestamp (as llama-swap), with a warning",
+    ls: "code: an unrecognised value yields no timestamp prefix",
+    yaml: `logTimeFormat: "2006-01-02"\n${ONE}`,
+    got: (c) => c.logTimeFormat,
+    want: "",
+    warns: ["logTimeFormat"],
   },
   {
     name: "checkEndpoint: a path, a bare word, an absolute URL (its path and query: the request goes through the proxy), none",
@@ -1099,13 +1242,14 @@ const peers: Accept[] = [
     `,
     got: (c) => c.peers,
     want: {
-      local: { id: "local", proxy: "http://192.168.1.23", apiKey: "", models: ["model_a", "model_b"], filters: { stripParams: [], setParams: {} } },
+      local: { id: "local", proxy: "http://192.168.1.23", apiKey: "", models: ["model_a", "model_b"], filters: { stripParams: [], setParams: {}, setParamsByID: {} }, timeouts: PEER_TIMEOUTS },
       openrouter: {
         id: "openrouter",
         proxy: "https://openrouter.ai/api",
         apiKey: "sk-test",
         models: ["meta-llama/llama-3.1-8b-instruct"],
-        filters: { stripParams: ["temperature", "top_p"], setParams: { max_tokens: 1000, provider: { data_collection: "deny" } } },
+        filters: { stripParams: ["temperature", "top_p"], setParams: { max_tokens: 1000, provider: { data_collection: "deny" } }, setParamsByID: {} },
+        timeouts: PEER_TIMEOUTS,
       },
     },
   },
@@ -1237,7 +1381,7 @@ const ignoredKeys: Accept[] = [
     `,
     got: (c) => [c.models.m.port, c.store],
     want: [5800, { path: "./activity.db", maxRecords: 100000, maxAgeDays: 30 }],
-    warns: ["logTimeFormat", "logRequests", "upstream", "models.m.capabilities"],
+    warns: ["logTimeFormat", "logRequests"],
   },
 ];
 
@@ -1263,6 +1407,8 @@ const ignoredRejects: Reject[] = [
   { name: "negative capabilities.context", ls: "TestConfig_ModelCapabilities_Validate/negative_context", yaml: `${ONE}    capabilities:\n      context: -1\n`, path: "models.model1.capabilities.context", message: "must be >= 0" },
   { name: "timeouts that are not numbers", ls: "code: TimeoutsConfig ints", yaml: `${ONE}    timeouts:\n      connect: soon\n`, path: "models.model1.timeouts.connect", message: "must be a whole number" },
   { name: "captureBuffer not a number", ls: "code: Config.CaptureBuffer int", yaml: `captureBuffer: lots`, path: "captureBuffer", message: "must be a whole number" },
+  { name: "upstream.ignorePaths that is not a regular expression", ls: "TestConfig_UpstreamIgnorePaths_InvalidRegexReturnsError", yaml: `upstream:\n  ignorePaths:\n    - "[invalid("\n${ONE}`, path: "upstream.ignorePaths[0]", message: 'invalid regular expression "[invalid(": missing closing ]' },
+  { name: "upstream.ignorePaths with look-ahead (RE2 has none)", ls: "code: regexp.Compile (RE2 syntax)", yaml: `upstream:\n  ignorePaths: ["^(?!/v1)"]\n${ONE}`, path: "upstream.ignorePaths[0]", message: "look-ahead and look-behind are not supported" },
 ];
 
 // ---------------------------------------------------------------- deliberate differences
@@ -1273,6 +1419,7 @@ const ignoredRejects: Reject[] = [
  * concern a llama-swap feature switchyard does not have.
  */
 const stricter: Reject[] = [
+  { name: "an unknown key under timeouts (llama-swap silently ignores it)", ls: "yaml.v3 non-strict decoding", yaml: `${ONE}    timeouts:\n      responseHeaders: 5\n`, path: "models.model1.timeouts.responseHeaders", message: "did you mean responseHeader?" },
   { name: "an unknown key (llama-swap silently ignores it)", ls: "yaml.v3 non-strict decoding", yaml: `${ONE}    tll: 5\n`, path: "models.model1.tll", message: "unknown key, did you mean ttl?" },
   { name: "a misspelt known key holding anchors is still an unknown key", ls: "yaml.v3 non-strict decoding", yaml: `modles:\n  base: &base {cmd: x}\n`, path: "modles", message: "did you mean models?" },
   { name: "an alias equal to another model's ID (llama-swap lets the ID win)", ls: "code: RealModelName checks models first", yaml: `${ONE}    aliases: [model2]\n  model2:\n    ${P}\n`, path: "models.model1.aliases[0]", message: "is the ID of another model" },

@@ -163,28 +163,33 @@ describe("llama-swap-shaped config", () => {
 
     test("peers", () => {
       expect(config.peers).toEqual({
-        "remote-box": { id: "remote-box", proxy: "http://192.168.1.23", apiKey: "", models: ["model_a", "embeddings/model_c"], filters: { stripParams: [], setParams: {} } },
+        "remote-box": { id: "remote-box", proxy: "http://192.168.1.23", apiKey: "", models: ["model_a", "embeddings/model_c"], filters: { stripParams: [], setParams: {}, setParamsByID: {} }, timeouts: { connect: 30, responseHeader: 60, keepalive: 30, tlsHandshake: 10, expectContinue: 1, idleConn: 90 } },
         openrouter: {
           id: "openrouter",
           proxy: "https://openrouter.ai/api",
           apiKey: "or-key",
           models: ["meta-llama/llama-3.1-8b-instruct", "z-ai/glm-4.7"],
-          filters: { stripParams: ["temperature", "top_p"], setParams: { provider: { data_collection: "deny" } } },
+          filters: { stripParams: ["temperature", "top_p"], setParams: { provider: { data_collection: "deny" } }, setParamsByID: {} },
+          timeouts: { connect: 30, responseHeader: 60, keepalive: 30, tlsHandshake: 10, expectContinue: 1, idleConn: 90 },
         },
       });
     });
 
+    test("capabilities, timeouts, upstream.ignorePaths and logTimeFormat as written", () => {
+      const m = config.models["big-thinker"];
+      expect(m.capabilities).toEqual({ in: ["text", "image"], out: [], tools: true, reranker: false, context: 0 });
+      expect(m.timeouts).toEqual({ connect: 30, responseHeader: 60, keepalive: 30, tlsHandshake: 10, expectContinue: 1, idleConn: 90 });
+      expect(config.peers.openrouter.timeouts.connect).toBe(30);
+      expect(config.upstreamIgnorePaths).toEqual([".*\\.(js|css|png)$"]);
+      // "" is llama-swap's "no timestamp".
+      expect(config.logTimeFormat).toBe("");
+    });
+
     test("one warning for each llama-swap key switchyard ignores, and for the inactive matrix", () => {
       expect(warnings.map((w) => `${w.line} ${w.path}`)).toEqual([
-        "7 logTimeFormat",
-        "37 upstream",
         "41 profiles",
         "47 selectors",
-        "71 models.big-thinker.compat",
-        "98 models.big-thinker.timeouts",
-        "101 models.big-thinker.capabilities",
         "159 routing.router.settings.matrix",
-        "187 peers.openrouter.timeouts",
       ]);
       expect(warnings[0].message).toBe("llama-swap setting not implemented by switchyard; ignored");
       expect(config.warnings).toEqual(warnings);

@@ -44,6 +44,8 @@ describe("defaults", () => {
       healthCheckTimeout: 120,
       logLevel: "info",
       logToStdout: "proxy",
+      logTimeFormat: null,
+      upstreamIgnorePaths: [".*\\.(js|json|css|png|gif|jpg|jpeg|ico|txt)$"],
       startPort: 5800,
       sendLoadingState: false,
       includeAliasesInList: false,
@@ -92,6 +94,9 @@ describe("defaults", () => {
       filters: { stripParams: [], setParams: {}, setParamsByID: {} },
       metadata: {},
       healthCheckTimeout: 120,
+      capabilities: { in: [], out: [], tools: false, reranker: false, context: 0 },
+      timeouts: { connect: 30, responseHeader: 0, keepalive: 30, tlsHandshake: 10, expectContinue: 1, idleConn: 90 },
+      compat: { ignoreWebsockets: false },
     });
   });
 
@@ -303,7 +308,7 @@ describe("normalisation", () => {
     expect(config.routing.matrix?.sets).toEqual([{ name: "only", dsl: "a" }]);
   });
 
-  test("peers: duplicate models ignored; per-ID peer filters and timeouts warned", () => {
+  test("peers: duplicate models ignored; per-ID peer filters kept, unreachable keys and no-effect timeouts warned", () => {
     const { config, warnings } = load(`
       peers:
         box:
@@ -311,11 +316,18 @@ describe("normalisation", () => {
           apiKey: secret
           models: [x, y, x]
           filters:
-            setParamsByID: {x: {a: 1}}
-          timeouts: {connect: 3}
+            setParamsByID: {x: {a: 1}, box/y: {b: 2, model: z}, other/x: {c: 3}}
+          timeouts: {connect: 3, idleConn: 5}
     `);
-    expect(config.peers.box).toEqual({ id: "box", proxy: "http://10.0.0.9:8080", apiKey: "secret", models: ["x", "y"], filters: { stripParams: [], setParams: {} } });
-    expect(warnings.map((w) => w.path)).toEqual(["peers.box.filters.setParamsByID", "peers.box.timeouts"]);
+    expect(config.peers.box).toEqual({
+      id: "box",
+      proxy: "http://10.0.0.9:8080",
+      apiKey: "secret",
+      models: ["x", "y"],
+      filters: { stripParams: [], setParams: {}, setParamsByID: { x: { a: 1 }, "box/y": { b: 2 }, "other/x": { c: 3 } } },
+      timeouts: { connect: 3, responseHeader: 60, keepalive: 30, tlsHandshake: 10, expectContinue: 1, idleConn: 5 },
+    });
+    expect(warnings.map((w) => w.path)).toEqual(["peers.box.filters.setParamsByID.box/y.model", "peers.box.filters.setParamsByID.other/x", "peers.box.timeouts.idleConn"]);
   });
 
   test("top-level x-* keys are ignored silently; other unknown keys are errors", () => {

@@ -43,13 +43,19 @@ export interface Running {
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
+/** How the harness talks to the binary. */
+export interface StartOptions {
+  /** The binary serves HTTPS (started with TLS flags) with a certificate this PEM CA vouches for. */
+  httpsCa?: string;
+}
+
 /** Start the binary with `configText` written as config.yaml in a fresh temp directory. */
-export function startBinary(configText: string, extraArgs: string[] = [], env?: Record<string, string | undefined>): Promise<Running> {
-  return startBinaryIn(mkdtempSync(join(tmpdir(), "switchyard-e2e-")), configText, extraArgs, env);
+export function startBinary(configText: string, extraArgs: string[] = [], env?: Record<string, string | undefined>, opts: StartOptions = {}): Promise<Running> {
+  return startBinaryIn(mkdtempSync(join(tmpdir(), "switchyard-e2e-")), configText, extraArgs, env, opts);
 }
 
 /** Start the binary in `dir` (kept: a restart sees the files an earlier run left), with `configText` as its config.yaml. */
-export async function startBinaryIn(dir: string, configText: string, extraArgs: string[] = [], env?: Record<string, string | undefined>): Promise<Running> {
+export async function startBinaryIn(dir: string, configText: string, extraArgs: string[] = [], env?: Record<string, string | undefined>, opts: StartOptions = {}): Promise<Running> {
   await ensureBinary();
   writeFileSync(join(dir, "config.yaml"), configText);
   const port = freePort();
@@ -73,12 +79,12 @@ export async function startBinaryIn(dir: string, configText: string, extraArgs: 
   };
   void drain(proc.stdout);
   void drain(proc.stderr);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.httpsCa ? "https" : "http"}://127.0.0.1:${port}`;
   let exited = false;
   const healthyOrExited = async (): Promise<boolean> => {
     if (proc.exitCode !== null) return (exited = true);
     try {
-      return (await fetch(`${url}/health`)).ok;
+      return (await fetch(`${url}/health`, opts.httpsCa ? { tls: { ca: opts.httpsCa } } : {})).ok;
     } catch {
       return false;
     }

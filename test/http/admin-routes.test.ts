@@ -45,7 +45,7 @@ describe("admin routes", () => {
         id: "b-model",
         object: "model",
         created: 1_750_000_000,
-        owned_by: "switchyard",
+        owned_by: "llama-swap",
         name: "B model",
         description: "the b",
         meta: { llamaswap: { ctx: 8192, type: "model", aliases: ["b-alias"] } },

@@ -7,7 +7,7 @@ import { createLogHub } from "../../src/log/log-hub.ts";
 import type { LogHub } from "../../src/log/types.ts";
 import type { Supervisor } from "../../src/process/types.ts";
 import { RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router, type WaitUpdate } from "../../src/router/types.ts";
-import { baseConfig, baseModelConfig } from "../fixtures/model-config.ts";
+import { baseConfig, baseModelConfig, MODEL_TIMEOUTS } from "../fixtures/model-config.ts";
 import { createApp, type AppDeps } from "../../src/http/app.ts";
 
 /** A model config with every field defaulted (HTTP tests: no concurrency limit, short timeouts). */
@@ -24,7 +24,7 @@ export function modelConfig(id: string, over: Partial<ModelConfig> = {}): ModelC
 
 /** A peer config with defaults. */
 export function peerConfig(id: string, proxy: string, models: string[], over: Partial<PeerConfig> = {}): PeerConfig {
-  return { id, proxy, apiKey: "", models, filters: { stripParams: [], setParams: {} }, ...over };
+  return { id, proxy, apiKey: "", models, filters: { stripParams: [], setParams: {}, setParamsByID: {} }, timeouts: { ...MODEL_TIMEOUTS, responseHeader: 60 }, ...over };
 }
 
 /** A resolved config from models (aliases derived from each model's `aliases`). */
@@ -126,6 +126,7 @@ export function fakeSupervisor(model: string, state: Supervisor["state"], loadHi
     stop: async () => {},
     shutdown: async () => {},
     setBusy() {},
+    setTtl() {},
     subscribe: () => () => {},
     loadHistoryMs,
   };

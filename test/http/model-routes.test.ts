@@ -40,7 +40,7 @@ const config = makeConfig(
     peers: {
       p1: peerConfig("p1", peerEcho.url, ["remote", "dup", "shared"], {
         apiKey: "peer-secret",
-        filters: { stripParams: ["drop_me"], setParams: { injected: true } },
+        filters: { stripParams: ["drop_me"], setParams: { injected: true }, setParamsByID: { "p1/dup": { temperature: 0.1, injected: "by-id" }, remote: { top_p: 0.5 } } },
       }),
       p2: peerConfig("p2", peerEcho.url, ["shared"]),
     },
@@ -231,6 +231,16 @@ describe("model routes: peers", () => {
     expect(seen.headers.authorization).toBe("Bearer peer-secret");
     expect(seen.headers["x-api-key"]).toBe("peer-secret");
     expect(JSON.parse(seen.body)).toEqual({ model: "remote", keep: 2, injected: true });
+  });
+
+  test("peer setParamsByID applies the entry of the name the client used, after setParams", async () => {
+    const full = JSON.parse(((await (await post("/v1/chat/completions", { model: "p1/dup" })).json()) as Echo).body);
+    expect(full).toEqual({ model: "dup", injected: "by-id", temperature: 0.1 });
+    const bare = JSON.parse(((await (await post("/v1/chat/completions", { model: "remote" })).json()) as Echo).body);
+    expect(bare).toEqual({ model: "remote", injected: true, top_p: 0.5 });
+    // The same peer model by its full name has no entry of its own.
+    const other = JSON.parse(((await (await post("/v1/chat/completions", { model: "p1/remote" })).json()) as Echo).body);
+    expect(other).toEqual({ model: "remote", injected: true });
   });
 
   test("a peer learns nothing of the client's forwarding chain (llama-swap's peer proxy drops it)", async () => {

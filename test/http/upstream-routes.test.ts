@@ -110,3 +110,26 @@ describe("/upstream/<model>/<path>", () => {
     expect(router.grants.length).toBe(before + 2);
   });
 });
+
+describe("/upstream with upstream.ignorePaths from the config", () => {
+  const own = startEchoUpstream();
+  const cfg = makeConfig([modelConfig("cold")], { upstreamIgnorePaths: ["^/static/", "(?i)\\.PNG$"] });
+  const r = createFakeRouter({ cold: { baseUrl: own.url } });
+  const a = startApp({ config: cfg, router: r, models: new Map([["cold", fakeSupervisor("cold", "stopped")]]) });
+  afterAll(() => {
+    a.stop();
+    own.stop();
+  });
+
+  test("the configured Go patterns replace the default: matched against the decoded path, 409 and nothing loaded", async () => {
+    for (const path of ["/upstream/cold/static/app.js", "/upstream/cold/img/Logo.png", "/upstream/cold/%73tatic/x"]) {
+      const res = await fetch(`${a.url}${path}`);
+      expect(res.status, path).toBe(409);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toBe("model cold is not loaded; path matches upstream.ignorePaths");
+    }
+    expect(r.grants.length).toBe(0);
+    // The default pattern no longer applies: a favicon loads the model like any page.
+    expect((await fetch(`${a.url}/upstream/cold/favicon.ico`)).status).toBe(200);
+    expect(r.grants.length).toBe(1);
+  });
+});

@@ -88,6 +88,9 @@ export function capabilitiesOf(rec: Obj): Set<Cap> | null {
   if (isObj(arch) && (arch.input_modalities || arch.output_modalities)) {
     fromModalities(out, strings(arch.input_modalities), strings(arch.output_modalities));
     declared = true;
+    // llama-swap flags any model with image input `vision` (an image-to-image one too): when the
+    // outputs are declared, chat needs text among them.
+    if (arch.output_modalities !== undefined && !strings(arch.output_modalities).includes("text")) out.delete("chat");
   }
   const ls = isObj(rec.meta) && isObj(rec.meta.llamaswap) ? rec.meta.llamaswap : null;
   if (ls && fromValue(out, ls.capabilities)) declared = true;
