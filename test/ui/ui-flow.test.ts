@@ -225,6 +225,37 @@ describe("web UI in Chromium", () => {
     expect(problems()).toEqual([]);
   }, 60_000);
 
+  uiTest("playground media tabs: an image, speech, a transcript and a ranking come back from the simulator", async () => {
+    const page = await open("#/playground/images");
+    await page.waitForSelector(tid("pg-images-tab"));
+    await page.selectOption(tid("pg-model"), "fast");
+    await page.fill(tid("pg-prompt"), "a lighthouse");
+    await page.click(tid("pg-send"));
+    await page.waitForSelector(tid("pg-image"));
+
+    await page.click(tid("pg-tab-speech"));
+    await page.waitForSelector(tid("pg-speech-tab"));
+    await page.fill(tid("pg-prompt"), "hello there");
+    await page.click(tid("pg-send"));
+    await page.waitForSelector(tid("pg-audio"));
+
+    await page.click(tid("pg-tab-transcription"));
+    await page.waitForSelector(tid("pg-transcription-tab"));
+    await page.setInputFiles(tid("pg-file"), { name: "clip.wav", mimeType: "audio/wav", buffer: Buffer.alloc(2048) });
+    await page.click(tid("pg-send"));
+    await page.waitForFunction((sel) => (document.querySelector(sel)?.textContent ?? "").includes("clip.wav"), tid("pg-transcript"));
+
+    await page.click(tid("pg-tab-rerank"));
+    await page.waitForSelector(tid("pg-rerank-tab"));
+    await page.fill(tid("pg-query"), "llamas");
+    await page.fill(tid("pg-documents"), "llamas live in the Andes\nthe sea is wide\nalpacas and llamas");
+    await page.click(tid("pg-send"));
+    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, tid("pg-rerank-row"));
+    expect(await page.locator(tid("pg-error")).count()).toBe(0);
+    await shot(page, "playground-rerank");
+    expect(problems()).toEqual([]);
+  }, 60_000);
+
   uiTest("Unload stops a model", async () => {
     const page = await open("#/models");
     const ready = await page.waitForSelector('[data-testid^="model-row-"][data-state="ready"]');

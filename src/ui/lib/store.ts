@@ -6,6 +6,9 @@
 import { signal } from "@preact/signals";
 import { ApiError, apiFetch, apiJson, errorMessage, needKey } from "./api.ts";
 import { readSse } from "./sse.ts";
+import type { InflightEntry } from "../../observe/inflight.ts";
+
+export type { InflightEntry };
 
 /** One model as llama-swap's modelStatus lists it. */
 export interface ApiModel {
@@ -32,24 +35,6 @@ export interface RunningModel {
   queued: number;
   draining: boolean;
   drainingSince: string | null;
-}
-
-/** One in-flight request (observe/inflight.ts). */
-export interface InflightEntry {
-  id: string;
-  timestamp: string;
-  model: string;
-  req_path: string;
-  method: string;
-  req_headers: Record<string, string>;
-  remote_ip: string;
-  resp_headers: Record<string, string>;
-  resp_bytes: number;
-  elapsed_ms: number;
-  state: "queued" | "loading" | "serving";
-  queue_position: number;
-  peer: string;
-  streamed: boolean;
 }
 
 /** A switchyard event as /api/events sends it (queue, swap, drain, load, request, ttl, crash). */

@@ -1,80 +1,20 @@
 /** The Activity page's data: the record and stats shapes of the API, filters, query strings and exports. */
 import { clock } from "../lib/format.ts";
 
-/** How a request ended (observe/activity.ts). */
-export type Outcome = "ok" | "refused" | "cancelled" | "severed" | "upstream_error";
+// The API's shapes are the server's own types (type-only imports: nothing of the server is bundled).
+import type { ActivityOutcome, ActivityRecord } from "../../observe/activity.ts";
+import type { ActivityPage, ActivityStats, HistogramData } from "../../observe/activity-query.ts";
+import type { CaptureJson } from "../../observe/captures.ts";
 
-/** One activity record as `/api/metrics/activity` sends it (the fields this page reads). */
-export interface ActivityRecord {
-  id: number;
-  timestamp: string;
-  model: string;
-  peer: string;
-  req_path: string;
-  client: string;
-  resp_status_code: number;
-  resp_content_type: string;
-  tokens: {
-    cache_tokens: number;
-    draft_tokens: number;
-    draft_acc_tokens: number;
-    input_tokens: number;
-    output_tokens: number;
-    prompt_per_second: number;
-    tokens_per_second: number;
-  };
-  duration_ms: number;
-  has_capture: boolean;
-  error_msg?: string;
-  queue_wait_ms: number | null;
-  load_wait_ms: number | null;
-  ttfb_ms: number | null;
-  ttft_ms: number | null;
-  streamed: boolean;
-  outcome: Outcome;
-  bytes_in: number;
-  bytes_out: number;
-}
-
-/** One page of records (observe/activity-query.ts ActivityPage). */
-export interface ActivityPageJson {
-  data: ActivityRecord[];
-  page: number;
-  limit: number;
-  total: number;
-  total_pages: number;
-}
-
+export type { ActivityRecord, CaptureJson };
+/** How a request ended. */
+export type Outcome = ActivityOutcome;
+/** One page of records (`/api/metrics/activity`). */
+export type ActivityPageJson = ActivityPage;
 /** A speed histogram of `/api/metrics/stats`. */
-export interface Histogram {
-  bins: number[];
-  min: number;
-  max: number;
-  binSize: number;
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
-/** `/api/metrics/stats` (observe/activity-query.ts ActivityStats). */
-export interface ActivityStatsJson {
-  total_requests: number;
-  total_input_tokens: number;
-  total_output_tokens: number;
-  total_cache_tokens: number;
-  prompt_histogram: Histogram | null;
-  gen_histogram: Histogram | null;
-}
-
-/** A captured exchange (`/api/captures/<id>`, bodies base64). */
-export interface CaptureJson {
-  id: number;
-  req_path: string;
-  req_headers: Record<string, string>;
-  req_body: string;
-  resp_headers: Record<string, string>;
-  resp_body: string;
-}
+export type Histogram = HistogramData;
+/** `/api/metrics/stats`. */
+export type ActivityStatsJson = ActivityStats;
 
 /** The time ranges the filter offers, in ms back from now (0 = all). */
 export const RANGES = [

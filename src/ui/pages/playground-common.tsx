@@ -1,8 +1,10 @@
 /** Pieces every playground tab shares: the model picker, the error box, the live status of a run, a ticking clock. */
+import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ms } from "../lib/format.ts";
 import { inflight, type InflightEntry } from "../lib/store.ts";
 import { CAP_LABEL, choose, modelOf, modelsFor, type Cap } from "./playground-models.ts";
+import { cancelRun, type MediaRun } from "./playground-request.ts";
 import { RUN_HEADER } from "./playground-stream.ts";
 
 /** performance.now(), re-read every `everyMs` while `active`. */
@@ -101,5 +103,53 @@ export function RunStatus(props: { runId: string; busy: boolean; startedAt: numb
     <p class="muted" data-testid="pg-run-status" aria-live="polite">
       <span class="pg-spinner" aria-hidden="true" /> {where} · {ms(now - props.startedAt)}
     </p>
+  );
+}
+
+/**
+ * The frame the media tabs share: the model picker, a form whose submit calls `onSend(model)`,
+ * the tab's own fields (`fields`) and options beside Send and Cancel (`options`), the run's status
+ * and error, then the result (`children`).
+ */
+export function MediaTab(props: {
+  tab: string;
+  cap: Cap;
+  testId: string;
+  run: MediaRun;
+  sendLabel: string;
+  /** Whether the inputs are complete enough to send (a model is checked here). */
+  ready: boolean;
+  onSend(model: string): void;
+  fields: ComponentChildren;
+  options?: ComponentChildren;
+  children?: ComponentChildren;
+}) {
+  const { id: model } = useTabModel(props.tab, props.cap);
+  const busy = props.run.busy.value;
+  return (
+    <div class="pg-media" data-testid={props.testId}>
+      <ModelPicker tab={props.tab} cap={props.cap} disabled={busy} />
+      <form
+        class="pg-compose"
+        onSubmit={(e) => {
+          e.preventDefault();
+          props.onSend(model);
+        }}
+      >
+        {props.fields}
+        <div class="row">
+          {props.options}
+          <button type="submit" data-testid="pg-send" disabled={busy || !model || !props.ready}>
+            {props.sendLabel}
+          </button>
+          <button type="button" class="ghost" data-testid="pg-stop" disabled={!busy} onClick={() => cancelRun(props.run)}>
+            Cancel
+          </button>
+        </div>
+      </form>
+      <RunStatus runId={props.run.runId.value} busy={busy} startedAt={props.run.startedAt.value} />
+      <ErrorBox message={props.run.error.value} />
+      {props.children}
+    </div>
   );
 }

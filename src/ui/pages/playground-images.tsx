@@ -1,8 +1,8 @@
 /** The playground's image tab: a prompt to /v1/images/generations, the returned images (b64_json or url) shown and downloadable. */
 import { signal } from "@preact/signals";
 import { ms } from "../lib/format.ts";
-import { ErrorBox, ModelPicker, RunStatus, useTabModel } from "./playground-common.tsx";
-import { cancelRun, mediaRun, runRequest } from "./playground-request.ts";
+import { MediaTab, useTabModel } from "./playground-common.tsx";
+import { mediaRun, runRequest } from "./playground-request.ts";
 
 const run = mediaRun();
 const prompt = signal("");
@@ -39,31 +39,35 @@ export function ImagesTab() {
   const { id: model } = useTabModel("images", "images");
   const busy = run.busy.value;
   return (
-    <div class="pg-media" data-testid="pg-images-tab">
-      <ModelPicker tab="images" cap="images" disabled={busy} />
-      <form
-        class="pg-compose"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void generate(model);
-        }}
-      >
-        <label for="pg-image-prompt">Prompt</label>
-        <textarea
-          id="pg-image-prompt"
-          data-testid="pg-prompt"
-          rows={3}
-          value={prompt.value}
-          placeholder="A lighthouse on a cliff at dusk (Ctrl+Enter generates)"
-          onInput={(e) => (prompt.value = (e.target as HTMLTextAreaElement).value)}
-          onKeyDown={(e) => {
-            if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-              e.preventDefault();
-              void generate(model);
-            }
-          }}
-        />
-        <div class="row">
+    <MediaTab
+      tab="images"
+      cap="images"
+      testId="pg-images-tab"
+      run={run}
+      sendLabel="Generate"
+      ready={prompt.value.trim() !== ""}
+      onSend={(m) => void generate(m)}
+      fields={
+        <>
+          <label for="pg-image-prompt">Prompt</label>
+          <textarea
+            id="pg-image-prompt"
+            data-testid="pg-prompt"
+            rows={3}
+            value={prompt.value}
+            placeholder="A lighthouse on a cliff at dusk (Ctrl+Enter generates)"
+            onInput={(e) => (prompt.value = (e.target as HTMLTextAreaElement).value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+                e.preventDefault();
+                void generate(model);
+              }
+            }}
+          />
+        </>
+      }
+      options={
+        <>
           <label for="pg-image-size">Size</label>
           <select id="pg-image-size" data-testid="pg-image-size" value={size.value} onChange={(e) => (size.value = (e.target as HTMLSelectElement).value)}>
             {["256x256", "512x512", "768x768", "1024x1024", "1024x768", "768x1024"].map((v) => (
@@ -72,16 +76,9 @@ export function ImagesTab() {
           </select>
           <label for="pg-image-n">Images</label>
           <input id="pg-image-n" data-testid="pg-image-n" type="number" min={1} max={4} style={{ width: "4.5em" }} value={count.value} onInput={(e) => (count.value = Math.min(4, Math.max(1, Number((e.target as HTMLInputElement).value) || 1)))} />
-          <button type="submit" data-testid="pg-send" disabled={busy || !model || !prompt.value.trim()}>
-            Generate
-          </button>
-          <button type="button" class="ghost" data-testid="pg-stop" disabled={!busy} onClick={() => cancelRun(run)}>
-            Cancel
-          </button>
-        </div>
-      </form>
-      <RunStatus runId={run.runId.value} busy={busy} startedAt={run.startedAt.value} />
-      <ErrorBox message={run.error.value} />
+        </>
+      }
+    >
       {images.value.length > 0 && (
         <div class="pg-images" data-testid="pg-images">
           {images.value.map(({ src, alt }, i) => (
@@ -97,6 +94,6 @@ export function ImagesTab() {
         </div>
       )}
       {!busy && run.tookMs.value !== null && !run.error.value && <small class="muted">took {ms(run.tookMs.value)}</small>}
-    </div>
+    </MediaTab>
   );
 }

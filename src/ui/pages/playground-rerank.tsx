@@ -1,8 +1,8 @@
 /** The playground's rerank tab: a query and documents (one per line) to /v1/rerank, the ranking as a table. */
 import { signal } from "@preact/signals";
 import { ms, num } from "../lib/format.ts";
-import { ErrorBox, ModelPicker, RunStatus, useTabModel } from "./playground-common.tsx";
-import { cancelRun, mediaRun, runRequest } from "./playground-request.ts";
+import { MediaTab } from "./playground-common.tsx";
+import { mediaRun, runRequest } from "./playground-request.ts";
 
 const run = mediaRun();
 const query = signal("");
@@ -80,35 +80,26 @@ function Results() {
 
 /** The rerank tab. */
 export function RerankTab() {
-  const { id: model } = useTabModel("rerank", "rerank");
-  const busy = run.busy.value;
   const n = docsOf(documents.value).length;
   return (
-    <div class="pg-media" data-testid="pg-rerank-tab">
-      <ModelPicker tab="rerank" cap="rerank" disabled={busy} />
-      <form
-        class="pg-compose"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void rerank(model);
-        }}
-      >
-        <label for="pg-query">Query</label>
-        <input id="pg-query" data-testid="pg-query" value={query.value} placeholder="What animals live in South America?" onInput={(e) => (query.value = (e.target as HTMLInputElement).value)} />
-        <label for="pg-documents">Documents, one per line ({n})</label>
-        <textarea id="pg-documents" data-testid="pg-documents" rows={6} value={documents.value} onInput={(e) => (documents.value = (e.target as HTMLTextAreaElement).value)} />
-        <div class="row">
-          <button type="submit" data-testid="pg-send" disabled={busy || !model || !query.value.trim() || n === 0}>
-            Rerank
-          </button>
-          <button type="button" class="ghost" data-testid="pg-stop" disabled={!busy} onClick={() => cancelRun(run)}>
-            Cancel
-          </button>
-        </div>
-      </form>
-      <RunStatus runId={run.runId.value} busy={busy} startedAt={run.startedAt.value} />
-      <ErrorBox message={run.error.value} />
+    <MediaTab
+      tab="rerank"
+      cap="rerank"
+      testId="pg-rerank-tab"
+      run={run}
+      sendLabel="Rerank"
+      ready={query.value.trim() !== "" && n > 0}
+      onSend={(m) => void rerank(m)}
+      fields={
+        <>
+          <label for="pg-query">Query</label>
+          <input id="pg-query" data-testid="pg-query" value={query.value} placeholder="What animals live in South America?" onInput={(e) => (query.value = (e.target as HTMLInputElement).value)} />
+          <label for="pg-documents">Documents, one per line ({n})</label>
+          <textarea id="pg-documents" data-testid="pg-documents" rows={6} value={documents.value} onInput={(e) => (documents.value = (e.target as HTMLTextAreaElement).value)} />
+        </>
+      }
+    >
       <Results />
-    </div>
+    </MediaTab>
   );
 }

@@ -2,8 +2,8 @@
 import { signal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { bytes, ms } from "../lib/format.ts";
-import { ErrorBox, ModelPicker, RunStatus, useTabModel } from "./playground-common.tsx";
-import { cancelRun, mediaRun, runRequest } from "./playground-request.ts";
+import { MediaTab } from "./playground-common.tsx";
+import { mediaRun, runRequest } from "./playground-request.ts";
 
 const run = mediaRun();
 const input = signal("");
@@ -42,22 +42,24 @@ function Player(props: { url: string }) {
 
 /** The speech tab. */
 export function SpeechTab() {
-  const { id: model } = useTabModel("speech", "speech");
-  const busy = run.busy.value;
   const a = audio.value;
   return (
-    <div class="pg-media" data-testid="pg-speech-tab">
-      <ModelPicker tab="speech" cap="speech" disabled={busy} />
-      <form
-        class="pg-compose"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void speak(model);
-        }}
-      >
-        <label for="pg-speech-input">Text</label>
-        <textarea id="pg-speech-input" data-testid="pg-prompt" rows={3} value={input.value} placeholder="Text to speak" onInput={(e) => (input.value = (e.target as HTMLTextAreaElement).value)} />
-        <div class="row">
+    <MediaTab
+      tab="speech"
+      cap="speech"
+      testId="pg-speech-tab"
+      run={run}
+      sendLabel="Speak"
+      ready={input.value.trim() !== ""}
+      onSend={(m) => void speak(m)}
+      fields={
+        <>
+          <label for="pg-speech-input">Text</label>
+          <textarea id="pg-speech-input" data-testid="pg-prompt" rows={3} value={input.value} placeholder="Text to speak" onInput={(e) => (input.value = (e.target as HTMLTextAreaElement).value)} />
+        </>
+      }
+      options={
+        <>
           <label for="pg-voice">Voice</label>
           <input id="pg-voice" data-testid="pg-voice" placeholder="server default" style={{ width: "10em" }} value={voice.value} onInput={(e) => (voice.value = (e.target as HTMLInputElement).value)} />
           <label for="pg-speech-format">Format</label>
@@ -67,16 +69,9 @@ export function SpeechTab() {
               <option value={f}>{f}</option>
             ))}
           </select>
-          <button type="submit" data-testid="pg-send" disabled={busy || !model || !input.value.trim()}>
-            Speak
-          </button>
-          <button type="button" class="ghost" data-testid="pg-stop" disabled={!busy} onClick={() => cancelRun(run)}>
-            Cancel
-          </button>
-        </div>
-      </form>
-      <RunStatus runId={run.runId.value} busy={busy} startedAt={run.startedAt.value} />
-      <ErrorBox message={run.error.value} />
+        </>
+      }
+    >
       {a && (
         <div class="pg-result">
           <Player url={a.url} />
@@ -91,6 +86,6 @@ export function SpeechTab() {
           </div>
         </div>
       )}
-    </div>
+    </MediaTab>
   );
 }

@@ -1,8 +1,8 @@
 /** The playground's transcription tab: an uploaded audio file sent as multipart to /v1/audio/transcriptions, the text shown. */
 import { signal } from "@preact/signals";
 import { bytes, ms } from "../lib/format.ts";
-import { ErrorBox, ModelPicker, RunStatus, useTabModel } from "./playground-common.tsx";
-import { cancelRun, mediaRun, runRequest } from "./playground-request.ts";
+import { MediaTab } from "./playground-common.tsx";
+import { mediaRun, runRequest } from "./playground-request.ts";
 
 const run = mediaRun();
 const file = signal<File | null>(null);
@@ -31,39 +31,34 @@ async function transcribe(model: string): Promise<void> {
 
 /** The transcription tab. */
 export function TranscriptionTab() {
-  const { id: model } = useTabModel("transcription", "transcription");
-  const busy = run.busy.value;
   const f = file.value;
   return (
-    <div class="pg-media" data-testid="pg-transcription-tab">
-      <ModelPicker tab="transcription" cap="transcription" disabled={busy} />
-      <form
-        class="pg-compose"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void transcribe(model);
-        }}
-      >
-        <label for="pg-file">Audio file</label>
-        <input id="pg-file" data-testid="pg-file" type="file" accept="audio/*,video/*,.wav,.mp3,.m4a,.ogg,.opus,.flac,.webm" onChange={(e) => (file.value = (e.target as HTMLInputElement).files?.[0] ?? null)} />
-        {f && (
-          <small class="muted">
-            {f.name}, {bytes(f.size)}
-          </small>
-        )}
-        <div class="row">
+    <MediaTab
+      tab="transcription"
+      cap="transcription"
+      testId="pg-transcription-tab"
+      run={run}
+      sendLabel="Transcribe"
+      ready={f !== null}
+      onSend={(m) => void transcribe(m)}
+      fields={
+        <>
+          <label for="pg-file">Audio file</label>
+          <input id="pg-file" data-testid="pg-file" type="file" accept="audio/*,video/*,.wav,.mp3,.m4a,.ogg,.opus,.flac,.webm" onChange={(e) => (file.value = (e.target as HTMLInputElement).files?.[0] ?? null)} />
+          {f && (
+            <small class="muted">
+              {f.name}, {bytes(f.size)}
+            </small>
+          )}
+        </>
+      }
+      options={
+        <>
           <label for="pg-language">Language</label>
           <input id="pg-language" data-testid="pg-language" placeholder="auto" style={{ width: "6em" }} value={language.value} onInput={(e) => (language.value = (e.target as HTMLInputElement).value)} />
-          <button type="submit" data-testid="pg-send" disabled={busy || !model || !f}>
-            Transcribe
-          </button>
-          <button type="button" class="ghost" data-testid="pg-stop" disabled={!busy} onClick={() => cancelRun(run)}>
-            Cancel
-          </button>
-        </div>
-      </form>
-      <RunStatus runId={run.runId.value} busy={busy} startedAt={run.startedAt.value} />
-      <ErrorBox message={run.error.value} />
+        </>
+      }
+    >
       {text.value !== null && (
         <div class="pg-result">
           <div class="pg-text pg-box" data-testid="pg-transcript">
@@ -72,6 +67,6 @@ export function TranscriptionTab() {
           {run.tookMs.value !== null && <small class="muted">took {ms(run.tookMs.value)}</small>}
         </div>
       )}
-    </div>
+    </MediaTab>
   );
 }
