@@ -1,29 +1,15 @@
 /** The simulator's WebSocket echo on /ws and its ComfyUI shape (--comfy), against real simulator processes. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { simulateArgv } from "../fixtures/sim-model.ts";
+import { startSimulator } from "../fixtures/sim-model.ts";
 import { openSocket } from "../fixtures/ws-client.ts";
 
-const procs: Bun.Subprocess<"ignore", "pipe", "inherit">[] = [];
+const procs: Bun.Subprocess[] = [];
 
-/** Start a simulator and read its stdout until the `listening on <port>` line (then keep draining it). */
+/** Start a simulator; its `host:port`. */
 async function start(args: string[]): Promise<string> {
-  const proc = Bun.spawn(simulateArgv(["--port", "0", ...args]), { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-  procs.push(proc);
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  let out = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`simulator exited before listening; output: ${out}`);
-    out += decoder.decode(value, { stream: true });
-    const m = /listening on (\d+)/.exec(out);
-    if (m) {
-      void (async () => {
-        while (!(await reader.read()).done);
-      })().catch(() => {});
-      return `127.0.0.1:${m[1]}`;
-    }
-  }
+  const sim = await startSimulator(args);
+  procs.push(sim.proc);
+  return `127.0.0.1:${sim.port}`;
 }
 
 let plain = "";

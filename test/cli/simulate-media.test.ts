@@ -2,37 +2,17 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { inflateSync } from "node:zlib";
 import { crc32, relevance, sineWav, solidPng } from "../../src/cli/simulate-media.ts";
-import { simulateArgv } from "../fixtures/sim-model.ts";
+import { startSimulator, type RunningSimulator } from "../fixtures/sim-model.ts";
 
-let proc: Bun.Subprocess<"ignore", "pipe", "inherit"> | null = null;
+let sim: RunningSimulator | null = null;
 let url = "";
 
-/** Read the child's stdout until its `listening on <port>` line (no polling, no sleeps). */
-async function listeningPort(stdout: ReadableStream<Uint8Array>): Promise<number> {
-  const reader = stdout.getReader();
-  const decoder = new TextDecoder();
-  let out = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`simulator exited before listening; output: ${out}`);
-    out += decoder.decode(value, { stream: true });
-    const m = /listening on (\d+)/.exec(out);
-    if (m) {
-      // Keep draining stdout so the child never blocks on a full pipe.
-      void (async () => {
-        while (!(await reader.read()).done);
-      })().catch(() => {});
-      return Number(m[1]);
-    }
-  }
-}
-
 beforeAll(async () => {
-  proc = Bun.spawn(simulateArgv(["--port", "0", "--model", "sim-media"]), { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-  url = `http://127.0.0.1:${await listeningPort(proc.stdout)}`;
+  sim = await startSimulator(["--model", "sim-media"]);
+  url = sim.url;
 });
 afterAll(() => {
-  proc?.kill("SIGKILL");
+  sim?.proc.kill("SIGKILL");
 });
 
 const post = (path: string, body: unknown) => fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { parseSimulateArgs } from "../../src/cli/simulate-args.ts";
 import { CRASH_EXIT_CODE } from "../../src/cli/simulate.ts";
 import { simulatedText, TOKENS } from "../../src/cli/simulate-responses.ts";
-import { simulateArgv } from "../fixtures/sim-model.ts";
+import { simulateArgv, startSimulator, type RunningSimulator } from "../fixtures/sim-model.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
 describe("parseSimulateArgs", () => {
@@ -21,27 +21,14 @@ describe("parseSimulateArgs", () => {
   });
 });
 
-interface Sim {
-  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  url: string;
-  output: () => string;
-}
-const sims: Sim[] = [];
+const sims: RunningSimulator[] = [];
 afterAll(() => {
   for (const s of sims) s.proc.kill("SIGKILL");
 });
 
-/** Spawn the simulator on port 0 and wait for its `listening on` line. */
-async function sim(args: string[]): Promise<Sim> {
-  const proc = Bun.spawn(simulateArgv(["--port", "0", ...args]), { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  let out = "";
-  const decoder = new TextDecoder();
-  const sink = () => new WritableStream<Uint8Array>({ write: (c) => void (out += decoder.decode(c, { stream: true })) });
-  void proc.stdout.pipeTo(sink());
-  void proc.stderr.pipeTo(sink());
-  await waitFor(() => /listening on \d+/.test(out) || proc.exitCode !== null, 10_000, "listening line");
-  const port = Number(/listening on (\d+)/.exec(out)?.[1]);
-  const s = { proc, url: `http://127.0.0.1:${port}`, output: () => out };
+/** Spawn the simulator on port 0 once it says where it listens. */
+async function sim(args: string[]): Promise<RunningSimulator> {
+  const s = await startSimulator(args);
   sims.push(s);
   return s;
 }
