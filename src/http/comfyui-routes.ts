@@ -12,8 +12,7 @@ import type { HttpContext } from "./context.ts";
 import { errorResponse, toErrorResponse } from "./errors.ts";
 import { forwardTo } from "./forward.ts";
 import type { Handler } from "./model-routes.ts";
-import { tooLarge } from "./request.ts";
-import { limitStream } from "./upstream-routes.ts";
+import { forwardBounded } from "./upstream-routes.ts";
 import { isWebSocketUpgrade, webSocketPassThrough, type WebSocketEdge } from "./websocket-relay.ts";
 
 /** The model ID `/comfyui/` serves (llama-swap's ComfyUIModelID). */
@@ -39,17 +38,10 @@ export function createComfyUiHandler(ctx: HttpContext, webSockets?: WebSocketEdg
       if (isWebSocketUpgrade(request.headers)) {
         return await webSocketPassThrough(ctx, webSockets, request, client, { kind: "local", id, model }, rest, url.search);
       }
-      const declared = request.headers.get("content-length");
-      if (declared !== null && Number(declared) > ctx.bodyLimitBytes) return tooLarge(ctx.bodyLimitBytes).toResponse();
-      let exceeded = false;
-      const body = request.body ? limitStream(request.body, ctx.bodyLimitBytes, () => (exceeded = true)) : null;
-      const grant = await ctx.router.acquire(id, { signal: request.signal });
-      const res = await forwardTo(ctx, { kind: "local", id, grant }, { request, path: rest, search: url.search, body, clientIp: client?.ip ?? null });
-      if (exceeded) {
-        res.body?.cancel().catch(() => {});
-        return tooLarge(ctx.bodyLimitBytes).toResponse();
-      }
-      return res;
+      return await forwardBounded(ctx, request, { path: rest, search: url.search, clientIp: client?.ip ?? null }, async (out) => {
+        const grant = await ctx.router.acquire(id, { signal: request.signal });
+        return forwardTo(ctx, { kind: "local", id, grant }, out);
+      });
     } catch (err) {
       return toErrorResponse(err);
     }

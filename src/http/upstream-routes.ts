@@ -71,6 +71,28 @@ export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onE
   );
 }
 
+/**
+ * Forward a passthrough request with its body bounded by `requestBodyLimitMB`: a declared length
+ * over the limit is refused before anything is acquired, a streamed one that grows past it ends
+ * in the same 413 (the upstream's answer is dropped).
+ */
+export async function forwardBounded(
+  ctx: HttpContext,
+  request: Request,
+  where: { path: string; search: string; clientIp: string | null },
+  send: (out: Outgoing) => Promise<Response>,
+): Promise<Response> {
+  const limit = ctx.bodyLimitBytes;
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) return tooLarge(limit).toResponse();
+  let exceeded = false;
+  const body = request.body ? limitStream(request.body, limit, () => (exceeded = true)) : null;
+  const res = await send({ request, body, ...where });
+  if (!exceeded) return res;
+  res.body?.cancel().catch(() => {});
+  return tooLarge(limit).toResponse();
+}
+
 /** Create the `/upstream/*` handler; `webSockets` passes WebSocket upgrades through (absent: 501). */
 export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEdge): Handler {
   // `upstream.ignorePaths` (llama-swap's default: static assets): a browser showing a model's web UI
@@ -93,33 +115,23 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
         const status = request.method === "GET" || request.method === "HEAD" ? 301 : 308;
         return new Response(null, { status, headers: { location: `/upstream/${match.rawName}/${url.search}` } });
       }
-      const declared = request.headers.get("content-length");
-      if (declared !== null && Number(declared) > ctx.bodyLimitBytes) return tooLarge(ctx.bodyLimitBytes).toResponse();
-      let exceeded = false;
-      const body = request.body ? limitStream(request.body, ctx.bodyLimitBytes, () => (exceeded = true)) : null;
-      const out: Outgoing = { request, path: match.rest, search: url.search, body, clientIp: client?.ip ?? null };
+      const where = { path: match.rest, search: url.search, clientIp: client?.ip ?? null };
       const target = match.target;
-
       const upgrade = isWebSocketUpgrade(request.headers);
-      let res: Response;
       if (target.kind === "peer") {
         if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
-        res = await forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
-      } else {
-        const state = ctx.process(target.id)?.state;
-        // Matched against the decoded path, as Go's URL.Path is; a peer model never loads, so it passes.
-        if (state !== undefined && state !== "ready" && ignorePaths().some((re) => re.test(decodedPath(match.rest)))) {
-          return errorResponse(409, `model ${target.id} is not loaded; path matches upstream.ignorePaths`);
-        }
-        if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
+        return await forwardBounded(ctx, request, where, (out) => forwardTo(ctx, { kind: "peer", peer: target.peer }, out));
+      }
+      const state = ctx.process(target.id)?.state;
+      // Matched against the decoded path, as Go's URL.Path is; a peer model never loads, so it passes.
+      if (state !== undefined && state !== "ready" && ignorePaths().some((re) => re.test(decodedPath(match.rest)))) {
+        return errorResponse(409, `model ${target.id} is not loaded; path matches upstream.ignorePaths`);
+      }
+      if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
+      return await forwardBounded(ctx, request, where, async (out) => {
         const grant = await ctx.router.acquire(target.id, { signal: request.signal });
-        res = await forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
-      }
-      if (exceeded) {
-        res.body?.cancel().catch(() => {});
-        return tooLarge(ctx.bodyLimitBytes).toResponse();
-      }
-      return res;
+        return forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
+      });
     } catch (err) {
       return toErrorResponse(err);
     }
