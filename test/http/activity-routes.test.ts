@@ -140,12 +140,15 @@ describe("activity", () => {
   test("a cancelled queued request: its events and its record", async () => {
     const slow = await chat("slow", true);
     const body = slow.text();
+    // Only this test's events: the severed test above queued a request for "other" too.
+    const from = seen.length;
+    const since = (): ObserveEvent[] => seen.slice(from);
     const abort = new AbortController();
     const queued = chat("other", true, abort.signal).catch((e: unknown) => e);
-    await waitFor(() => seen.some((e) => e.type === "queue" && e.model === "other" && e.position >= 1), 5000, "other queued");
+    await waitFor(() => since().some((e) => e.type === "queue" && e.model === "other" && e.position >= 1), 5000, "other queued");
     abort.abort();
     await queued;
-    await waitFor(() => seen.some((e) => e.type === "request" && e.model === "other" && e.phase === "cancelled"), 5000, "cancelled event");
+    await waitFor(() => since().some((e) => e.type === "request" && e.model === "other" && e.phase === "cancelled"), 5000, "cancelled event");
     await waitFor(() => activity.recent().some((r) => r.model === "other" && r.outcome === "cancelled"), 5000, "the cancelled record");
     const r = (await records("other")).find((x) => x.outcome === "cancelled")!;
     expect(r.queue_wait_ms).toBeNull();
