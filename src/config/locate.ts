@@ -39,8 +39,14 @@ function keyString(key: unknown): string | null {
   return null;
 }
 
-/** Creates a locator for a parsed document; `toPosition` maps offsets of the parsed text to original positions. */
-export function createLocator(doc: Document, toPosition: (offset: number) => Position): Locator {
+/** The walk along a key path: the deepest node reached, its position, and whether the whole path was found. */
+interface Walk {
+  node: unknown;
+  best: Position | null;
+  complete: boolean;
+}
+
+function createWalker(doc: Document, toPosition: (offset: number) => Position): { walk(path: readonly PathSeg[]): Walk; deref(n: unknown): unknown } {
   const deref = (n: unknown): unknown => {
     let cur = n;
     for (let i = 0; isAlias(cur) && i < 64; i++) cur = cur.resolve(doc);
@@ -69,23 +75,51 @@ export function createLocator(doc: Document, toPosition: (offset: number) => Pos
     return range ? toPosition(range[0]) : null;
   };
 
-  return (path) => {
+  const walk = (path: readonly PathSeg[]): Walk => {
     let node: unknown = doc.contents;
     let best: Position | null = posOf(node);
     for (const seg of path) {
       const cur = deref(node);
       if (typeof seg === "number") {
-        if (!isSeq(cur) || seg >= cur.items.length) break;
+        if (!isSeq(cur) || seg >= cur.items.length) return { node, best, complete: false };
         node = cur.items[seg];
         best = posOf(node) ?? best;
       } else {
         const pair = findPair(cur, seg, 0);
-        if (!pair) break;
+        if (!pair) return { node, best, complete: false };
         best = posOf(pair.key) ?? posOf(pair.value) ?? best;
         node = pair.value;
       }
     }
-    return best;
+    return { node, best, complete: true };
+  };
+  return { walk, deref };
+}
+
+/** Creates a locator for a parsed document; `toPosition` maps offsets of the parsed text to original positions. */
+export function createLocator(doc: Document, toPosition: (offset: number) => Position): Locator {
+  const { walk } = createWalker(doc, toPosition);
+  return (path) => walk(path).best;
+}
+
+/** A scalar as written: its text (quotes removed) and whether nothing at all was written (`key:`). */
+export interface WrittenScalar {
+  text: string;
+  empty: boolean;
+}
+
+/** Looks up the scalar written at a key path (aliases and merge keys followed); null when it is not a scalar there. */
+export function createScalarFinder(doc: Document): (path: readonly PathSeg[]) => WrittenScalar | null {
+  const { walk, deref } = createWalker(doc, () => ({ line: 0, column: 0 }));
+  return (path) => {
+    const w = walk(path);
+    if (!w.complete) return null;
+    // `? key` with no value at all has no node.
+    if (w.node === null || w.node === undefined) return { text: "", empty: true };
+    const n = deref(w.node);
+    if (!isScalar(n)) return null;
+    const text = n.source ?? String(n.value ?? "");
+    return { text, empty: n.value === null && text === "" };
   };
 }
 

@@ -6,7 +6,7 @@ import { CommandSyntaxError, parseCommand } from "./command.ts";
 import type { PathSeg } from "./errors.ts";
 import { compareCodePoints } from "./compare-code-points.ts";
 import { normalizeUrl, ordered, sanitizeStripParams, withoutModelKey, type ConfigInput, type ModelInput, type NormalizeContext } from "./normalize-context.ts";
-import { checkIgnoredKeys } from "./normalize-ignored.ts";
+import { normalizeSelectors } from "./normalize-selectors.ts";
 import { normalizePeers } from "./normalize-peers.ts";
 import { normalizePerformance } from "./normalize-performance.ts";
 import { normalizeLogTimeFormat } from "./normalize-logging.ts";
@@ -29,6 +29,13 @@ function argv(text: string | undefined, path: PathSeg[], ctx: NormalizeContext):
     }
     throw err;
   }
+}
+
+/** A model's own healthCheckTimeout (raised to the minimum, with a warning), else the global one. */
+function modelHealthCheckTimeout(own: number | undefined, global: number, path: PathSeg[], ctx: NormalizeContext): number {
+  if (own === undefined) return global;
+  if (own < DEFAULTS.minHealthCheckTimeout) ctx.warn(path, `${own} raised to the minimum of ${DEFAULTS.minHealthCheckTimeout}`);
+  return Math.max(own, DEFAULTS.minHealthCheckTimeout);
 }
 
 /** Builds the resolved Config; problems go to ctx.report / ctx.warn. */
@@ -87,7 +94,7 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
   });
 
   const peers = normalizePeers(input, ctx, idSet, aliases);
-  checkIgnoredKeys(input, ctx, idSet, aliases);
+  const { selectors, profiles } = normalizeSelectors(input, ctx, idSet, aliases, peers, routing);
   if (ids.length === 0 && Object.keys(peers).length === 0) ctx.warn([], "no models or peers are defined");
 
   if (input.activity?.disabled === true) {
@@ -124,6 +131,8 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     aliases,
     routing,
     peers,
+    profiles,
+    selectors,
     warnings: [],
   };
 }
@@ -244,7 +253,7 @@ function normalizeModel(id: string, m: ModelInput, ctx: NormalizeContext, d: Mod
     sendLoadingState: m.sendLoadingState ?? d.sendLoadingState,
     filters,
     metadata: m.metadata ?? {},
-    healthCheckTimeout: d.healthCheckTimeout,
+    healthCheckTimeout: modelHealthCheckTimeout(m.healthCheckTimeout, d.healthCheckTimeout, at("healthCheckTimeout"), ctx),
     capabilities: normalizeCapabilities(m.capabilities),
     timeouts: normalizeTimeouts(m.timeouts, at("timeouts"), DEFAULTS.timeoutResponseHeaderModel, ctx),
     // llama-swap forces it for its ComfyUI model: the UI's socket must not keep the model loaded.

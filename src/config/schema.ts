@@ -43,11 +43,6 @@ function ignored(what: string): { description: string } {
   return { description: `llama-swap's ${what}. Accepted for compatibility and ignored by switchyard (a warning names it); only llama-swap's types are checked.` };
 }
 
-// Shapes of the ignored keys, as llama-swap decodes them. Objects stay open: llama-swap ignores keys it
-// does not know there, and a newer llama-swap key in a section switchyard ignores is no reason to refuse.
-const Int = Type.Optional(Type.Integer());
-const Str = Type.Optional(Type.String());
-const Bool = Type.Optional(Type.Boolean());
 /** `timeouts:` of a model or peer (llama-swap's Go transport settings, whole seconds; 0 = none). */
 function timeoutsSchema(responseHeaderDefault: number, of: string) {
   const noEffect = (d: number) => Type.Optional(Type.Integer({ default: d, description: "Accepted for llama-swap compatibility; no effect in switchyard (Bun's fetch manages its own connections)." }));
@@ -86,16 +81,30 @@ const CapabilitiesSchema = Type.Object(
 );
 /** A Go duration such as `15s`, `1m30s` or `500ms` (llama-swap's performance.every). */
 export const GO_DURATION = "^[-+]?(0|([0-9]*(\\.[0-9]*)?(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$";
-const ProfileShape = Type.Object({ description: Str, pins: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]))) });
-const SelectorShape = Type.Object({
-  strategy: Str,
-  targets: Type.Optional(Type.Array(Type.String())),
-  settings: Type.Optional(Type.Object({ spillover: Int })),
-  name: Str,
-  description: Str,
-  unlisted: Bool,
-  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-});
+const ProfileShape = Type.Object(
+  {
+    description: Type.Optional(Type.String({ description: "Shown by GET /api/profiles." })),
+    pins: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Null()]), {
+        description:
+          "Requested name → the name a request is rewritten to while the profile is active: a model ID, alias (setParamsByID keys included), peer model or selector. \"\" or null disables the name (404). Pins do not chain.",
+      }),
+    ),
+  },
+  { ...closed, description: "A set of model name rewrites switched at runtime (PUT /api/profiles/active); applied before selectors, aliases and filters." },
+);
+const SelectorShape = Type.Object(
+  {
+    strategy: Type.Optional(Type.String({ description: "warm (the first ready target, else the first starting one, else the first), pin (always the first target) or spillover (fill targets in order, `settings.spillover` requests each)." })),
+    targets: Type.Optional(Type.Array(Type.String(), { description: "Model IDs, aliases or peer models (not selectors), in order of preference." })),
+    settings: Type.Optional(Type.Object({ spillover: Type.Optional(Type.Integer({ default: 1, description: "Requests reserved per active target before the next target is started (spillover; >= 1)." })) }, closed)),
+    name: Type.Optional(Type.String({ description: "Display name in /v1/models." })),
+    description: Type.Optional(Type.String({ description: "Description in /v1/models." })),
+    unlisted: Type.Optional(Type.Boolean({ description: "Left out of /v1/models." })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: "Under meta.llamaswap in /v1/models." })),
+  },
+  { ...closed, description: "A virtual model name resolved to one of its targets for each request. Not on /upstream." },
+);
 
 const MacroValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 
@@ -156,7 +165,7 @@ const ModelSchema = Type.Object(
       ),
     ),
     capabilities: Type.Optional(CapabilitiesSchema),
-    healthCheckTimeout: Type.Optional(Type.Integer(ignored("per-model copy of healthCheckTimeout (the global value always applies)"))),
+    healthCheckTimeout: Type.Optional(Type.Integer({ description: "Seconds this model may take to become ready (default: the global healthCheckTimeout). Values below 15 become 15. llama-swap ignores a per-model value; switchyard applies it." })),
   },
   { ...closed, description: "One model, keyed by the ID clients send." },
 );
@@ -281,8 +290,8 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     peers: Type.Optional(Type.Record(Type.String(), PeerSchema, { description: "Remote servers whose models are forwarded to." })),
-    profiles: Type.Optional(Type.Record(Type.String(), ProfileShape, ignored("profiles"))),
-    selectors: Type.Optional(Type.Record(Type.String(), SelectorShape, ignored("selectors"))),
+    profiles: Type.Optional(Type.Record(Type.String(), ProfileShape, { description: "Named sets of model name rewrites; one or none is active (none at start and after a reload). GET /api/profiles, PUT /api/profiles/active." })),
+    selectors: Type.Optional(Type.Record(Type.String(), SelectorShape, { description: "Virtual model names resolved per request to one of their targets (warm, pin, spillover). Names may not be model IDs, aliases or peer model names." })),
     captureBuffer: Type.Optional(
       Type.Integer({
         default: 0,
@@ -390,8 +399,5 @@ export const ConfigSchema = Type.Object(
  * Each occurrence gets one warning naming its path.
  */
 export const IGNORED_KEYS: readonly (readonly string[])[] = [
-  ["profiles"],
-  ["selectors"],
   ["logRequests"],
-  ["models", "*", "healthCheckTimeout"],
 ];

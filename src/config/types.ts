@@ -185,6 +185,30 @@ export interface RoutingConfig {
   };
 }
 
+/** A runtime-selectable set of model name rewrites (llama-swap's `profiles`). */
+export interface ProfileConfig {
+  description: string;
+  /** Requested name → the name it is rewritten to; "" disables the name (404) while the profile is active. */
+  pins: Record<string, string>;
+}
+
+/** How a selector picks its target per request. */
+export type SelectorStrategy = "warm" | "pin" | "spillover";
+
+/** A virtual model name resolved to one of its targets per request (llama-swap's `selectors`). */
+export interface SelectorConfig {
+  strategy: SelectorStrategy;
+  /** Model IDs, aliases (setParamsByID keys included) or peer models, as written. */
+  targets: string[];
+  /** Requests reserved per active target before spilling over to the next (spillover; default 1). */
+  spillover: number;
+  name: string;
+  description: string;
+  /** Left out of /v1/models. */
+  unlisted: boolean;
+  metadata: Record<string, unknown>;
+}
+
 /** A non-fatal finding of the loader (e.g. a llama-swap key we accept but ignore). */
 export interface ConfigWarning {
   path: string;
@@ -237,5 +261,9 @@ export interface Config {
   aliases: Record<string, string>;
   routing: RoutingConfig;
   peers: Record<string, PeerConfig>;
+  /** Profiles by name; none is active at start or after a reload. */
+  profiles: Record<string, ProfileConfig>;
+  /** Selectors by their virtual model name. */
+  selectors: Record<string, SelectorConfig>;
   warnings: ConfigWarning[];
 }

@@ -730,6 +730,7 @@ const defaults: Accept[] = [
       m2: [c.models.model2.cmd, c.models.model2.checkEndpoint],
       hct: Object.values(c.models).map((m) => m.healthCheckTimeout),
       ports: Object.values(c.models).map((m) => m.port),
+      profiles: c.profiles,
     }),
     want: {
       groups: [
@@ -743,8 +744,8 @@ const defaults: Accept[] = [
       m2: [["path/to/server", "--arg1", "one"], "/"],
       hct: [15, 15, 15, 15],
       ports: [null, null, null, null],
+      profiles: { test: { description: "Test profile", pins: { fast: "model1", disabled: "" } } },
     },
-    warns: ["profiles"],
   },
   { name: "healthCheckTimeout below 15 becomes 15", ls: "code: HealthCheckTimeout < 15", yaml: `healthCheckTimeout: 5\n${ONE}`, got: (c) => [c.healthCheckTimeout, c.models.model1.healthCheckTimeout], want: [15, 15], warns: ["healthCheckTimeout"] },
   { name: "globalTTL is the default ttl of models", ls: "TestConfig_GlobalTTL/globalTTL sets default for models", yaml: `globalTTL: 300\n${ONE}`, got: (c) => [c.globalTTL, c.models.model1.ttl], want: [300, 300] },
@@ -1024,14 +1025,6 @@ const defaults: Accept[] = [
     yaml: `models:\n  a: {cmd: "s -p \${PORT}", checkEndpoint: /v1/models}\n  b: {cmd: "s -p \${PORT}", checkEndpoint: health}\n  c: {cmd: "s -p \${PORT}", checkEndpoint: "http://localhost:9/ready?full=1"}\n  d: {cmd: "s -p \${PORT}", checkEndpoint: none}\n`,
     got: (c) => Object.values(c.models).map((m) => m.checkEndpoint),
     want: ["/v1/models", "/health", "/ready?full=1", "none"],
-  },
-  {
-    name: "a per-model healthCheckTimeout is accepted and overridden by the global one",
-    ls: "code: ModelConfig.HealthCheckTimeout (yaml key, overwritten by the global value)",
-    yaml: `healthCheckTimeout: 60\n${ONE}    healthCheckTimeout: 999\n`,
-    got: (c) => c.models.model1.healthCheckTimeout,
-    want: 60,
-    warns: ["models.model1.healthCheckTimeout"],
   },
 ];
 
@@ -1317,9 +1310,14 @@ const ignoredKeys: Accept[] = [
             disabled-null: ~
             local: peer-model
     `,
-    got: (c) => c.aliases,
-    want: { "local-fast": "local", "local-thinking": "local" },
-    warns: ["profiles"],
+    got: (c) => [c.aliases, c.profiles.coding],
+    want: [
+      { "local-fast": "local", "local-thinking": "local" },
+      {
+        description: "Coding profile",
+        pins: { direct: "local", alias: "local-fast", variant: "local-thinking", peer: "peer-model", "peer-qualified": "remote/peer-model", "disabled-empty": "", "disabled-null": "", local: "peer-model" },
+      },
+    ],
   },
   {
     name: "selectors with their fields (warm and spillover over a swap: false group)",
@@ -1349,11 +1347,20 @@ const ignoredKeys: Accept[] = [
           settings:
             spillover: 4
     `,
-    got: (c) => c.routing.groups[0],
-    want: { id: "balanced", members: ["a", "b"], swap: false, exclusive: true, persistent: false },
-    warns: ["selectors"],
+    got: (c) => [c.routing.groups[0], c.selectors],
+    want: [
+      { id: "balanced", members: ["a", "b"], swap: false, exclusive: true, persistent: false },
+      {
+        coding: { strategy: "warm", targets: ["a", "b"], spillover: 1, name: "Coding Model", description: "Best available coding model", unlisted: true, metadata: { family: "coding" } },
+        workers: { strategy: "spillover", targets: ["a", "b"], spillover: 4, name: "", description: "", unlisted: false, metadata: {} },
+      },
+    ],
   },
-  { name: "a selector over a peer model's full name, named like the bare peer model", ls: "TestConfig_Selectors_PeerModelFQN", yaml: `peers:\n  remote:\n    proxy: http://example.com\n    models: [remote-model]\nselectors:\n  remote-model:\n    strategy: spillover\n    targets: [remote/remote-model]\n`, got: (c) => c.peers.remote.models, want: ["remote-model"], warns: ["selectors"] },
+  { name: "a selector over a peer model's full name, named like the bare peer model", ls: "TestConfig_Selectors_PeerModelFQN", yaml: `peers:\n  remote:\n    proxy: http://example.com\n    models: [remote-model]\nselectors:\n  remote-model:\n    strategy: spillover\n    targets: [remote/remote-model]\n`, got: (c) => c.selectors["remote-model"].targets, want: ["remote/remote-model"] },
+  { name: "spillover over one expanded matrix set", ls: "TestConfig_Selectors_SpilloverCoexistence/matrix common set", yaml: `models:\n  a:\n    cmd: echo \${PORT}\n  b:\n    cmd: echo \${PORT}\nmatrix:\n  vars:\n    A: a\n    B: b\n  sets:\n    pool: "A & B"\nselectors:\n  public:\n    strategy: spillover\n    targets: [a, b]\n`, got: (c) => c.selectors.public.spillover, want: 1, warns: [] },
+  { name: "spillover over two peer models", ls: "TestConfig_Selectors_SpilloverCoexistence/remote targets", yaml: `peers:\n  remote:\n    proxy: http://example.com\n    models: [a, b]\nselectors:\n  public:\n    strategy: spillover\n    targets: [remote/a, remote/b]\n`, got: (c) => c.selectors.public.targets, want: ["remote/a", "remote/b"] },
+  { name: "spillover over a local and a peer model", ls: "TestConfig_Selectors_SpilloverCoexistence/mixed local and remote targets", yaml: `models:\n  local:\n    cmd: echo \${PORT}\npeers:\n  remote:\n    proxy: http://example.com\n    models: [remote-model]\nselectors:\n  public:\n    strategy: spillover\n    targets: [local, remote/remote-model]\n`, got: (c) => c.selectors.public.targets, want: ["local", "remote/remote-model"] },
+  { name: "a profile pin may target a selector", ls: "TestConfig_Selectors_ProfileTargetsSelector", yaml: `models:\n  a:\n    cmd: echo \${PORT}\nselectors:\n  public:\n    strategy: pin\n    targets: [a]\nprofiles:\n  coding:\n    pins:\n      llm-code: public\n`, got: (c) => c.profiles.coding.pins["llm-code"], want: "public" },
   {
     name: "capabilities, ui, upstream, store and the scalar settings with llama-swap's types",
     ls: "TestConfig_ModelCapabilities + ui_test + upstream_test + TestConfig_StorePath",
@@ -1403,6 +1410,13 @@ const ignoredRejects: Reject[] = [
   { name: "spillover 0", ls: "TestConfig_Selectors_Validation/invalid spillover", yaml: `${SEL_BASE}selectors:\n  public:\n    strategy: spillover\n    targets: [a]\n    settings:\n      spillover: 0\n`, path: "selectors.public.settings.spillover", message: "must be >= 1" },
   { name: "spillover naming one model twice (through an alias)", ls: "TestConfig_Selectors_Validation/duplicate resolved spillover target", yaml: `${SEL_BASE}selectors:\n  public:\n    strategy: spillover\n    targets: [a, alias-a]\n`, path: "selectors.public.targets[1]", message: '"alias-a" is model a again' },
   { name: "spillover naming one peer model twice", ls: "TestConfig_Selectors_Validation/duplicate resolved peer spillover target", yaml: `${SEL_BASE}selectors:\n  public:\n    strategy: spillover\n    targets: [remote-model, remote/remote-model]\n`, path: "selectors.public.targets[1]", message: "is model remote/remote-model again" },
+  { name: "selector named like a model", ls: "TestConfig_Selectors_Validation/model id collision", yaml: `${SEL_BASE}selectors:\n  a:\n    strategy: pin\n    targets: [a]\n`, path: "selectors.a", message: 'name conflicts with model ID "a"' },
+  { name: "selector named like an alias", ls: "TestConfig_Selectors_Validation/explicit alias collision", yaml: `${SEL_BASE}selectors:\n  alias-a:\n    strategy: pin\n    targets: [a]\n`, path: "selectors.alias-a", message: "name conflicts with an alias of model a" },
+  { name: "selector named like a setParamsByID key", ls: "TestConfig_Selectors_Validation/generated alias collision", yaml: `${SEL_BASE}selectors:\n  variant:\n    strategy: pin\n    targets: [a]\n`, path: "selectors.variant", message: "name conflicts with an alias of model a" },
+  { name: "selector named like a peer model", ls: "ValidatePeerNamespace: selector ID conflicts with fully qualified peer model name", yaml: `${SEL_BASE}selectors:\n  remote/remote-model:\n    strategy: pin\n    targets: [a]\n`, path: "selectors.remote/remote-model", message: "conflicts with the peer model name" },
+  { name: "profile pin named like a peer model", ls: "ValidatePeerNamespace: profile pin conflicts with fully qualified peer model name", yaml: `${SEL_BASE}profiles:\n  p:\n    pins:\n      remote/remote-model: a\n`, path: "profiles.p.pins.remote/remote-model", message: "conflicts with the peer model name" },
+  { name: "spillover over a swapping group", ls: "TestConfig_Selectors_Validation/spillover swapping group", yaml: `${SEL_BASE}selectors:\n  public:\n    strategy: spillover\n    targets: [a, b]\n`, path: "selectors.public.targets", message: "must share a group with swap: false" },
+  { name: "spillover over separate matrix sets", ls: "TestConfig_Selectors_SpilloverCoexistence/matrix separate sets", yaml: `models:\n  a:\n    cmd: echo \${PORT}\n  b:\n    cmd: echo \${PORT}\nmatrix:\n  vars:\n    A: a\n    B: b\n  sets:\n    pool: "A | B"\nselectors:\n  public:\n    strategy: spillover\n    targets: [a, b]\n`, path: "selectors.public.targets", message: "must all appear together in one expanded matrix set" },
   { name: "capabilities with an unknown modality", ls: "TestConfig_ModelCapabilities_Validate/rejects_invalid_at_load", yaml: `${ONE}    capabilities:\n      in: [text, video]\n`, path: "models.model1.capabilities.in[1]", message: "must be one of text, audio, image" },
   { name: "negative capabilities.context", ls: "TestConfig_ModelCapabilities_Validate/negative_context", yaml: `${ONE}    capabilities:\n      context: -1\n`, path: "models.model1.capabilities.context", message: "must be >= 0" },
   { name: "timeouts that are not numbers", ls: "code: TimeoutsConfig ints", yaml: `${ONE}    timeouts:\n      connect: soon\n`, path: "models.model1.timeouts.connect", message: "must be a whole number" },
@@ -1438,9 +1452,8 @@ const stricter: Reject[] = [
 ];
 
 const laxer: Accept[] = [
+  { name: "a per-model healthCheckTimeout applies (llama-swap overwrites it with the global one)", ls: "code: ModelConfig.HealthCheckTimeout = config.HealthCheckTimeout", yaml: `healthCheckTimeout: 60\n${ONE}    healthCheckTimeout: 999\n  model2:\n    cmd: server --port \${PORT}\n    healthCheckTimeout: 5\n`, got: (c) => [c.models.model1.healthCheckTimeout, c.models.model2.healthCheckTimeout], want: [999, 15], warns: ["models.model2.healthCheckTimeout"] },
   { name: "the serial scheduler (switchyard's own)", ls: "llama-swap: unknown scheduler", yaml: `${TWO}routing:\n  scheduler:\n    use: serial\n`, got: (c) => c.routing.scheduler, want: "serial" },
-  { name: "a selector named like a model: a warning, since switchyard has no selectors", ls: "TestConfig_Selectors_Validation/model id collision", yaml: `${SEL_BASE}selectors:\n  a:\n    strategy: pin\n    targets: [a]\n`, got: (c) => c.models.a.port, want: 5800, warns: ["selectors.a"] },
-  { name: "spillover targets that cannot run together (not checked)", ls: "TestConfig_Selectors_Validation/spillover swapping group", yaml: `${SEL_BASE}selectors:\n  public:\n    strategy: spillover\n    targets: [a, b]\n`, got: (c) => c.models.b.port, want: 5801, warns: ["selectors"] },
   { name: "a store.path in a directory that does not exist (not checked by the loader, which has no file system: serve refuses to start when it cannot open the store)", ls: "TestConfig_StorePath/non-existent directory rejected", yaml: `store:\n  path: /no/such/dir/llama-swap.db\n${ONE}`, got: (c) => c.store?.path, want: "/no/such/dir/llama-swap.db" },
 ];
 

@@ -185,13 +185,8 @@ describe("llama-swap-shaped config", () => {
       expect(config.logTimeFormat).toBe("");
     });
 
-    test("one warning for each llama-swap key switchyard ignores, and for the inactive matrix", () => {
-      expect(warnings.map((w) => `${w.line} ${w.path}`)).toEqual([
-        "41 profiles",
-        "47 selectors",
-        "159 routing.router.settings.matrix",
-      ]);
-      expect(warnings[0].message).toBe("llama-swap setting not implemented by switchyard; ignored");
+    test("one warning: the inactive matrix (profiles and selectors are implemented)", () => {
+      expect(warnings.map((w) => `${w.line} ${w.path}`)).toEqual(["159 routing.router.settings.matrix"]);
       expect(config.warnings).toEqual(warnings);
     });
   });

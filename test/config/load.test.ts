@@ -71,6 +71,8 @@ describe("defaults", () => {
         fifo: { priority: {}, maxWait: 60 },
       },
       peers: {},
+      profiles: {},
+      selectors: {},
       warnings: [],
     });
     expect(models.m).toEqual({
