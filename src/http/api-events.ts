@@ -4,8 +4,8 @@
  * tools that read it work unchanged: `modelStatus` (every model and peer model with its state,
  * sent at start and on every state change), `logData` (proxy and upstream history, then live
  * text), `activity` (the id of each finished record), `inflight` (a snapshot, then upserts and
- * removes), `uiConfig` (the `ui` settings) and `profileChanged` (`{"active":null}`: switchyard
- * has no active profile). Beyond llama-swap, what only switchyard knows, each as the observation's JSON: `request`
+ * removes), `uiConfig` (the `ui` settings) and `profileChanged` (`{"active":<profile or null>}`,
+ * at start and on every change). Beyond llama-swap, what only switchyard knows, each as the observation's JSON: `request`
  * (admitted, granted, finished, refused, cancelled, severed), `queue` (position), `swap` (start
  * with the evicted models and the reason; end with the outcome and duration), `drain` (start,
  * end with the severed count), `load` (start, ready, failed), `ttl` and `crash`.
@@ -116,7 +116,7 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
         send("logData", { source: "upstream", data: ctx.logs.upstream.history() });
         send("modelStatus", modelStatus(ctx));
         send("uiConfig", ctx.config.ui);
-        send("profileChanged", { active: null });
+        send("profileChanged", { active: ctx.names.active() });
         const inflightSnapshot = (): void | Promise<void> => send("inflight", { operation: "snapshot", requests: ctx.activity?.inflight() ?? [] });
         inflightSnapshot();
         unsubscribe.push(ctx.logs.proxy.subscribe((text) => send("logData", { source: "proxy", data: text })));
@@ -137,6 +137,7 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
             }
             // llama-swap sends only the id; its clients fetch the record from /api/metrics/activity.
             if (d.event.type === "activity") return send("activity", { id: d.event.record.id });
+            if (d.event.type === "profile") return send("profileChanged", { active: d.event.active });
             return send(messageType(d.event), d.event);
           };
           unsubscribe.push(events.subscribe(onDelivery, { maxQueued: MAX_QUEUED }));

@@ -17,6 +17,7 @@ import { configResponse, reloadResponse } from "./config-routes.ts";
 import { createInflightRoutes } from "./inflight-routes.ts";
 import { createUiRoutes } from "./ui-routes.ts";
 import { createPerformanceRoutes } from "./performance-routes.ts";
+import { profilesResponse, setActiveProfileResponse } from "./profile-routes.ts";
 import { createUpstreamHandler } from "./upstream-routes.ts";
 import { createComfyUiHandler } from "./comfyui-routes.ts";
 import { UPGRADED_HEADER, type WebSocketEdge } from "./websocket-relay.ts";
@@ -48,6 +49,8 @@ const ADMIN_METHODS: Record<string, string> = {
   "/api/inflight": "GET, HEAD",
   "/api/config": "GET, HEAD",
   "/api/config/reload": "POST",
+  "/api/profiles": "GET, HEAD",
+  "/api/profiles/active": "PUT",
   "/metrics": "GET, HEAD",
 };
 
@@ -184,6 +187,8 @@ export function createApp(deps: AppDeps) {
     .get("/api/version", logged(() => admin.version()))
     .get("/api/config", logged(() => configResponse(ctx.config, ctx.configWarnings)))
     .post("/api/config/reload", logged(() => reloadResponse(deps.reload)), { parse: "none" })
+    .get("/api/profiles", logged(() => profilesResponse(ctx)))
+    .put("/api/profiles/active", logged((r) => setActiveProfileResponse(ctx, r)), { parse: "none" })
     // llama-swap sends / to its UI.
     .get("/", () => new Response(null, { status: 302, headers: { location: "/ui/" } }))
     .get("/ui/*", ({ request }) => {

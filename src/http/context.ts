@@ -15,6 +15,7 @@ import type { Broadcast } from "../observe/broadcast.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import type { Supervisor } from "../process/types.ts";
 import type { Router } from "../router/types.ts";
+import { createModelNames, type ModelNames } from "./model-names.ts";
 import { createPeerIndex, type PeerIndex, type PeerTarget } from "./peers.ts";
 import { createProxy, type DialProbe, type FetchLike, type Proxy } from "./proxy.ts";
 
@@ -32,6 +33,8 @@ export interface VersionInfo {
 export interface LiveConfig {
   config: Config;
   warnings: readonly ConfigWarning[];
+  /** Called after a reload replaced `config` (the HTTP layer resets its active profile there). */
+  replaced?: (() => void)[];
 }
 
 /** Inputs of the HTTP layer. */
@@ -95,6 +98,8 @@ export interface HttpContext {
   readonly bodyLimitBytes: number;
   readonly loadingTickMs: number;
   readonly now: () => number;
+  /** Profiles and selectors: the name a request is served as. */
+  readonly names: ModelNames;
   /** Model ID for a model ID or alias, or null. */
   localId(name: string): string | null;
   /** Local models first, then peers. */
@@ -145,10 +150,18 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     const config = live.config;
     return Object.hasOwn(config.models, name) ? name : Object.hasOwn(config.aliases, name) ? config.aliases[name] : null;
   };
+  const stateOf = (id: string): string => {
+    const sup = deps.models?.get(id);
+    if (sup) return sup.state;
+    return deps.router.status().find((s) => s.model === id)?.state ?? "stopped";
+  };
+  const names = createModelNames({ config: () => live.config, stateOf, publish: deps.events ? (ev) => deps.events!.publish(ev) : undefined, now: deps.now });
+  (live.replaced ??= []).push(() => names.sync());
   return {
     get config() {
       return live.config;
     },
+    names,
     get configWarnings() {
       return live.warnings;
     },
@@ -180,10 +193,6 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
       const peer = peersNow().resolve(name);
       return peer ? { kind: "peer", ...peer } : null;
     },
-    stateOf(id) {
-      const sup = deps.models?.get(id);
-      if (sup) return sup.state;
-      return deps.router.status().find((s) => s.model === id)?.state ?? "stopped";
-    },
+    stateOf,
   };
 }

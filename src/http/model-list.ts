@@ -1,7 +1,8 @@
 /**
  * `/v1/models` as llama-swap renders it (internal/server/api.go): every listed local model, its
  * aliases when `includeAliasesInList` is on (same name, description and capabilities, status of
- * the model), and every peer model as `<peer>/<model>`, sorted by ID in Go's byte order. A model's
+ * the model), every peer model as `<peer>/<model>`, every listed selector (loaded when a local
+ * target runs), and the active profile's enabled pins that name nothing else, sorted by ID in Go's byte order. A model's
  * `capabilities:` become `architecture`, `capabilities`, `supported_parameters`, `context_length`
  * and `meta.n_ctx`; its `metadata` goes under `meta.llamaswap` with the internal keys (type,
  * aliases, modelID, peerID) on top, and loses the renderer's own keys when capabilities are set.
@@ -124,6 +125,36 @@ export function listModels(ctx: HttpContext): { object: "list"; data: ModelRecor
   }
   for (const t of ctx.peers.list()) {
     data.push(record({ id: `${t.peer.id}/${t.model}`, name: `${t.peer.id}: ${t.model}`, description: "", metadata: {}, caps: null, loaded: false, internal: { type: "peer", peerID: t.peer.id } }));
+  }
+  // Names a profile pin must not shadow in the list: models, aliases, peer models, selectors.
+  const taken = new Set<string>([...Object.keys(ctx.config.models), ...Object.keys(ctx.config.aliases)]);
+  for (const t of ctx.peers.list()) {
+    taken.add(`${t.peer.id}/${t.model}`);
+    const bare = ctx.resolve(t.model);
+    if (bare?.kind === "peer" && bare.peer.id === t.peer.id && bare.model === t.model) taken.add(t.model);
+  }
+  for (const [sid, sel] of Object.entries(ctx.config.selectors)) {
+    taken.add(sid);
+    if (sel.unlisted) continue;
+    // Loaded when a local target runs (ready or starting); a pin selector looks at its first target only.
+    let loaded = false;
+    for (const target of sel.targets) {
+      const id = ctx.localId(target);
+      if (id !== null) {
+        const state = ctx.stateOf(id);
+        loaded = state === "ready" || state === "starting";
+      }
+      if (sel.strategy === "pin" || loaded) break;
+    }
+    const internal: Record<string, unknown> = { type: "selector", strategy: sel.strategy, targets: [...sel.targets] };
+    if (sel.strategy === "spillover") internal.spillover = sel.spillover;
+    data.push(record({ id: sid, name: sel.name, description: sel.description, metadata: sel.metadata, caps: null, loaded, internal }));
+  }
+  const active = ctx.names.active();
+  const pins = active !== null ? (ctx.config.profiles[active]?.pins ?? {}) : {};
+  for (const [pin, target] of Object.entries(pins)) {
+    if (target === "" || taken.has(pin)) continue;
+    data.push(record({ id: pin, name: "", description: "", metadata: {}, caps: null, loaded: false, internal: { type: "profile" } }));
   }
   data.sort((a, b) => compareCodePoints(a.id, b.id));
   return { object: "list", data };

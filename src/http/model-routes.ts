@@ -8,6 +8,7 @@ import { RouteError, type Grant, type WaitUpdate } from "../router/types.ts";
 import type { HttpContext } from "./context.ts";
 import { errorResponse, HttpError, toErrorResponse } from "./errors.ts";
 import { forwardTo, type Outgoing } from "./forward.ts";
+import type { ResponseObserver } from "./proxy.ts";
 import { acquireWithProgress } from "./loading-stream.ts";
 import { peerRewrite } from "./peers.ts";
 import { forwardPath, parseModelRequest, rewriteBody, rewriteSearch, type Rewrite } from "./request.ts";
@@ -87,6 +88,7 @@ export function createModelHandler(ctx: HttpContext): Handler {
 
   return async (request, client) => {
     let act: ActivityHandle | undefined;
+    let release = noop;
     try {
       const url = new URL(request.url);
       const methods = allowed.get(url.pathname);
@@ -100,10 +102,16 @@ export function createModelHandler(ctx: HttpContext): Handler {
       }
       const req = await parseModelRequest(request, url, ctx.bodyLimitBytes);
       if (!req.model) throw new HttpError(400, 'no model in the request (JSON "model", form field "model" or ?model=)', { param: "model" });
-      const target = ctx.resolve(req.model);
-      if (!target) throw new HttpError(404, `model "${req.model}" not found`, { code: "model_not_found", param: "model" });
+      // The active profile's pins, then selectors: the name this request is served as.
+      const choice = ctx.names.choose(req.model);
+      release = choice.release;
+      const name = choice.name;
+      const target = ctx.resolve(name);
+      if (!target) throw new HttpError(404, `model "${name}" not found`, { code: "model_not_found", param: "model" });
 
-      const rw = target.kind === "peer" ? peerRewrite(target, req.model) : localRewrite(ctx, target.id, req.model);
+      let rw = target.kind === "peer" ? peerRewrite(target, name) : localRewrite(ctx, target.id, name);
+      // As llama-swap: the backend sees the name the request was rewritten to.
+      if (name !== req.model && rw.modelName === undefined) rw = { ...rw, modelName: name };
       const body = await rewriteBody(req, rw);
       // An operator may cancel the request (`/api/inflight`): before the grant it leaves the queue,
       // after it the response is cut in-band like a sever. Only built when activity is recorded.
@@ -120,6 +128,7 @@ export function createModelHandler(ctx: HttpContext): Handler {
         headers: request.headers,
         body: body.bytes instanceof Uint8Array ? body.bytes : null,
         cancel: operator ? () => operator.abort(new RouteError("cancelled", OPERATOR_CANCELLED)) : undefined,
+        metadata: choice.selector !== null ? { selector: choice.selector } : undefined,
       });
       const out: Outgoing = {
         request,
@@ -128,7 +137,8 @@ export function createModelHandler(ctx: HttpContext): Handler {
         body: body.bytes,
         contentType: body.contentType,
         clientIp: client?.ip ?? null,
-        observer: act,
+        // A spillover reservation is held until the response ends.
+        observer: choice.selector !== null ? endsWith(act, release) : act,
         signal,
       };
       if (target.kind === "peer") return forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
@@ -144,7 +154,7 @@ export function createModelHandler(ctx: HttpContext): Handler {
       if (!wantsLoading) return forward(await ctx.router.acquire(target.id, { signal, onUpdate: onWait }));
       return await acquireWithProgress({
         onWait,
-        onGiveUp: a ? (err) => void unserved(a, err) : undefined,
+        onGiveUp: a || choice.selector !== null ? (err) => void unserved(a, err, release) : undefined,
         router: ctx.router,
         model: req.model,
         modelId: target.id,
@@ -155,13 +165,28 @@ export function createModelHandler(ctx: HttpContext): Handler {
         now: ctx.now,
       });
     } catch (err) {
-      return unserved(act, err);
+      return unserved(act, err, release);
     }
   };
 }
 
-/** The answer to a request that was not served; its activity record ends as refused or cancelled. */
-function unserved(act: ActivityHandle | undefined, err: unknown): Response {
+const noop = (): void => {};
+
+/** `observer` (if any), with `f` run first when the forward ends. */
+function endsWith(observer: ResponseObserver | undefined, f: () => void): ResponseObserver {
+  return {
+    response: (status, contentType, headers) => observer?.response(status, contentType, headers),
+    chunk: (bytes) => observer?.chunk(bytes),
+    end(how, opts) {
+      f();
+      observer?.end(how, opts);
+    },
+  };
+}
+
+/** The answer to a request that was not served; its activity record ends as refused or cancelled, and a reservation is given back. */
+function unserved(act: ActivityHandle | undefined, err: unknown, release: () => void = noop): Response {
+  release();
   const res = toErrorResponse(err);
   const cancelled = err instanceof RouteError && err.kind === "cancelled";
   act?.end(cancelled ? "cancelled" : "refused", { status: res.status, error: err instanceof Error ? err.message : String(err) });

@@ -107,7 +107,8 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
   return async (request, client) => {
     try {
       const url = new URL(request.url);
-      const rawPath = url.pathname.slice("/upstream/".length);
+      // The active profile's pins rewrite the path's model part (the body passes untouched); selectors do not apply here.
+      const rawPath = ctx.names.upstreamPath(url.pathname.slice("/upstream/".length));
       const match = matchUpstreamPath(ctx, rawPath);
       if (!match) return errorResponse(404, "model not found", { code: "model_not_found" });
       // Relative links in the upstream's pages only resolve under the slash form.

@@ -69,6 +69,8 @@ export interface ActivityRecord {
   bytes_out: number;
   /** Every figure the backend reported, null where it did not. */
   usage: TokenUsage;
+  /** llama-swap's request metadata: `selector` when a selector chose the model; absent when empty. */
+  metadata?: Record<string, string>;
 }
 
 /** What is known when a request arrives. */
@@ -87,6 +89,8 @@ export interface ActivityStart {
   body?: Uint8Array | null;
   /** Cancels the request (`POST /api/inflight/{id}/cancel`); absent: it cannot be cancelled. */
   cancel?: () => void;
+  /** Kept on the record (llama-swap's `metadata`: the selector that chose the model). */
+  metadata?: Record<string, string>;
 }
 
 /** The record of one request in flight; every method is cheap, `end` is idempotent. */
@@ -367,6 +371,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
             bytes_in: start.bytesIn,
             bytes_out: bytesOut,
             usage,
+            ...(start.metadata ? { metadata: start.metadata } : {}),
           };
           ring.push(record);
           if (ring.length > max) ring.shift();

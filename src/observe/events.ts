@@ -52,4 +52,6 @@ export type ObserveEvent =
    * A config reload was applied (`ok`, with what changed) or refused (the errors, each with its key
    * path and line; nothing changed). `trigger`: api, signal (SIGHUP) or watch (--watch-config).
    */
+  /** The active profile changed (PUT /api/profiles/active, or none after a reload). */
+  | { type: "profile"; active: string | null; at: number }
   | { type: "config-reload"; ok: boolean; trigger: string; changes: string; errors: { path: string; line: number | null; message: string }[]; at: number };

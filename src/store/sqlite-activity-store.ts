@@ -141,6 +141,13 @@ export const MIGRATIONS: readonly Migration[] = [
       END`);
     },
   },
+  {
+    name: "add metadata",
+    up(db) {
+      // llama-swap's request metadata (the selector that chose the model), as JSON; NULL when none.
+      db.run("ALTER TABLE activity ADD COLUMN metadata TEXT");
+    },
+  },
 ];
 
 /** `PRAGMA application_id` of a switchyard store ("SWYD"). */
@@ -182,7 +189,7 @@ const COLUMNS = [
   "cache_tokens", "draft_tokens", "draft_acc_tokens", "input_tokens", "output_tokens", "prompt_per_second", "tokens_per_second",
   "duration_ms", "has_capture", "error_msg", "queue_wait_ms", "load_wait_ms", "ttfb_ms", "ttft_ms", "streamed", "outcome", "bytes_in", "bytes_out",
   "usage_prompt_tokens", "usage_completion_tokens", "usage_cached_tokens", "usage_draft_tokens", "usage_draft_accepted",
-  "usage_prompt_per_second", "usage_generation_per_second", "usage_prompt_ms", "usage_generation_ms",
+  "usage_prompt_per_second", "usage_generation_per_second", "usage_prompt_ms", "usage_generation_ms", "metadata",
 ] as const;
 
 // Plain INSERT, not OR IGNORE: OR IGNORE would also skip a NOT NULL violation silently.
@@ -217,7 +224,7 @@ function rowOf(r: ActivityRecord): SQLQueryBindings[] {
     k.cache_tokens, k.draft_tokens, k.draft_acc_tokens, k.input_tokens, k.output_tokens, k.prompt_per_second, k.tokens_per_second,
     r.duration_ms, r.has_capture ? 1 : 0, r.error_msg ?? null, r.queue_wait_ms, r.load_wait_ms, r.ttfb_ms, r.ttft_ms, r.streamed ? 1 : 0, r.outcome, r.bytes_in, r.bytes_out,
     u.promptTokens, u.completionTokens, u.cachedTokens, u.draftTokens, u.draftAccepted,
-    u.promptPerSecond, u.generationPerSecond, u.promptMs, u.generationMs,
+    u.promptPerSecond, u.generationPerSecond, u.promptMs, u.generationMs, r.metadata ? JSON.stringify(r.metadata) : null,
   ];
 }
 
@@ -258,6 +265,7 @@ function recordOf(v: SQLQueryBindings[]): ActivityRecord {
       promptMs: nn(37),
       generationMs: nn(38),
     },
+    ...(v[39] !== null && v[39] !== undefined ? { metadata: JSON.parse(v[39] as string) as Record<string, string> } : {}),
   };
 }
 
