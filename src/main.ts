@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     case "check": {
       const { runCheck } = await import("./cli/check.ts");
-      process.exit(await runCheck(cmd.config, selfCommand()));
+      process.exit(await runCheck(cmd, selfCommand()));
     }
     case "simulate": {
       const { runSimulate } = await import("./cli/simulate.ts");

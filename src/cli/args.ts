@@ -1,13 +1,22 @@
 /**
  * Command-line parsing for `switchyard` (pure: no I/O), so flag handling is testable.
  * Accepts both `--flag value` and `--flag=value`, and llama-swap's single-dash spellings
- * (`-config`, `-listen`, `-version`) so existing service files keep working.
+ * (`-config`, `-config-dir`, `-listen`, `-version`) so existing service files keep working.
  */
+
+/**
+ * Where the config is: `--config` (null when only `--config-dir` is given) and `--config-dir`, a
+ * directory whose *.yml and *.yaml files are merged after it (llama-swap's flags).
+ */
+export interface ConfigPaths {
+  config: string | null;
+  configDir?: string;
+}
 
 /** What the command line asks for. */
 export type Command =
-  | { kind: "serve"; config: string; listen: { hostname: string; port: number }; watchConfig: boolean; tls?: TlsFiles }
-  | { kind: "check"; config: string }
+  | ({ kind: "serve"; listen: { hostname: string; port: number }; watchConfig: boolean; tls?: TlsFiles } & ConfigPaths)
+  | ({ kind: "check" } & ConfigPaths)
   | { kind: "version" }
   | { kind: "help" }
   | { kind: "simulate"; argv: string[] };
@@ -28,10 +37,13 @@ export const USAGE = `switchyard: on-demand model-swapping proxy for local infer
 
 Usage:
   switchyard [--config <file>] [--listen <[host]:port>]   serve (default config.yaml, :8080)
-             [--watch-config]                            reload the config when the file changes (also: SIGHUP, POST /api/config/reload)
+             [--config-dir <dir>]                        also the dir's *.yml/*.yaml files, merged after --config in name order
+                                                         (alone: no config.yaml is read)
+             [--watch-config]                            reload the config when a file changes (also: SIGHUP, POST /api/config/reload)
              [--tls-cert-file <pem> --tls-key-file <pem>]
                                                          serve HTTPS (then the default is :8443)
-  switchyard --check [--config <file>]                   validate the config, print warnings and the model table
+  switchyard --check [--config <file>] [--config-dir <dir>]
+                                                         validate the config, print warnings and the model table
   switchyard simulate [--port N] [--model NAME] ...      run the built-in simulated backend
   switchyard --version                                   print version, commit and build date
   switchyard --help                                      this text
@@ -54,7 +66,8 @@ export function parseListen(value: string): { hostname: string; port: number } {
 /** Parse argv (without the runtime and script words). */
 export function parseArgs(argv: readonly string[]): Command {
   if (argv[0] === "simulate") return { kind: "simulate", argv: argv.slice(1) };
-  let config = "config.yaml";
+  let config: string | undefined;
+  let configDir: string | undefined;
   let listen: string | null = null;
   let certFile = "";
   let keyFile = "";
@@ -74,6 +87,9 @@ export function parseArgs(argv: readonly string[]): Command {
     switch (flag) {
       case "--config":
         config = value();
+        break;
+      case "--config-dir":
+        configDir = value();
         break;
       case "--listen":
         listen = value();
@@ -99,10 +115,13 @@ export function parseArgs(argv: readonly string[]): Command {
         throw new UsageError(`unknown argument "${raw}"`);
     }
   }
-  if (check) return { kind: "check", config };
+  // As llama-swap: an empty value counts as not given; the dir alone reads no config file.
+  if (!config && !configDir && (config !== undefined || configDir !== undefined)) throw new UsageError("at least one of --config or --config-dir must be given");
+  const paths: ConfigPaths = configDir ? { config: config || null, configDir } : { config: config || "config.yaml" };
+  if (check) return { kind: "check", ...paths };
   // As llama-swap: an empty value counts as not given, one file without the other is a mistake,
   // and TLS moves the default address to :8443.
   if ((certFile === "") !== (keyFile === "")) throw new UsageError("both --tls-cert-file and --tls-key-file must be given for TLS");
   const tls = certFile ? { cert: certFile, key: keyFile } : undefined;
-  return { kind: "serve", config, listen: parseListen(listen ?? (tls ? ":8443" : ":8080")), watchConfig, ...(tls ? { tls } : {}) };
+  return { kind: "serve", ...paths, listen: parseListen(listen ?? (tls ? ":8443" : ":8080")), watchConfig, ...(tls ? { tls } : {}) };
 }

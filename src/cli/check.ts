@@ -2,10 +2,11 @@
  * `switchyard --check`: load and validate a config, print the warnings and the resolved model table
  * to stdout (errors to stderr, no stack trace), and answer 0 (usable) or 2 (not usable).
  */
-import { readFile } from "node:fs/promises";
+import type { ConfigPaths } from "./args.ts";
+import { ConfigReadError, describeConfigPaths, readConfigSources } from "./config-sources.ts";
 import { shellJoin } from "../config/command.ts";
 import { ConfigError, formatIssue } from "../config/errors.ts";
-import { loadConfig } from "../config/load.ts";
+import { loadConfigSources, type ConfigSource } from "../config/load.ts";
 import type { Config, ConfigWarning } from "../config/types.ts";
 
 /** Where runCheck writes (injectable for tests). */
@@ -43,7 +44,7 @@ function placement(config: Config): Map<string, string> {
   return out;
 }
 
-/** The human report of a loaded config: summary, warnings, model table, peers. */
+/** The human report of a loaded config: summary, warnings, model table, peers (`fileName` names the config; a warning's own file wins). */
 export function renderCheckReport(config: Config, warnings: readonly ConfigWarning[], fileName: string): string {
   const models = Object.values(config.models);
   const peers = Object.values(config.peers);
@@ -75,22 +76,24 @@ export function renderCheckReport(config: Config, warnings: readonly ConfigWarni
   return lines.join("\n") + "\n";
 }
 
-/** Validates the config at `configPath`; prints the report; returns the exit code (0 ok, 2 bad). */
-export async function runCheck(configPath: string, selfCommand: string[], io: CheckIO = defaultIO): Promise<number> {
-  let text: string;
+/** Validates the config (`--config` and `--config-dir`); prints the report; returns the exit code (0 ok, 2 bad). */
+export async function runCheck(paths: ConfigPaths, selfCommand: string[], io: CheckIO = defaultIO): Promise<number> {
+  const name = describeConfigPaths(paths);
+  let sources: ConfigSource[];
   try {
-    text = await readFile(configPath, "utf8");
+    sources = readConfigSources(paths);
   } catch (err) {
-    io.err(`switchyard: cannot read config ${JSON.stringify(configPath)}: ${(err as Error).message}\n`);
+    if (!(err instanceof ConfigReadError)) throw err;
+    io.err(`switchyard: ${err.message}\n`);
     return 2;
   }
   try {
-    const { config, warnings } = loadConfig(text, { env: io.env, fileName: configPath, selfCommand });
-    io.out(renderCheckReport(config, warnings, configPath));
+    const { config, warnings } = loadConfigSources(sources, { env: io.env, selfCommand });
+    io.out(renderCheckReport(config, warnings, name));
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    io.err(`${err.format()}\n${configPath}: ${err.issues.length} error(s); the config was not loaded\n`);
+    io.err(`${err.format()}\n${name}: ${err.issues.length} error(s); the config was not loaded\n`);
     return 2;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Config reload: read the file again, validate it completely, and only then switch. Invalid:
+ * Config reload: read the files again (`--config` and `--config-dir`), validate them completely, and only then switch. Invalid:
  * nothing changes; the errors (key path and line) are logged, published as an event and returned.
  * Valid: the diff is applied model by model through the router in one step on its loop
  * (router.reconfigure): unchanged models untouched, metadata applied in place, process changes
@@ -9,10 +9,12 @@
  */
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
+import type { ConfigPaths } from "./args.ts";
+import { ConfigReadError, listConfigDir, readConfigSources } from "./config-sources.ts";
 import { describeDiff, diffConfigs, PROCESS_KEYS, sameValue } from "../config/diff.ts";
-import { ConfigError } from "../config/errors.ts";
-import { loadConfig } from "../config/load.ts";
-import type { Config, ConfigWarning, ModelConfig } from "../config/types.ts";
+import { ConfigError, formatIssue } from "../config/errors.ts";
+import { loadConfigSources, type ConfigSource, type LoadWarning } from "../config/load.ts";
+import type { Config, ModelConfig } from "../config/types.ts";
 import type { LiveConfig, ReloadOutcome } from "../http/context.ts";
 import type { Logger } from "../log/types.ts";
 import type { ObserveEvent } from "../observe/events.ts";
@@ -24,8 +26,8 @@ const START_ONLY: readonly (keyof Config)[] = ["logLevel", "logToStdout", "metri
 
 /** What a reloader needs. */
 export interface ReloaderOptions {
-  /** The config file. */
-  path: string;
+  /** The config's files: `--config` and `--config-dir`. */
+  paths: ConfigPaths;
   live: LiveConfig;
   router: SwitchyardRouter;
   /** The router's supervisors (current ones: load histories and ttl updates). */
@@ -57,21 +59,24 @@ export function createReloader(o: ReloaderOptions): Reloader {
   };
 
   async function run(trigger: string): Promise<ReloadOutcome> {
-    let text: string;
+    let sources: ConfigSource[];
     try {
-      text = readFileSync(o.path, "utf8");
+      sources = readConfigSources(o.paths);
     } catch (err) {
-      return refuse(trigger, `cannot read ${o.path}: ${(err as Error).message}`, [{ path: "", line: null, message: (err as Error).message }]);
+      if (!(err instanceof ConfigReadError)) throw err;
+      return refuse(trigger, err.message, [{ path: "", line: null, message: err.message }]);
     }
     const prev = o.live.config;
     const previousPorts = new Map<string, number>();
     for (const m of Object.values(prev.models)) if (m.port !== null) previousPorts.set(m.id, m.port);
     let next: Config;
-    let warnings: ConfigWarning[];
+    let warnings: LoadWarning[];
     try {
-      ({ config: next, warnings } = loadConfig(text, { env: o.env, fileName: o.path, selfCommand: o.selfCommand, previousPorts }));
+      ({ config: next, warnings } = loadConfigSources(sources, { env: o.env, selfCommand: o.selfCommand, previousPorts }));
     } catch (err) {
-      if (err instanceof ConfigError) return refuse(trigger, err.format(), err.issues.map((i) => ({ path: i.path, line: i.line, message: i.message })));
+      if (err instanceof ConfigError) {
+        return refuse(trigger, err.format(), err.issues.map((i) => ({ path: i.path, line: i.line, message: i.message, ...(i.file !== undefined ? { file: i.file } : {}) })));
+      }
       return refuse(trigger, (err as Error)?.message ?? String(err), []);
     }
 
@@ -92,12 +97,13 @@ export function createReloader(o: ReloaderOptions): Reloader {
       onApplied() {
         o.live.config = next;
         o.live.warnings = warnings;
+        for (const f of o.live.replaced ?? []) f();
         for (const { id, keys } of diff.metadata) if (keys.includes("ttl")) o.supervisors.get(id)?.setTtl(next.models[id]!.ttl);
       },
     });
     const changes = describeDiff(diff);
     o.log.info(`config reload (${trigger}): ${changes}`);
-    for (const w of warnings) o.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
+    for (const w of warnings) o.log.warn(`config: ${formatIssue(w, w.file)}`);
     const later = START_ONLY.filter((k) => diff.global.includes(k));
     if (later.length > 0) o.log.warn(`config reload: ${later.join(", ")} changed; read at start only, they take effect at the next start`);
     o.observe({ type: "config-reload", ok: true, trigger, changes, errors: [], at: now() });
@@ -114,31 +120,56 @@ export function createReloader(o: ReloaderOptions): Reloader {
 }
 
 /**
- * `--watch-config`: reload when the file changes. The directory is watched, not the file, so an
- * editor's save by rename (write a temp file, rename it over) is seen too; bursts of events are
- * debounced into one reload. Returns the stop function.
+ * `--watch-config`: reload when the config file or a *.yml / *.yaml file of `--config-dir` is added,
+ * changed or removed. Directories are watched, not files, so an editor's save by rename (write a
+ * temp file, rename it over) is seen too, and so is a Kubernetes ConfigMap's symlink swap; bursts
+ * of events are debounced into one reload, and only a real change of some file's text reloads. As
+ * llama-swap, a directory left without any such file (or gone) is taken for the middle of a save
+ * and does not reload; its files coming back do. Returns the stop function.
  */
-export function watchConfig(path: string, onChange: () => void, debounceMs = 300): () => void {
-  const name = basename(path);
+export function watchConfig(paths: ConfigPaths, onChange: () => void, debounceMs = 300): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
-  let last = readIfAny(path);
+  let last = snapshot(paths);
   const fire = (): void => {
     timer = null;
-    // Only a real change of the text: touches and the editor's temp files do not reload.
-    const text = readIfAny(path);
-    if (text === last) return;
-    last = text;
-    onChange();
+    const now = snapshot(paths);
+    const fileChanged = now.file !== last.file;
+    const dirChanged = now.dir !== null && now.dir !== "" && now.dir !== last.dir;
+    last = now;
+    if (fileChanged || dirChanged) onChange();
   };
-  const watcher: FSWatcher = watch(dirname(path), (_event, file) => {
-    if (file !== null && file !== name) return;
+  const poke = (): void => {
     if (timer !== null) clearTimeout(timer);
     timer = setTimeout(fire, debounceMs);
-  });
+  };
+  const watchers: FSWatcher[] = [];
+  if (paths.config !== null) {
+    const name = basename(paths.config);
+    watchers.push(watch(dirname(paths.config), (_event, file) => {
+      if (file === null || file === name) poke();
+    }));
+  }
+  // Any name: the files may be symlinks whose targets change elsewhere in the directory.
+  if (paths.configDir !== undefined) watchers.push(watch(paths.configDir, poke));
   return () => {
     if (timer !== null) clearTimeout(timer);
-    watcher.close();
+    for (const w of watchers) w.close();
   };
+}
+
+/** The texts the watcher compares: the config file's (null: unreadable) and the directory's files' (null: the directory is unreadable; "": no file). */
+function snapshot(paths: ConfigPaths): { file: string | null; dir: string | null } {
+  const file = paths.config !== null ? readIfAny(paths.config) : null;
+  if (paths.configDir === undefined) return { file, dir: null };
+  let names: string[];
+  try {
+    names = listConfigDir(paths.configDir);
+  } catch {
+    return { file, dir: null };
+  }
+  // A file that cannot be read (gone since the listing, a dangling symlink) counts as absent.
+  const entries = names.map((n) => [n, readIfAny(n)] as const).filter(([, text]) => text !== null);
+  return { file, dir: entries.length === 0 ? "" : JSON.stringify(entries) };
 }
 
 function readIfAny(path: string): string | null {

@@ -6,8 +6,10 @@ import { readFileSync } from "node:fs";
 import type { Command, TlsFiles } from "./args.ts";
 import { selfCommand } from "./self-command.ts";
 import { BUILD } from "../version.ts";
-import { loadConfig } from "../config/load.ts";
-import { ConfigError } from "../config/errors.ts";
+import { loadConfigSources, type ConfigSource } from "../config/load.ts";
+import { ConfigError, formatIssue } from "../config/errors.ts";
+import type { ConfigPaths } from "./args.ts";
+import { ConfigReadError, describeConfigPaths, readConfigSources } from "./config-sources.ts";
 import { createLogHub } from "../log/log-hub.ts";
 import { createBatchedWriter } from "../log/batched-writer.ts";
 import { createSupervisor } from "../process/supervisor.ts";
@@ -31,17 +33,18 @@ import { observeSupervisor } from "../observe/supervisor-events.ts";
 import type { ActivityStore } from "../observe/activity-store.ts";
 import { ActivityStoreOpenError, openSqliteActivityStore } from "../store/sqlite-activity-store.ts";
 
-/** Read and validate the config file; exits 2 with the error list on failure. */
-function readConfig(path: string) {
-  let text: string;
+/** Read and validate the config (`--config` and `--config-dir`); exits 2 with the error list on failure. */
+function readConfig(paths: ConfigPaths) {
+  let sources: ConfigSource[];
   try {
-    text = readFileSync(path, "utf8");
+    sources = readConfigSources(paths);
   } catch (err) {
-    console.error(`switchyard: cannot read config "${path}": ${(err as Error).message}`);
+    if (!(err instanceof ConfigReadError)) throw err;
+    console.error(`switchyard: ${err.message}`);
     process.exit(2);
   }
   try {
-    return loadConfig(text, { env: process.env, fileName: path, selfCommand: selfCommand() });
+    return loadConfigSources(sources, { env: process.env, selfCommand: selfCommand() });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.format());
@@ -77,7 +80,7 @@ function readTls(tls: TlsFiles): { cert: string; key: string } {
 
 /** Serve: the normal mode. */
 export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<void> {
-  const { config, warnings } = readConfig(cmd.config);
+  const { config, warnings } = readConfig(cmd);
   const tls = cmd.tls ? readTls(cmd.tls) : undefined;
   // Before the log hub and the children: a store that cannot open stops everything, with one line.
   let storeError: (err: unknown) => void = (err) => console.error(`switchyard: activity store: ${(err as Error)?.message ?? err}`);
@@ -85,7 +88,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   const stdout = createBatchedWriter((s) => process.stdout.write(s));
   process.on("exit", () => stdout.flush());
   const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, timeFormat: config.logTimeFormat, stdout: stdout.write });
-  for (const w of warnings) logs.log.warn(`config: ${w.path}${w.line ? ` (line ${w.line})` : ""}: ${w.message}`);
+  for (const w of warnings) logs.log.warn(`config: ${formatIssue(w, w.file)}`);
   storeError = (err) => logs.log.warn(`activity store: ${(err as Error)?.message ?? err}`);
   if (store) {
     logs.log.info(`activity store: ${config.store!.path} (last id ${store.lastId()}; keeps ${config.store!.maxRecords} records, ${config.store!.maxAgeDays} days)`);
@@ -143,7 +146,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   });
   // The config the HTTP layer reads; a reload replaces it in the router's switch step.
   const live: LiveConfig = { config, warnings };
-  const reloader = createReloader({ path: cmd.config, live, router, supervisors, makeSupervisor, log: logs.log, observe, env: process.env, selfCommand: selfCommand() });
+  const reloader = createReloader({ paths: cmd, live, router, supervisors, makeSupervisor, log: logs.log, observe, env: process.env, selfCommand: selfCommand() });
   const app = createApp({ config, live, reload: () => reloader.reload("api"), configWarnings: warnings, dial: createDialProbe(), router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });
 
   let stopping: Promise<void> | null = null;
@@ -161,9 +164,9 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   };
   installExitHandlers(stopAll, { onHangup: () => void reloader.reload("signal") });
   if (cmd.watchConfig) {
-    const stopWatching = watchConfig(cmd.config, () => void reloader.reload("watch"));
+    const stopWatching = watchConfig(cmd, () => void reloader.reload("watch"));
     process.on("exit", stopWatching);
-    logs.log.info(`watching ${cmd.config} for changes`);
+    logs.log.info(`watching ${describeConfigPaths(cmd)} for changes`);
   }
 
   try {

@@ -13,6 +13,8 @@ export interface ConfigIssue {
   line: number | null;
   column: number | null;
   message: string;
+  /** The file it is in (set by the loader; a config may come from several files). */
+  file?: string;
 }
 
 /** Thrown by the loader when a config cannot be used; carries every issue found in one pass. */
@@ -25,7 +27,7 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 
-  /** One line per issue: `config.yaml:12:5: models.llama.tll: unknown key, did you mean ttl?`. */
+  /** One line per issue: `config.yaml:12:5: models.llama.tll: unknown key, did you mean ttl?` (the issue's own file first). */
   format(): string {
     return formatIssues(this.issues, this.fileName);
   }
@@ -36,12 +38,12 @@ export function formatIssues(issues: readonly ConfigIssue[], fileName: string): 
   return issues.map((i) => formatIssue(i, fileName)).join("\n");
 }
 
-/** Formats one issue (or warning) as `file:line:col: path: message`. */
+/** Formats one issue (or warning) as `file:line:col: path: message`; the issue's own file wins over `fileName`. */
 export function formatIssue(
-  issue: { path: string; line: number | null; column?: number | null; message: string },
+  issue: { path: string; line: number | null; column?: number | null; message: string; file?: string },
   fileName: string,
 ): string {
-  let where = fileName;
+  let where = issue.file ?? fileName;
   if (issue.line !== null) {
     where += `:${issue.line}`;
     if (issue.column !== null && issue.column !== undefined) where += `:${issue.column}`;

@@ -1,12 +1,14 @@
 /**
  * The config loader: YAML text → validated, fully defaulted, typed Config. Pipeline as llama-swap:
- * `${env.NAME}` on the raw text, YAML parse (anchors and merge keys materialised), macros, schema
- * validation, normalisation. Every problem found in one pass is thrown together as a ConfigError.
+ * `${env.NAME}` on the raw text, YAML parse (anchors and merge keys materialised), for several files
+ * their merge (merge.ts), macros, schema validation, normalisation. Every problem found in one pass
+ * is thrown together as a ConfigError, each with its file, key path and line.
  */
 import { isMap, isScalar, parseDocument, visit, type Document, type Node } from "yaml";
 import { substituteEnvMacros } from "./env-macros.ts";
 import { ConfigError, didYouMean, formatPath, type ConfigIssue, type PathSeg } from "./errors.ts";
-import { createLineIndex, createLocator, pathAtOffset, type Locator, type Position } from "./locate.ts";
+import { createLineIndex, createLocator, createScalarFinder, pathAtOffset, type Locator, type Position, type WrittenScalar } from "./locate.ts";
+import { describeConflict, mergeTrees, writtenAt, type Written } from "./merge.ts";
 import { expandMacros } from "./macros.ts";
 import { normalizeConfig, type ConfigInput } from "./normalize.ts";
 import { getIn, isRawMap, toPlain, toRawTree, type RawMap, type RawValue } from "./raw-tree.ts";
@@ -27,27 +29,57 @@ export interface LoadOptions {
   previousPorts?: ReadonlyMap<string, number>;
 }
 
+/** One config file: the name messages call it by (its path), and its text. */
+export interface ConfigSource {
+  name: string;
+  text: string;
+}
+
+/** A loader warning, with the file it is in. */
+export interface LoadWarning extends ConfigWarning {
+  file: string;
+}
+
 /** A loaded config and the warnings found on the way (also in `config.warnings`). */
 export interface LoadResult {
   config: Config;
-  warnings: ConfigWarning[];
+  warnings: LoadWarning[];
 }
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"];
 
-/** Collects issues and warnings with positions. */
-function createCollector(locate: Locator) {
+/** A file and a position in it (null: not tied to a place in the file). */
+interface Located {
+  file: string;
+  pos: Position | null;
+}
+
+/** Key path → the file and position it was written at. */
+type SourceLocator = (path: readonly PathSeg[]) => Located;
+
+/** Collects issues and warnings, each with its file and position. */
+function createCollector() {
   const issues: ConfigIssue[] = [];
-  const warnings: ConfigWarning[] = [];
+  const warnings: LoadWarning[] = [];
   const flagged: string[] = [];
   return {
     issues,
     warnings,
-    report(path: PathSeg[], message: string, pos: Position | null = locate(path)): void {
-      issues.push({ path: formatPath(path), line: pos?.line ?? null, column: pos?.column ?? null, message });
+    /** Records an issue at an explicit place. */
+    add(path: PathSeg[], message: string, at: Located): void {
+      issues.push({ path: formatPath(path), line: at.pos?.line ?? null, column: at.pos?.column ?? null, message, file: at.file });
     },
-    warn(path: PathSeg[], message: string): void {
-      warnings.push({ path: formatPath(path), line: locate(path)?.line ?? null, message });
+    /** Reporting through one locator: positions looked up by key path. */
+    bind(locate: SourceLocator) {
+      return {
+        report(path: PathSeg[], message: string, at: Located = locate(path)): void {
+          issues.push({ path: formatPath(path), line: at.pos?.line ?? null, column: at.pos?.column ?? null, message, file: at.file });
+        },
+        warn(path: PathSeg[], message: string): void {
+          const at = locate(path);
+          warnings.push({ path: formatPath(path), line: at.pos?.line ?? null, message, file: at.file });
+        },
+      };
     },
     /** Remembers a path whose value is already known to be wrong (later schema errors there are noise). */
     flag(path: PathSeg[]): void {
@@ -59,6 +91,9 @@ function createCollector(locate: Locator) {
     },
   };
 }
+
+type Collector = ReturnType<typeof createCollector>;
+type Reporter = ReturnType<Collector["bind"]>;
 
 /** Top-level keys whose value defines a YAML anchor (`defs: {base: &base ...}`). */
 function anchorHolders(doc: Document): Set<string> {
@@ -80,12 +115,17 @@ function anchorHolders(doc: Document): Set<string> {
   return out;
 }
 
-function fail(issues: ConfigIssue[], fileName: string): never {
-  const sorted = issues
-    .map((issue, i) => ({ issue, i }))
-    .sort((a, b) => (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || (a.issue.column ?? 0) - (b.issue.column ?? 0) || a.i - b.i)
-    .map((x) => x.issue);
-  throw new ConfigError(sorted, fileName);
+/** Orders by file (in load order), then position; keeps the finding order otherwise. */
+function byPlace<T extends { file?: string; line: number | null; column?: number | null }>(items: readonly T[], files: readonly string[]): T[] {
+  const rank = (f: string | undefined): number => (f === undefined ? -1 : files.indexOf(f));
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => rank(a.item.file) - rank(b.item.file) || (a.item.line ?? Infinity) - (b.item.line ?? Infinity) || (a.item.column ?? 0) - (b.item.column ?? 0) || a.i - b.i)
+    .map((x) => x.item);
+}
+
+function fail(issues: ConfigIssue[], files: readonly string[]): never {
+  throw new ConfigError(byPlace(issues, files), files[0] ?? "config.yaml");
 }
 
 function matchesPattern(pattern: readonly string[], path: PathSeg[]): boolean {
@@ -128,37 +168,82 @@ function prune(root: unknown, path: PathSeg[]): void {
 
 /** Loads a config from YAML text; throws ConfigError listing every problem found. */
 export function loadConfig(text: string, opts: LoadOptions = {}): LoadResult {
-  const fileName = opts.fileName ?? "config.yaml";
-  const originalPos = createLineIndex(text);
-  const env = substituteEnvMacros(text, opts.env ?? {});
-  const toPosition = (offset: number): Position => originalPos(env.toOriginalOffset(offset));
+  return loadConfigSources([{ name: opts.fileName ?? "config.yaml", text }], opts);
+}
 
-  const doc: Document = parseDocument(env.text, { merge: true, uniqueKeys: true, prettyErrors: false });
-  const c = createCollector(createLocator(doc, toPosition));
+/** One file after parsing: its tree (null when empty), where its keys are, its scalars, its anchor holders. */
+interface ParsedSource {
+  name: string;
+  tree: RawValue;
+  locate: Locator;
+  scalarAt: (path: readonly PathSeg[]) => WrittenScalar | null;
+  anchors: ReadonlySet<string>;
+}
 
-  for (const e of env.issues) c.report(doc.errors.length === 0 ? pathAtOffset(doc, e.offset) : [], e.message, originalPos(e.offset));
+/** `${env.NAME}` and YAML for one file; its problems go to the collector (null when there were any). */
+function parseSource(source: ConfigSource, env: Record<string, string | undefined>, c: Collector): ParsedSource | null {
+  const file = source.name;
+  const originalPos = createLineIndex(source.text);
+  const sub = substituteEnvMacros(source.text, env);
+  const toPosition = (offset: number): Position => originalPos(sub.toOriginalOffset(offset));
+
+  const doc: Document = parseDocument(sub.text, { merge: true, uniqueKeys: true, prettyErrors: false });
+  const locate = createLocator(doc, toPosition);
+  const r = c.bind((path) => ({ file, pos: locate(path) }));
+  const before = c.issues.length;
+
+  for (const e of sub.issues) r.report(doc.errors.length === 0 ? pathAtOffset(doc, e.offset) : [], e.message, { file, pos: originalPos(e.offset) });
   for (const e of doc.errors) {
     const message = e.code === "DUPLICATE_KEY" ? "duplicate key" : e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-    c.report([], message, toPosition(e.pos[0]));
+    r.report([], message, { file, pos: toPosition(e.pos[0]) });
   }
-  if (c.issues.length > 0) fail(c.issues, fileName);
-  for (const w of doc.warnings) c.warnings.push({ path: "", line: toPosition(w.pos[0]).line, message: w.message.split("\n")[0] });
+  if (c.issues.length > before) return null;
+  for (const w of doc.warnings) c.warnings.push({ path: "", line: toPosition(w.pos[0]).line, message: w.message.split("\n")[0], file });
 
   let js: unknown;
   try {
     js = doc.toJS({ mapAsMap: true, maxAliasCount: 1000 });
   } catch (err) {
     // yaml refuses alias bombs ("Excessive alias count") and similar resource problems this way.
-    c.report([], `cannot expand the document: ${(err as Error).message}`);
-    fail(c.issues, fileName);
+    r.report([], `cannot expand the document: ${(err as Error).message}`);
+    return null;
   }
-  const tree = toRawTree(js, (path, message) => c.report(path, message));
-  if (tree === null) return finish(new Map(), opts, c, fileName, new Set());
-  if (!isRawMap(tree)) {
-    c.report([], "the config must be a mapping of keys (like `models:`) at the top level");
-    fail(c.issues, fileName);
+  const tree = toRawTree(js, (path, message) => r.report(path, message));
+  if (tree !== null && !isRawMap(tree)) {
+    r.report([], "the config must be a mapping of keys (like `models:`) at the top level");
+    return null;
   }
-  return finish(tree, opts, c, fileName, anchorHolders(doc));
+  return { name: file, tree, locate, scalarAt: createScalarFinder(doc), anchors: anchorHolders(doc) };
+}
+
+/**
+ * Loads a config written in several files, merged in the given order (llama-swap's `--config`, then
+ * `--config-dir`'s files; see merge.ts for the rules); empty files count as absent. Every issue names
+ * the file and line where its key was written. Throws ConfigError listing every problem found.
+ */
+export function loadConfigSources(sources: readonly ConfigSource[], opts: Omit<LoadOptions, "fileName"> = {}): LoadResult {
+  const files = sources.map((s) => s.name);
+  const c = createCollector();
+  const parsed = sources.map((s) => parseSource(s, opts.env ?? {}, c));
+  if (c.issues.length > 0) fail(c.issues, files);
+
+  const parts = parsed.filter((p): p is ParsedSource & { tree: RawMap } => p !== null && isRawMap(p.tree));
+  const first = files[0] ?? "config.yaml";
+  if (parts.length === 0) return finish(new Map(), opts, c, c.bind(() => ({ file: first, pos: null })), files, new Set());
+
+  const merged = mergeTrees(parts);
+  const locateIn = (w: Written): Located => ({ file: parts[w.source]!.name, pos: parts[w.source]!.locate(w.path) });
+  const r = c.bind((path) => locateIn(writtenAt(merged.origin, path)));
+  for (const conflict of merged.conflicts) {
+    const message = describeConflict(conflict, (w) => {
+      const at = locateIn(w);
+      return at.pos ? `${at.file}:${at.pos.line}` : at.file;
+    });
+    c.add([...conflict.path], message, locateIn(conflict.at));
+  }
+  if (c.issues.length > 0) fail(c.issues, files);
+  const anchors = new Set(parts.flatMap((p) => [...p.anchors]));
+  return finish(merged.tree, opts, c, r, files, anchors);
 }
 
 /** `routing.router.use: ""` and `routing.scheduler.use: ""` mean the default, as in llama-swap. */
@@ -169,7 +254,7 @@ function dropEmptyUse(tree: RawMap): void {
   }
 }
 
-function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createCollector>, fileName: string, anchors: ReadonlySet<string>): LoadResult {
+function finish(tree: RawMap, opts: LoadOptions, c: Collector, r: Reporter, files: readonly string[], anchors: ReadonlySet<string>): LoadResult {
   const known = Object.keys(ConfigSchema.properties);
   for (const key of [...tree.keys()]) {
     // Top-level x-* keys hold YAML anchors (the docker-compose convention); their content was merged already.
@@ -177,7 +262,7 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
     // llama-swap ignores unknown keys, so configs keep anchors under any name (`defs:`). Such a key is
     // accepted with a warning unless it looks like a misspelt key of ours.
     else if (anchors.has(key) && !known.includes(key) && didYouMean(key, known) === null) {
-      c.warn([key], "not a switchyard key; accepted because it holds YAML anchors, otherwise ignored");
+      r.warn([key], "not a switchyard key; accepted because it holds YAML anchors, otherwise ignored");
       tree.delete(key);
     }
   }
@@ -189,19 +274,19 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
     knownKeys: new Set(Object.keys(ConfigSchema.properties)),
     ...(opts.previousPorts ? { previousPorts: opts.previousPorts } : {}),
   }, (path, message) => {
-    c.report(path, message);
+    r.report(path, message);
     c.flag(path);
   });
 
   const level = tree.get("logLevel");
   if (typeof level === "string" && !LOG_LEVELS.includes(level)) {
-    c.warn(["logLevel"], `unknown log level ${JSON.stringify(level)}; using info (valid: ${LOG_LEVELS.join(", ")})`);
+    r.warn(["logLevel"], `unknown log level ${JSON.stringify(level)}; using info (valid: ${LOG_LEVELS.join(", ")})`);
     tree.set("logLevel", "info");
   }
 
   const plain = coerce(ConfigSchema, toPlain(tree));
   const value = applyDefaults(ConfigSchema, plain) as Record<string, unknown>;
-  warnIgnored(value, [], (p, m) => c.warn(p, m));
+  warnIgnored(value, [], (p, m) => r.warn(p, m));
 
   // Report schema errors, then drop the offending values and look again, so that the semantic
   // checks can still run on the rest (unless a whole model, peer or top-level key had to go).
@@ -209,7 +294,7 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
   for (let round = 0; round < 4; round++) {
     const found = schemaIssues(ConfigSchema, value);
     if (found.length === 0) break;
-    for (const issue of found) if (round === 0 && !c.isFlagged(issue.path)) c.report(issue.path, issue.message);
+    for (const issue of found) if (round === 0 && !c.isFlagged(issue.path)) r.report(issue.path, issue.message);
     // Later entries first, so that removing a list item does not shift the ones still to remove.
     for (const issue of [...found].reverse()) {
       const target = issue.missing ? issue.path.slice(0, -1) : issue.path;
@@ -224,9 +309,9 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
   if (schemaOk) {
     config = normalizeConfig(value as ConfigInput, {
       report: (p, m) => {
-        if (!c.isFlagged(p)) c.report(p, m);
+        if (!c.isFlagged(p)) r.report(p, m);
       },
-      warn: (p, m) => c.warn(p, m),
+      warn: (p, m) => r.warn(p, m),
       ports: macros.ports,
       orderedKeys: (path) => {
         const v = getIn(tree, path);
@@ -234,12 +319,9 @@ function finish(tree: RawMap, opts: LoadOptions, c: ReturnType<typeof createColl
       },
     });
   }
-  if (config === null && c.issues.length === 0) c.report([], "the config could not be validated");
-  if (c.issues.length > 0 || config === null) fail(c.issues, fileName);
-  const warnings = c.warnings
-    .map((w, i) => ({ w, i }))
-    .sort((a, b) => (a.w.line ?? Infinity) - (b.w.line ?? Infinity) || a.i - b.i)
-    .map((x) => x.w);
+  if (config === null && c.issues.length === 0) r.report([], "the config could not be validated");
+  if (c.issues.length > 0 || config === null) fail(c.issues, files);
+  const warnings = byPlace(c.warnings, files);
   config.warnings = warnings;
   return { config, warnings };
 }

@@ -50,7 +50,7 @@ export interface MergeResult {
 }
 
 /** llama-swap's identity-keyed maps: a child key in two files is a duplicate definition. */
-export const IDENTITY_MAPS: readonly (readonly string[])[] = [
+const IDENTITY_MAPS: readonly (readonly string[])[] = [
   ["models"],
   ["groups"],
   ["profiles"],
@@ -153,7 +153,7 @@ export function mergeTrees(inputs: readonly MergeInput[]): MergeResult {
     // Two scalars agree when written alike and of the same type (llama-swap compares value text and tag).
     const a = scalar(d, dO);
     const b = scalar(s, sO);
-    if (a.text !== b.text || typeof d !== typeof s || d !== s) conflict("different", path, d, dO, s, sO);
+    if (a.text !== b.text || typeof d !== typeof s) conflict("different", path, d, dO, s, sO);
     return { value: d, origin: dO };
   };
 

@@ -42,7 +42,7 @@ describe("runCheck", () => {
   test("a good config: exit 0, warnings and the resolved model table on stdout", async () => {
     const path = file("good.yaml", GOOD);
     const io = capture();
-    expect(await runCheck(path, ["/opt/sw bin/switchyard"], io)).toBe(0);
+    expect(await runCheck({ config: path }, ["/opt/sw bin/switchyard"], io)).toBe(0);
     expect(io.stderr).toBe("");
     const lines = io.stdout.split("\n");
     expect(lines[0]).toBe(`${path}: OK: 2 model(s), 1 peer(s), router group, scheduler fifo`);
@@ -58,7 +58,7 @@ describe("runCheck", () => {
   test("a matrix config lists each model's sets", async () => {
     const path = file("matrix.yaml", "models:\n  a: {cmd: 's --port ${PORT}'}\n  b: {cmd: 's --port ${PORT}'}\nmatrix:\n  sets:\n    duo: a & b\n    solo: a\n");
     const io = capture();
-    expect(await runCheck(path, ["sw"], io)).toBe(0);
+    expect(await runCheck({ config: path }, ["sw"], io)).toBe(0);
     const row = io.stdout.split("\n").find((l) => l.startsWith("a "))!;
     expect(row.split(/\s{2,}/)[4]).toBe("duo,solo");
   });
@@ -66,7 +66,7 @@ describe("runCheck", () => {
   test("a bad config: exit 2, one line per error on stderr, no stack trace, nothing on stdout", async () => {
     const path = file("bad.yaml", "models:\n  a:\n    cmd: srv\n    tll: 3\n");
     const io = capture();
-    expect(await runCheck(path, ["sw"], io)).toBe(2);
+    expect(await runCheck({ config: path }, ["sw"], io)).toBe(2);
     expect(io.stdout).toBe("");
     expect(io.stderr.split("\n")).toEqual([
       `${path}:2:3: models.a.proxy: no proxy is set and cmd does not use \${PORT}: add \${PORT} to cmd, or set proxy to the URL the server listens on`,
@@ -78,15 +78,15 @@ describe("runCheck", () => {
 
   test("environment variables come from the injected env", async () => {
     const path = file("env.yaml", "apiKeys: [\"${env.SW_KEY}\"]\n");
-    expect(await runCheck(path, ["sw"], capture({ SW_KEY: "k" }))).toBe(0);
+    expect(await runCheck({ config: path }, ["sw"], capture({ SW_KEY: "k" }))).toBe(0);
     const io = capture();
-    expect(await runCheck(path, ["sw"], io)).toBe(2);
+    expect(await runCheck({ config: path }, ["sw"], io)).toBe(2);
     expect(io.stderr).toContain("environment variable SW_KEY is not set");
   });
 
   test("a missing file: exit 2 with a one-line reason", async () => {
     const io = capture();
-    expect(await runCheck(join(dir, "nope.yaml"), ["sw"], io)).toBe(2);
+    expect(await runCheck({ config: join(dir, "nope.yaml") }, ["sw"], io)).toBe(2);
     expect(io.stderr).toStartWith(`switchyard: cannot read config "${join(dir, "nope.yaml")}":`);
     expect(io.stderr.trim().split("\n")).toHaveLength(1);
   });

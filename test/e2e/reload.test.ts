@@ -2,12 +2,14 @@
  * Config reload end to end, against dist/switchyard with simulated backends: under streaming
  * load nothing is cut, unchanged models keep their process, a changed one drains then restarts,
  * a removed one refuses its queued requests with "model removed", a new one serves at once; an
- * invalid file changes nothing and says where it is wrong; SIGHUP and --watch-config reload too.
+ * invalid file changes nothing and says where it is wrong; SIGHUP and --watch-config reload too;
+ * --config-dir's files serve and reload with the main file.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { alive, startBinary, type Running } from "./harness.ts";
+import { alive, startBinary, startBinaryIn, type Running } from "./harness.ts";
 import { freePortRange } from "../fixtures/ports.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
@@ -207,7 +209,8 @@ models:
     writeFileSync(join(r.dir, "config.yaml.tmp"), `${head}models:\n  a:\n    cmd: ${sim("a")}\n  b:\n    cmd: ${sim("b")}\n`);
     renameSync(join(r.dir, "config.yaml.tmp"), join(r.dir, "config.yaml"));
     await waitFor(async () => (await ids()).includes("b"), 10_000, "the watched save to add b");
-    expect(r.output()).toContain("config reload (watch): added b");
+    // The log line is written after the switch (one stdout write per turn): wait for it too.
+    await waitFor(() => r.output().includes("config reload (watch): added b"), 5_000, "the reload's log line");
 
     // SIGHUP: a file written without the watcher noticing first is not what we test here, so
     // the signal is sent after the watcher's reload of the same text (which it skips).
@@ -216,5 +219,41 @@ models:
     await waitFor(async () => (await ids()).join() === "a,c", 10_000, "SIGHUP (or the watcher) to swap b for c");
     expect(r.proc.exitCode).toBeNull();
     expect((await streamOnce(r, "c")).ok).toBe(true);
+  }, 60_000);
+
+  test("--config-dir: a model from a directory file serves; a file added there is watched in; a duplicate is refused naming its file and line", async () => {
+    const head = `startPort: ${freePortRange(4)}\n`;
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-e2e-"));
+    mkdirSync(join(dir, "conf.d"));
+    writeFileSync(join(dir, "conf.d", "10-b.yaml"), `models:\n  b:\n    cmd: ${sim("b")}\n`);
+    const r = await startBinaryIn(dir, `${head}models:\n  a:\n    cmd: ${sim("a")}\n`, ["-config-dir", "conf.d", "--watch-config"]);
+    running.push(r);
+    const ids = async (): Promise<string[]> => ((await (await fetch(`${r.url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id).sort();
+    expect(await ids()).toEqual(["a", "b"]);
+    expect((await streamOnce(r, "b")).ok).toBe(true);
+    expect(r.output()).toContain("watching config.yaml + conf.d/ for changes");
+
+    // A new file, saved by rename as editors do: the watcher reloads it in.
+    writeFileSync(join(dir, "conf.d", ".20-c.yaml.tmp"), `models:\n  c:\n    cmd: ${sim("c")}\n`);
+    renameSync(join(dir, "conf.d", ".20-c.yaml.tmp"), join(dir, "conf.d", "20-c.yaml"));
+    await waitFor(async () => (await ids()).includes("c"), 10_000, "the watched directory to add c");
+    await waitFor(() => r.output().includes("config reload (watch): added c"), 5_000, "the reload's log line");
+    expect((await streamOnce(r, "c")).ok).toBe(true);
+
+    // A file that defines a again: refused, with the file and line; nothing changes.
+    writeFileSync(join(dir, "conf.d", "30-dup.yaml"), `\nmodels:\n  a:\n    cmd: ${sim("a")}\n`);
+    const res = await reload(r);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { message: string }; errors: { path: string; line: number | null; file?: string }[] };
+    expect(body.errors[0]).toMatchObject({ file: join("conf.d", "30-dup.yaml"), path: "models.a", line: 3 });
+    expect(body.error.message).toContain('duplicate models "a" (already defined in config.yaml:3)');
+    expect(await ids()).toEqual(["a", "b", "c"]);
+
+    // Files removed, then POST /api/config/reload: b goes.
+    unlinkSync(join(dir, "conf.d", "30-dup.yaml"));
+    unlinkSync(join(dir, "conf.d", "10-b.yaml"));
+    const ok = await reload(r);
+    expect(ok.status).toBe(200);
+    await waitFor(async () => (await ids()).join() === "a,c", 10_000, "b removed");
   }, 60_000);
 });
