@@ -214,6 +214,8 @@ export interface ConfigWarning {
   path: string;
   line: number | null;
   message: string;
+  /** The file it is in, when the config came from files (`--config`, `--config-dir`). */
+  file?: string;
 }
 
 /** The whole resolved configuration. */

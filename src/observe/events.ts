@@ -54,4 +54,4 @@ export type ObserveEvent =
    */
   /** The active profile changed (PUT /api/profiles/active, or none after a reload). */
   | { type: "profile"; active: string | null; at: number }
-  | { type: "config-reload"; ok: boolean; trigger: string; changes: string; errors: { path: string; line: number | null; message: string }[]; at: number };
+  | { type: "config-reload"; ok: boolean; trigger: string; changes: string; errors: { path: string; line: number | null; message: string; file?: string }[]; at: number };
