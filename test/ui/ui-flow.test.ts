@@ -37,6 +37,11 @@ models:
   embed:
     cmd: ${sim("embed", "--tps 0")}
     unlisted: true
+profiles:
+  demo:
+    description: chat means fast
+    pins:
+      chat: fast
 `;
 
 let server: Running;
@@ -253,6 +258,20 @@ describe("web UI in Chromium", () => {
     await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 3, tid("pg-rerank-row"));
     expect(await page.locator(tid("pg-error")).count()).toBe(0);
     await shot(page, "playground-rerank");
+    expect(problems()).toEqual([]);
+  }, 60_000);
+
+  uiTest("the profile picker switches the active profile, and another open page follows it live", async () => {
+    const page = await open("#/models");
+    const other = await open("#/models");
+    await page.waitForSelector(tid("profile-select"));
+    expect(await page.$eval(tid("profile-select"), (el) => (el as HTMLSelectElement).value)).toBe("");
+    await page.selectOption(tid("profile-select"), "demo");
+    await other.waitForFunction((sel) => (document.querySelector(sel) as HTMLSelectElement | null)?.value === "demo", tid("profile-select"));
+    const listed = (await (await fetch(`${server.url}/api/profiles`)).json()) as { active: string | null };
+    expect(listed.active).toBe("demo");
+    await page.selectOption(tid("profile-select"), "");
+    await other.waitForFunction((sel) => (document.querySelector(sel) as HTMLSelectElement | null)?.value === "", tid("profile-select"));
     expect(problems()).toEqual([]);
   }, 60_000);
 

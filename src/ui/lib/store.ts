@@ -63,6 +63,9 @@ export const inflight = signal<Map<string, InflightEntry>>(new Map());
 /** Bumped on each finished activity record: pages that show records refetch. */
 export const activitySeq = signal(0);
 export const routerEvents = signal<RouterEvent[]>([]);
+/** The active profile (`profileChanged`), or null for none. */
+export const activeProfile = signal<string | null>(null);
+
 export const uiConfig = signal<UiConfig>({ activity: { session_id: [] } });
 /** When each model's current load started (epoch ms), from load events. */
 export const loadStarted = signal<Record<string, number>>({});
@@ -88,6 +91,9 @@ function onMessage(type: string, data: unknown): void {
       return;
     case "uiConfig":
       uiConfig.value = data as UiConfig;
+      return;
+    case "profileChanged":
+      activeProfile.value = (data as { active: string | null }).active ?? null;
       return;
     case "inflight": {
       const u = data as { operation: string; requests?: InflightEntry[]; request?: InflightEntry; id?: string };

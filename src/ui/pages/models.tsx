@@ -2,6 +2,7 @@
 import { useSignal } from "@preact/signals";
 import { inflight, models, routerEvents, running } from "../lib/store.ts";
 import { UnloadAllButton } from "./models-actions.tsx";
+import { ProfilePicker } from "./models-profile.tsx";
 import { isNarrow, lastSwapOf, membershipsOf, requestsOf, serverConfigError, swapsOf, useServerConfig } from "./models-info.tsx";
 import { LocalCards, LocalTable, PeerList, type ModelRowData } from "./models-table.tsx";
 import { SwapHistory } from "./models-waiting.tsx";
@@ -46,6 +47,7 @@ export function ModelsPage() {
           {visible.length} of {local.length} shown, {readyCount} ready
         </span>
         <span class="spacer" />
+        <ProfilePicker />
         <label class="row" style={{ gap: "4px" }}>
           <input type="checkbox" checked={showUnlisted.value} onChange={(e) => toggle((e.target as HTMLInputElement).checked)} data-testid="show-unlisted" />
           Show unlisted ({unlistedCount})
