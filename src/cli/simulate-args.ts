@@ -32,6 +32,10 @@ export interface SimulateOptions {
   report: "both" | "usage" | "timings";
   /** Also answer like ComfyUI: its page, /api/prompt, and a status message first on /ws. */
   comfy: boolean;
+  /** Allocate and touch this many MiB (real RSS) after binding, before turning healthy; kept until exit. */
+  memoryMb: number;
+  /** Declare this many MiB of GPU memory (nothing is allocated: a fake nvidia-smi reports it). */
+  gpuMb: number;
 }
 
 /** The usage text of `switchyard simulate`. */
@@ -57,6 +61,12 @@ export const SIMULATE_USAGE = `switchyard simulate: a simulated OpenAI/Anthropic
   --report WHAT       accounting in answers: usage, timings or both          [both]
   --comfy             also answer like ComfyUI (its page at /, POST /api/prompt,
                       a status message first on /ws)
+  --memory-mb N       allocate and touch N MiB of RAM before turning healthy,
+                      held until exit (real RSS)                               [0]
+  --gpu-mb N          declare N MiB of GPU memory on the first GPU of
+                      CUDA_VISIBLE_DEVICES (else 0); nothing is allocated: with
+                      SWITCHYARD_SIMULATE_GPU_DIR set, "<pid> <mb> <gpu>" is
+                      written to <dir>/<pid> for a fake nvidia-smi to report   [0]
 
   /ws is a WebSocket echo (text and binary); the text "close" closes it with 4000.`;
 
@@ -78,9 +88,11 @@ const DEFAULTS: SimulateOptions = {
   closeAfterResponse: false,
   report: "both",
   comfy: false,
+  memoryMb: 0,
+  gpuMb: 0,
 };
 
-type ValueFlag = "port" | "host" | "model" | "loadMs" | "tps" | "tokens" | "exitAtStart" | "crashAfter" | "stallAfter" | "printLines" | "report";
+type ValueFlag = "port" | "host" | "model" | "loadMs" | "tps" | "tokens" | "exitAtStart" | "crashAfter" | "stallAfter" | "printLines" | "report" | "memoryMb" | "gpuMb";
 type BoolFlag = "neverHealthy" | "ignoreSigterm" | "spawnGrandchild" | "splitUtf8" | "closeAfterResponse" | "comfy";
 
 const VALUE_FLAGS: Record<string, ValueFlag> = {
@@ -95,6 +107,8 @@ const VALUE_FLAGS: Record<string, ValueFlag> = {
   "--stall-after": "stallAfter",
   "--print-lines": "printLines",
   "--report": "report",
+  "--memory-mb": "memoryMb",
+  "--gpu-mb": "gpuMb",
 };
 const BOOL_FLAGS: Record<string, BoolFlag> = {
   "--never-healthy": "neverHealthy",

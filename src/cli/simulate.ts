@@ -5,12 +5,15 @@
  * ignore SIGTERM, fork a grandchild that holds stdout, close every connection after one response. Any route it does not simulate (or any
  * request with `x-simulate-echo: 1`) is echoed back as JSON, so proxy tests can see exactly what
  * reached the backend. `/ws` is a WebSocket echo; `--comfy` adds ComfyUI's shape (simulate-comfy.ts).
+ * For placement tests, `--memory-mb` really holds that much RSS and `--gpu-mb` declares GPU memory
+ * that a fake nvidia-smi (test/fixtures/fake-nvidia-smi.ts) reports (simulate-memory.ts).
  * Run directly with `bun src/cli/simulate.ts --port 0 ...`.
  */
 import { parseSimulateArgs, SIMULATE_USAGE, type SimulateOptions } from "./simulate-args.ts";
 import { serveClosingAfterResponse } from "./simulate-closing-server.ts";
 import { MEDIA_ROUTES, RAW_ROUTES } from "./simulate-media.ts";
 import { comfyGreeting, comfyResponse, type SimSocketData } from "./simulate-comfy.ts";
+import { declareGpuMemory, holdMemory } from "./simulate-memory.ts";
 import {
   anthropicMessage,
   chatCompletion,
@@ -89,6 +92,9 @@ async function startSimulator(o: SimulateOptions): Promise<void> {
         },
       }).port;
   console.log(`listening on ${port}`);
+  // Held before /health can say 200, so a measurement after ready sees it.
+  if (o.memoryMb > 0) console.log(`memory: holding ${holdMemory(o.memoryMb)} MiB`);
+  if (o.gpuMb > 0) console.log(`gpu: ${declareGpuMemory(o.gpuMb, process.env)}`);
   const markHealthy = () => {
     healthy = true;
     console.log(`ready at ${Date.now()}`);

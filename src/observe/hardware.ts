@@ -7,6 +7,15 @@
  * result that says what was wrong. Sampling and spawning happen at the edge
  * (cli/hardware-monitor.ts); the one-off host description is in hardware-snapshot.ts. Web-standard.
  */
+import type { Parsed } from "../placement/parsed.ts";
+import { parseNumber } from "../placement/parse-number.ts";
+import { splitCsvLine } from "../placement/split-csv-line.ts";
+import { rocmSmiRows } from "../placement/rocm-smi.ts";
+import { parseMeminfo, type MemInfo } from "../placement/meminfo.ts";
+
+// The tool-text parsers live in placement/ (which reads the same tools); they are re-exported here unchanged.
+export { parseMeminfo, parseNumber, rocmSmiRows, splitCsvLine, type MemInfo, type Parsed };
+
 // ---------------------------------------------------------------- wire shapes (llama-swap's JSON names)
 
 /** One GPU at one moment (llama-swap's GpuStat; unknown numbers are 0, as there). */
@@ -73,9 +82,6 @@ export interface PerformanceSamples {
   gpuMonitor: GpuMonitorState;
 }
 
-/** A parse result: the value, or why the text could not be read. */
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
-
 const fail = (error: string): { ok: false; error: string } => ({ ok: false, error });
 
 // ---------------------------------------------------------------- the commands (llama-swap's fields and flags)
@@ -89,14 +95,6 @@ export const ROCM_SMI_ARGS = ["-i", "-P", "-t", "-f", "-u", "--showmemuse", "--s
 
 // ---------------------------------------------------------------- small helpers
 
-/** A number from a tool's field; null for "", N/A, [N/A], [Not Supported] and anything else not numeric. */
-export function parseNumber(text: string | undefined): number | null {
-  const t = (text ?? "").trim();
-  if (t === "" || !/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(t)) return null;
-  const n = Number(t);
-  return Number.isFinite(n) ? n : null;
-}
-
 const orZero = (n: number | null): number => n ?? 0;
 const quote = (text: string): string => JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
 const nonEmptyLines = (text: string): string[] =>
@@ -104,25 +102,6 @@ const nonEmptyLines = (text: string): string[] =>
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== "");
-
-/** One CSV line into cells: commas split, double quotes group (and `""` escapes a quote). */
-export function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
-  let cell = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') (cell += '"'), i++;
-      else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") cells.push(cell.trim()), (cell = "");
-    else cell += c;
-  }
-  cells.push(cell.trim());
-  return cells;
-}
 
 // ---------------------------------------------------------------- nvidia-smi
 
@@ -206,46 +185,6 @@ function rocmStat(device: string, fields: ReadonlyMap<string, string>, timestamp
 }
 
 /**
- * Rows of rocm-smi's `--csv` table (lines before the `device,…` header, such as warnings, are
- * skipped), or of its `--json` object (`{"card0": {"GPU use (%)": "3", …}}`): device name → fields
- * keyed by lower-cased column name. Null when the text is neither.
- */
-export function rocmSmiRows(text: string): { device: string; fields: Map<string, string> }[] | null {
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{")) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(trimmed);
-    } catch {
-      return null;
-    }
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return null;
-    const rows: { device: string; fields: Map<string, string> }[] = [];
-    for (const [device, v] of Object.entries(doc)) {
-      if (typeof v !== "object" || v === null || Array.isArray(v)) continue;
-      const fields = new Map<string, string>();
-      for (const [k, x] of Object.entries(v)) if (typeof x === "string" || typeof x === "number") fields.set(k.trim().toLowerCase(), String(x).trim());
-      rows.push({ device, fields });
-    }
-    return rows;
-  }
-  let header: string[] | null = null;
-  const rows: { device: string; fields: Map<string, string> }[] = [];
-  for (const line of nonEmptyLines(text)) {
-    const cells = splitCsvLine(line);
-    if (cells[0].toLowerCase() === "device") {
-      header = cells.map((c) => c.toLowerCase());
-      continue;
-    }
-    if (header === null || cells.length !== header.length) continue;
-    const fields = new Map<string, string>();
-    header.forEach((h, i) => fields.has(h) || fields.set(h, cells[i]));
-    rows.push({ device: cells[0], fields });
-  }
-  return header === null ? null : rows;
-}
-
-/**
  * `rocm-smi <ROCM_SMI_ARGS>` (CSV, as llama-swap polls it) or the same flags with `--json`: one GpuStat
  * per `cardN` device. Text with no device table is unparsable.
  */
@@ -264,20 +203,6 @@ export function parseGpuTool(tool: GpuTool, text: string, timestamp: string): Pa
 }
 
 // ---------------------------------------------------------------- /proc
-
-/** /proc/meminfo values in kB, by name (`MemTotal`, `MemAvailable`, `SwapFree`, …). */
-export type MemInfo = ReadonlyMap<string, number>;
-
-/** /proc/meminfo text; unparsable without MemTotal and MemFree. */
-export function parseMeminfo(text: string): Parsed<MemInfo> {
-  const values = new Map<string, number>();
-  for (const line of nonEmptyLines(text)) {
-    const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?:\s+kB)?$/.exec(line);
-    if (m) values.set(m[1], Number(m[2]));
-  }
-  if (!values.has("MemTotal") || !values.has("MemFree")) return fail("unparsable /proc/meminfo: no MemTotal and MemFree");
-  return { ok: true, value: values };
-}
 
 /**
  * Memory in MiB, as gopsutil (llama-swap's source) counts it on Linux: used = total − free −

@@ -11,6 +11,13 @@ describe("parseSimulateArgs", () => {
     expect(o).toMatchObject({ port: 8080, tps: 12.5, neverHealthy: true, model: "m", host: "127.0.0.1", tokens: 16, crashAfter: null });
   });
 
+  test("memory flags: --memory-mb and --gpu-mb in MiB, 0 by default, whole numbers only", () => {
+    expect(parseSimulateArgs([])).toMatchObject({ memoryMb: 0, gpuMb: 0 });
+    expect(parseSimulateArgs(["--memory-mb", "64", "--gpu-mb=2048"])).toMatchObject({ memoryMb: 64, gpuMb: 2048 });
+    expect(() => parseSimulateArgs(["--memory-mb", "1.5"])).toThrow("whole number");
+    expect(() => parseSimulateArgs(["--gpu-mb", "-1"])).toThrow("expected a number");
+  });
+
   test("rejects unknown flags, missing values and bad numbers", () => {
     expect(() => parseSimulateArgs(["--bogus"])).toThrow("unknown flag");
     expect(() => parseSimulateArgs(["--port"])).toThrow("needs a value");
