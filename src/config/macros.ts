@@ -34,7 +34,7 @@ export interface MacroOptions {
 export type Report = (path: PathSeg[], message: string) => void;
 
 /** Names the user may not declare. */
-export const RESERVED_MACROS = ["PID", "PORT", "MODEL_ID", "SWITCHYARD"] as const;
+export const RESERVED_MACROS = ["PID", "PORT", "MODEL_ID", "SWITCHYARD", "GPU"] as const;
 /** Default `proxy` of a model that does not set one. */
 export const DEFAULT_PROXY = "http://localhost:${PORT}";
 
@@ -278,6 +278,7 @@ function leftoverMessage(name: string, path: PathSeg[]): string {
   }
   if (name === "MODEL_ID") return "${MODEL_ID} is only available inside a model";
   if (name === "PID") return "${PID} is only available in cmdStop";
+  if (name === "GPU") return "${GPU} is only available in a model's cmd and env";
   return `unknown macro \${${name}}`;
 }
 
@@ -285,8 +286,10 @@ function leftoverMessage(name: string, path: PathSeg[]): string {
 function reportLeftovers(v: RawValue, path: PathSeg[], report: Report): void {
   if (typeof v === "string") {
     const allowPid = path.length === 3 && path[0] === "models" && path[2] === "cmdStop";
+    // ${GPU}: the GPU indices the fit router placed the model on, replaced when it starts.
+    const allowGpu = path[0] === "models" && (path[2] === "cmd" || path[2] === "env") && path.length <= 4;
     const names = new Set<string>();
-    for (const m of v.matchAll(USE)) if (!(allowPid && m[1] === "PID")) names.add(m[1]);
+    for (const m of v.matchAll(USE)) if (!(allowPid && m[1] === "PID") && !(allowGpu && m[1] === "GPU")) names.add(m[1]);
     if (names.size > 0) report(path, [...names].map((n) => leftoverMessage(n, path)).join("; "));
     for (const m of v.matchAll(ENV_USE)) report(path, `environment variable ${m[1]} is not set`);
     return;

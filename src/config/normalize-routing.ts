@@ -7,6 +7,7 @@ import { didYouMean, type PathSeg } from "./errors.ts";
 import { compileMatrix, MatrixDslError, parseMatrixExpression, resolveEvictCosts } from "./matrix-dsl.ts";
 import { DEFAULT_GROUP_ID, ordered, type ConfigInput, type GroupInput, type MatrixInput, type NormalizeContext } from "./normalize-context.ts";
 import { DEFAULTS } from "./schema.ts";
+import { normalizeFit } from "./normalize-fit.ts";
 import type { GroupConfig, MatrixConfig, RoutingConfig } from "./types.ts";
 
 function hasKeys(o: object | undefined): boolean {
@@ -41,7 +42,10 @@ export function normalizeRouting(
     else groupsIn = input.groups ?? {};
   } else {
     const settings = rr?.settings ?? {};
-    if (rr?.use === "matrix") {
+    if (rr?.use === "fit") {
+      if (hasKeys(settings.groups)) ctx.warn(["routing", "router", "settings", "groups"], "ignored: routing.router.use is fit (models are placed by memory)");
+      if (settings.matrix !== undefined) ctx.warn(["routing", "router", "settings", "matrix"], "ignored: routing.router.use is fit (models are placed by memory)");
+    } else if (rr?.use === "matrix") {
       matrixPath = ["routing", "router", "settings", "matrix"];
       if (settings.matrix === undefined) ctx.report(["routing", "router", "use"], "is matrix but routing.router.settings.matrix is not set");
       else matrixIn = settings.matrix;
@@ -55,7 +59,9 @@ export function normalizeRouting(
 
   let matrix: MatrixConfig | null = null;
   let groups: GroupConfig[] = [];
-  if (matrixIn !== null) matrix = normalizeMatrix(matrixIn, matrixPath, ctx, idSet, aliases);
+  const fit = !hasLegacy && rr?.use === "fit" ? normalizeFit(rr.settings?.fit, ctx) : null;
+  if (fit !== null) groups = [];
+  else if (matrixIn !== null) matrix = normalizeMatrix(matrixIn, matrixPath, ctx, idSet, aliases);
   else groups = normalizeGroups(groupsIn, groupsPath, ctx, ids, idSet, aliases);
 
   const fifo = input.routing?.scheduler?.settings?.fifo;
@@ -76,7 +82,8 @@ export function normalizeRouting(
   }
 
   return {
-    router: matrix !== null ? "matrix" : "group",
+    router: fit !== null ? "fit" : matrix !== null ? "matrix" : "group",
+    fit,
     groups,
     matrix,
     scheduler: input.routing?.scheduler?.use ?? "fifo",

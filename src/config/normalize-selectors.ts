@@ -41,6 +41,8 @@ export function createNameResolver(models: ReadonlySet<string>, aliases: Readonl
 /** Whether the local models can run at once: one `swap: false` group holds them all, or one matrix set. */
 function coexistProblem(routing: RoutingConfig, local: readonly string[]): string | null {
   if (local.length <= 1) return null;
+  // Placement by memory lets any models run together that fit.
+  if (routing.router === "fit") return null;
   if (routing.router === "matrix") {
     const ok = routing.matrix?.expanded.some((s) => local.every((m) => s.models.includes(m))) ?? false;
     return ok ? null : "spillover targets must all appear together in one expanded matrix set";

@@ -7,6 +7,7 @@ import type { PathSeg } from "./errors.ts";
 import { compareCodePoints } from "./compare-code-points.ts";
 import { normalizeUrl, ordered, sanitizeStripParams, withoutModelKey, type ConfigInput, type ModelInput, type NormalizeContext } from "./normalize-context.ts";
 import { normalizeSelectors } from "./normalize-selectors.ts";
+import { normalizeModelMemory } from "./normalize-fit.ts";
 import { normalizePeers } from "./normalize-peers.ts";
 import { normalizePerformance } from "./normalize-performance.ts";
 import { normalizeLogTimeFormat } from "./normalize-logging.ts";
@@ -253,6 +254,8 @@ function normalizeModel(id: string, m: ModelInput, ctx: NormalizeContext, d: Mod
     sendLoadingState: m.sendLoadingState ?? d.sendLoadingState,
     filters,
     metadata: m.metadata ?? {},
+    memory: normalizeModelMemory(m, at("memory"), ctx),
+    persistent: m.persistent ?? false,
     healthCheckTimeout: modelHealthCheckTimeout(m.healthCheckTimeout, d.healthCheckTimeout, at("healthCheckTimeout"), ctx),
     capabilities: normalizeCapabilities(m.capabilities),
     timeouts: normalizeTimeouts(m.timeouts, at("timeouts"), DEFAULTS.timeoutResponseHeaderModel, ctx),

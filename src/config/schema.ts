@@ -69,6 +69,10 @@ function timeoutsSchema(responseHeaderDefault: number, of: string) {
   );
 }
 const Modality = Type.Union([Type.Literal("text"), Type.Literal("audio"), Type.Literal("image")]);
+/** A memory size with its unit: `7.5GiB`, `512MiB`, `24GB` (GiB/MiB/KiB are powers of 1024, GB/MB/KB of 1000). */
+export const SIZE_PATTERN = "^\\s*[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B|B)\\s*$";
+const Size = (description: string) => Type.String({ pattern: SIZE_PATTERN, description: `${description} A size with its unit: 7.5GiB, 512MiB, 24GB.` });
+
 const CapabilitiesSchema = Type.Object(
   {
     in: Type.Optional(Type.Array(Modality, { description: "Input modalities: text, audio, image." })),
@@ -141,6 +145,16 @@ const ModelSchema = Type.Object(
     ttl: Type.Optional(Type.Integer({ minimum: -1, description: "Idle seconds before unloading; 0 = never; -1 or absent = globalTTL." })),
     unloadTimeout: Type.Optional(Type.Integer({ minimum: 0, description: "Seconds to wait for a graceful stop on unload before SIGKILL; 0 or absent = the global unloadTimeout." })),
     drainTimeout: Type.Optional(Type.Number({ minimum: 0, description: "(switchyard) Seconds an evicted model waits for in-flight requests before severing them; absent = the global drainTimeout; 0 = sever at once." })),
+    memory: Type.Optional(
+      Type.Union(
+        [
+          Size("(switchyard, routing.router.use: fit) Memory the model needs on one device (a GPU when there are GPUs, else the system RAM)."),
+          Type.Record(Type.String(), Size("Memory on this device."), { description: "Memory per device ID (GPU index, or cpu): a model spanning GPUs lists each." }),
+        ],
+        { description: "(switchyard, fit router) What the model needs. Absent: guessed from its GGUF file, else learned after its first load. A measurement above it replaces it." },
+      ),
+    ),
+    persistent: Type.Optional(Type.Boolean({ default: false, description: "(switchyard, fit router) Never evicted to make room for another model." })),
     unlisted: Type.Optional(Type.Boolean({ description: "Hide from /v1/models (still routable)." })),
     useModelName: Type.Optional(Type.String({ description: "Model name sent upstream instead of the requested one." })),
     name: Type.Optional(Type.String({ description: "Display name in /v1/models." })),
@@ -195,13 +209,35 @@ const MatrixSchema = Type.Object(
   { ...closed, description: "Matrix router: which combinations of models may run together." },
 );
 
+const FitSchema = Type.Object(
+  {
+    devices: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            id: Type.Union([Type.Integer({ minimum: 0 }), Type.Literal("cpu")], { description: "GPU index (0, 1, …) or cpu (the system RAM)." }),
+            memory: Size("Total memory of the device."),
+            reserve: Type.Optional(Size("Kept free (default 0).")),
+          },
+          closed,
+        ),
+        { description: "Devices declared instead of detected (nvidia-smi, rocm-smi, /proc/meminfo). Absent: detected at start." },
+      ),
+    ),
+    reserve: Type.Optional(Size("Kept free on each detected GPU (default 512MiB).")),
+    cpuReserve: Type.Optional(Size("Kept free in the detected system RAM (default 2GiB).")),
+    stateFile: Type.Optional(Type.String({ description: "Where measured sizes are remembered across restarts (default switchyard-memory.json beside the config; \"\" = not kept)." })),
+  },
+  { ...closed, description: "(switchyard) Placement by memory: the devices and their budgets." },
+);
+
 const RoutingSchema = Type.Object(
   {
     router: Type.Optional(
       Type.Object(
         {
-          use: Type.Optional(Type.Union([Type.Literal("group"), Type.Literal("matrix")], { description: "Swap engine (default group)." })),
-          settings: Type.Optional(Type.Object({ groups: Type.Optional(GroupsSchema), matrix: Type.Optional(MatrixSchema) }, closed)),
+          use: Type.Optional(Type.Union([Type.Literal("group"), Type.Literal("matrix"), Type.Literal("fit")], { description: "Swap engine (default group). fit (switchyard): keep as many models resident as fit in memory; evict the least recently used idle one." })),
+          settings: Type.Optional(Type.Object({ groups: Type.Optional(GroupsSchema), matrix: Type.Optional(MatrixSchema), fit: Type.Optional(FitSchema) }, closed)),
         },
         closed,
       ),

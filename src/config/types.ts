@@ -54,6 +54,10 @@ export interface ModelCompat {
 export interface ModelConfig {
   /** The model ID (the key under `models:`). */
   id: string;
+  /** Declared memory (`memory:`), or null. */
+  memory: ModelMemory | null;
+  /** Never evicted by the fit router. */
+  persistent: boolean;
   /** Start command as argv (comment lines dropped, continuations joined, shell-word split). */
   cmd: string[];
   /** Stop command as argv; may contain the literal `${PID}`, replaced at stop time. Empty = signal the group. */
@@ -170,8 +174,33 @@ export type LogTimeFormat =
 export type LogToStdout = "proxy" | "upstream" | "both" | "none";
 
 /** Routing engine and scheduler choice, normalised from `routing:` or the legacy top-level keys. */
+/** A device declared in `routing.router.settings.fit.devices`. */
+export interface DeclaredDevice {
+  /** GPU index as a string ("0"), or "cpu". */
+  id: string;
+  memory: number;
+  reserve: number;
+}
+
+/** Placement by memory (`routing.router.use: fit`). */
+export interface FitConfig {
+  /** Declared devices, or null: detect them at start. */
+  devices: DeclaredDevice[] | null;
+  /** Bytes kept free on each detected GPU. */
+  reserve: number;
+  /** Bytes kept free in the detected system RAM. */
+  cpuReserve: number;
+  /** Where measured sizes are kept (as written; relative = to the config's directory), or null. */
+  stateFile: string | null;
+}
+
+/** What a model declares it needs (`memory:`): bytes on one device of the fit's choosing, or bytes per device ID. */
+export type ModelMemory = { kind: "any"; bytes: number } | { kind: "devices"; perDevice: Record<string, number> };
+
 export interface RoutingConfig {
-  router: "group" | "matrix";
+  router: "group" | "matrix" | "fit";
+  /** Present iff router is `fit` (absent or null otherwise). */
+  fit?: FitConfig | null;
   /** Explicit groups plus the synthetic `(default)` group of every ungrouped model (group router). */
   groups: GroupConfig[];
   /** Present iff router is `matrix`. */

@@ -142,6 +142,8 @@ export function routeErrorStatus(err: RouteError): { status: number; opts: Error
       return { status: 503, opts: { code: "request_severed" } };
     case "shutting_down":
       return { status: 503, opts: { code: "shutting_down" } };
+    case "does_not_fit":
+      return { status: 503, opts: { code: "model_does_not_fit" } };
     case "cancelled":
       // Nobody reads it (the client left); 499 is nginx's "client closed request".
       return { status: 499, opts: { code: "cancelled", type: "invalid_request_error" } };

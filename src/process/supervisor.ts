@@ -15,10 +15,10 @@ import { createIdleTimer } from "./idle-timer.ts";
 import { launchProcess, settleOutput, startAborted } from "./launch-process.ts";
 import { createLineTail, type LineTail } from "./line-tail.ts";
 import { describeExit, type ExitInfo, type SpawnedProcess } from "./spawn-group.ts";
-import { resolveOptions, type SupervisorOptions } from "./supervisor-options.ts";
+import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from "./supervisor-options.ts";
 import { terminateGroup } from "./terminate-group.ts";
 import { isLegalTransition } from "./transitions.ts";
-import { StartError, type ProcessState, type Supervisor, type SupervisorEvent } from "./types.ts";
+import { StartError, type ProcessState, type StartPlacement, type Supervisor, type SupervisorEvent } from "./types.ts";
 
 /** Dependencies and tuning of one supervisor (defined in supervisor-options.ts). */
 export type { SupervisorOptions } from "./supervisor-options.ts";
@@ -36,6 +36,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
   let starting: { promise: Promise<void>; abort: AbortController } | null = null;
   let stopping: Promise<void> | null = null;
   let shuttingDown = false;
+  let placement: StartPlacement | null = null;
   // Seeded by a config reload that replaced this model's supervisor but kept its command.
   const loadHistoryMs: number[] = [...(opts.loadHistoryMs ?? [])].slice(-LOAD_HISTORY);
   let ttl = m.ttl;
@@ -66,11 +67,12 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
 
   // ---- start: stopped → starting → ready (or → stopping/stopped on failure)
 
-  async function runStart(signal: AbortSignal): Promise<void> {
+  async function runStart(signal: AbortSignal, where: StartPlacement | undefined): Promise<void> {
     transition("starting");
+    placement = where ?? null;
     let spawned: SpawnedProcess | null = null;
     try {
-      const spawnedAt = await launchProcess(o, signal, {
+      const spawnedAt = await launchProcess(placed(o, where), signal, {
         onOutput,
         onSpawned(p) {
           tail = createLineTail();
@@ -156,15 +158,15 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
 
   // ---- the contract
 
-  function start(): Promise<void> {
+  function start(where?: StartPlacement): Promise<void> {
     if (shuttingDown || state === "shutdown") {
       return Promise.reject(new StartError("shutdown", `[${id}] is shut down`));
     }
     if (state === "ready" && !stopping) return Promise.resolve();
     if (starting) return starting.promise;
-    if (stopping) return stopping.then(start, start);
+    if (stopping) return stopping.then(() => start(where), () => start(where));
     const abort = new AbortController();
-    const promise = runStart(abort.signal);
+    const promise = runStart(abort.signal, where);
     const entry = { promise, abort };
     starting = entry;
     const clear = () => {
@@ -209,6 +211,9 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     get loadHistoryMs() {
       return loadHistoryMs;
     },
+    get placement() {
+      return placement;
+    },
     start,
     stop,
     shutdown,
@@ -219,4 +224,20 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     },
     subscribe: events.subscribe,
   };
+}
+
+const VISIBLE_DEVICES = ["CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"] as const;
+
+/**
+ * The options with a placement applied: `${GPU}` in the command and the model's env becomes the
+ * GPU indices ("0", "0,1"; "" on the CPU), and each *_VISIBLE_DEVICES the model's env does not set
+ * is set to them when the model was placed on GPUs.
+ */
+export function placed(o: ResolvedOptions, where: StartPlacement | undefined): ResolvedOptions {
+  if (!where) return o;
+  const gpu = where.gpus.join(",");
+  const env: Record<string, string | undefined> = { ...o.env };
+  for (const [k, v] of Object.entries(o.model.env)) env[k] = v.replaceAll("${GPU}", gpu);
+  if (where.gpus.length > 0) for (const k of VISIBLE_DEVICES) if (!Object.hasOwn(o.model.env, k)) env[k] = gpu;
+  return { ...o, env, model: { ...o.model, cmd: o.model.cmd.map((a) => a.replaceAll("${GPU}", gpu)) } };
 }

@@ -39,6 +39,12 @@ export type SupervisorEvent =
   | { type: "idle"; model: string; at: number } // TTL elapsed with nothing in flight: ask the router to unload
   | { type: "ready"; model: string; loadMs: number; at: number };
 
+/** Where a model runs (the fit router's choice): device IDs ("0", "cpu") and GPU indices. */
+export interface StartPlacement {
+  devices: string[];
+  gpus: number[];
+}
+
 /** One model's process owner. Only the supervisor changes its own state. */
 export interface Supervisor {
   readonly model: string;
@@ -48,8 +54,14 @@ export interface Supervisor {
   readonly baseUrl: string;
   /** Pid of the running leader, or null. */
   readonly pid: number | null;
-  /** Start and wait until ready; rejects with StartError. Joins a start already under way. */
-  start(): Promise<void>;
+  /**
+   * Start and wait until ready; rejects with StartError. Joins a start already under way.
+   * `placement` (the fit router): `${GPU}` in cmd and env becomes its GPU indices, and
+   * CUDA/HIP/ROCR_VISIBLE_DEVICES are set to them unless the model's env sets them.
+   */
+  start(placement?: StartPlacement): Promise<void>;
+  /** Where the running process was placed, or null. */
+  readonly placement: StartPlacement | null;
   /** Stop gracefully, SIGKILL the group after `timeoutMs`; resolves when the group is gone. Idempotent. */
   stop(timeoutMs: number): Promise<void>;
   /** Stop and become terminal (`shutdown`). */

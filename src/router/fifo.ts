@@ -39,7 +39,7 @@ function route(core: Core, swapper: Swapper, e: Entry): boolean {
     return true;
   }
   const running = core.runningSet();
-  const evict = swapper.evictionFor(model, running);
+  const evict = swapper.evictionFor(model, running, core.view);
   const collision = core.collides(model, evict);
   if (core.effects.modelState(model) === "ready" && evict.length === 0 && !collision) {
     core.grant(e); // 3
@@ -73,7 +73,7 @@ export function fifoPolicy(swapper: Swapper, priority: (model: string) => number
       const d = core.drainOf(model);
       if ((d && d.cause !== "evict") || core.isStopping(model) || core.swapFor(model)) return new Set();
       const loading = core.swapTargets();
-      return new Set(swapper.evictionFor(model, core.runningSet()).filter((m) => !loading.has(m)));
+      return new Set(swapper.evictionFor(model, core.runningSet(), core.view).filter((m) => !loading.has(m)));
     },
     nextWake(core) {
       const maxWaitMs = core.settings.maxWaitSec * 1000;
@@ -82,6 +82,7 @@ export function fifoPolicy(swapper: Swapper, priority: (model: string) => number
       const at = o.req.arrivedAt + maxWaitMs;
       return at > core.now() ? at : null;
     },
+    refusal: swapper.refusal ? (model) => swapper.refusal!(model) : undefined,
   };
 }
 

@@ -18,7 +18,9 @@ export type LoopEvent =
   | { type: "timer" }
   | { type: "state-change"; model: string }
   /** A config reload: `apply` switches routing state in one step (router.ts builds it). */
-  | { type: "reconfigure"; apply: () => void };
+  | { type: "reconfigure"; apply: () => void }
+  /** A model's memory was measured: `apply` records it in the ledger, then the queue is re-examined. */
+  | { type: "memory"; model: string; apply: () => void };
 
 /** A running loop. */
 export interface Loop {
@@ -51,6 +53,9 @@ export function dispatchEvent(scheduler: Scheduler, ev: LoopEvent): void {
       return scheduler.onStateChange(ev.model);
     case "reconfigure":
       return ev.apply();
+    case "memory":
+      ev.apply();
+      return scheduler.onStateChange(ev.model);
   }
 }
 

@@ -19,7 +19,10 @@ import type { Effects, RouteRequest, SchedulerSettings } from "./seams.ts";
 import { serialPolicy } from "./serial.ts";
 import { schedulerSettings } from "./settings.ts";
 import { createSupervisorEffects, type PendingAcquire } from "./supervisor-effects.ts";
-import { swapperFor } from "./swappers/swapper-for.ts";
+import { formatSize } from "../config/size.ts";
+import { createMemoryLedger } from "../placement/memory-ledger.ts";
+import type { Measurement, Need } from "../placement/types.ts";
+import { declaredDevices, swapperFor, type PlacementDeps } from "./swappers/swapper-for.ts";
 import { cancelledBy, RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router } from "./types.ts";
 
 /** What the router is built from. */
@@ -35,6 +38,8 @@ export interface RouterOptions {
   now?: () => number;
   /** Where the loop's observations go (a broadcast that never blocks); default nowhere. */
   observe?: (event: ObserveEvent) => void;
+  /** Devices and the ledger of sizes for `routing.router.use: fit` (default: the declared devices and an empty ledger). */
+  placement?: PlacementDeps;
 }
 
 /** A validated config reload as the router applies it (the models' diff was computed outside). */
@@ -60,17 +65,21 @@ export interface SwitchyardRouter extends Router {
    * once the switch is made (the drains run on).
    */
   reconfigure(change: RouterReload): Promise<void>;
+  /** Record a model's measured memory in the fit router's ledger, on the loop (then the queue is re-examined). */
+  recordMemory(m: Measurement): void;
+  /** The fit router's devices and ledger (read-only use outside the loop: status pages). */
+  readonly placement: PlacementDeps;
 }
 
 /** The scheduling policy the config asks for: serial, or fifo over the config's swapper. */
-export function policyFor(config: Config, settings: SchedulerSettings, log: Logger): Policy {
-  return config.routing.scheduler === "serial" ? serialPolicy() : fifoPolicy(swapperFor(config, log), (m) => settings.priority(m));
+export function policyFor(config: Config, settings: SchedulerSettings, log: Logger, placement?: PlacementDeps): Policy {
+  return config.routing.scheduler === "serial" ? serialPolicy() : fifoPolicy(swapperFor(config, log, placement), (m) => settings.priority(m));
 }
 
 /** The scheduler the config asks for, over `effects`. */
-export function schedulerFor(config: Config, models: readonly string[], effects: Effects, log: Logger): ReconfigurableScheduler {
+export function schedulerFor(config: Config, models: readonly string[], effects: Effects, log: Logger, placement?: PlacementDeps): ReconfigurableScheduler {
   const settings = schedulerSettings(config, models);
-  return createSchedulerCore(settings, effects, policyFor(config, settings, log));
+  return createSchedulerCore(settings, effects, policyFor(config, settings, log, placement));
 }
 
 /** Create the router over the given supervisors. */
@@ -115,7 +124,8 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
       w?.();
     },
   });
-  const scheduler = schedulerFor(config, [...supervisors.keys()], effects, log);
+  const placement: PlacementDeps = opts.placement ?? { devices: () => declaredDevices(config), ledger: createMemoryLedger() };
+  const scheduler = schedulerFor(config, [...supervisors.keys()], effects, log, placement);
   const loop = createLoop(channel, scheduler, (err, ev) => log.error(`router: handling a ${ev.type} event failed: ${(err as Error)?.stack ?? err}`));
 
   /** Each supervisor's TTL and crash signals become loop events. */
@@ -170,6 +180,18 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
       return [...supervisors].map(([m, s]) => ({ model: m, state: s.state, ...scheduler.routing(m) }));
     },
     settled: () => loop.settled(),
+    placement,
+    recordMemory(m) {
+      post({
+        type: "memory",
+        model: m.model,
+        apply() {
+          const change = placement.ledger.measure(m);
+          if (change?.raised) log.warn(`fit: ${m.model} uses ${describeNeed(change.after)} (measured, ${m.method}), more than the ${change.before.source} ${describeNeed(change.before)}; planning with the measurement`);
+          else if (change) log.info(`fit: ${m.model} measured at ${describeNeed(change.after)} (${m.method})`);
+        },
+      });
+    },
     reconfigure(change) {
       return new Promise<void>((resolve) => {
         post({
@@ -188,11 +210,18 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
             const models = [...new Set([...Object.keys(change.config.models)])].filter((m) => supervisors.has(m));
             const settings = schedulerSettings(change.config, models);
             change.onApplied?.();
-            scheduler.onReconfigure({ settings, policy: policyFor(change.config, settings, log), added: change.added, removed: change.removed, restarted: change.restarted });
+            scheduler.onReconfigure({ settings, policy: policyFor(change.config, settings, log, placement), added: change.added, removed: change.removed, restarted: change.restarted });
             resolve();
           },
         });
       });
     },
   };
+}
+
+/** A need for log lines: `6.00 GiB` or `4.00 GiB on GPU 0 + 4.00 GiB on GPU 1`. */
+function describeNeed(n: Need): string {
+  const parts = Object.entries(n.perDevice).map(([id, b]) => `${formatSize(b)} on ${id === "cpu" ? "cpu" : `GPU ${id}`}`);
+  if (n.any !== undefined) parts.unshift(formatSize(n.any));
+  return parts.join(" + ") || "nothing known";
 }

@@ -48,6 +48,7 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
     dispatch: (c) => current.policy.dispatch(c),
     drainWants: (c) => current.policy.drainWants(c),
     nextWake: (c) => current.policy.nextWake(c),
+    refusal: (m) => current.policy.refusal?.(m) ?? null,
   };
   let known = new Set(settings.models);
   /** Models a reload changed whose old process must stop before the new settings apply. */
@@ -239,6 +240,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
     const m = req.model;
     if (shuttingDown) return new RouteError("shutting_down", "switchyard is shutting down");
     if (!known.has(m) || effects.modelState(m) === null) return new RouteError("model_not_found", `model ${JSON.stringify(m)} not found`);
+    const never = policy.refusal?.(m) ?? null;
+    if (never !== null) return new RouteError("does_not_fit", never);
     const configured = settings.concurrencyLimit(m);
     const limit = configured > 0 ? configured : DEFAULT_CONCURRENCY_LIMIT;
     if ((reserved.get(m) ?? 0) >= limit) return new RouteError("concurrency_limit", `too many requests for model ${m} (limit ${limit}); retry later`, 1);

@@ -6,7 +6,7 @@
  * calls the core, so this state has exactly one writer. Pure: the world is reached through Effects.
  */
 import type { RequestPhase } from "../observe/events.ts";
-import type { Effects, RouteRequest, SchedulerSettings, Swapper } from "./seams.ts";
+import type { Effects, RouteRequest, SchedulerSettings, Swapper, SwapView } from "./seams.ts";
 import type { RouteError } from "./types.ts";
 
 /** Where a request is: in the queue, waiting on a swap, or granted and in flight. */
@@ -55,6 +55,8 @@ export interface Core {
   /** Targets of every swap in progress. */
   swapTargets(): Set<string>;
   inFlightCount(model: string): number;
+  /** What swappers may read: in-flight counts and last use. */
+  readonly view: SwapView;
   /** Entries granted and not yet done. */
   serving(): Entry[];
   drainOf(model: string): Drain | undefined;
@@ -85,6 +87,8 @@ export interface Policy {
   drainWants(core: Core): ReadonlySet<string>;
   /** When the policy next needs a timer (epoch ms), or null. */
   nextWake(core: Core): number | null;
+  /** Why `model` can never be served (checked at admission), or null. */
+  refusal?(model: string): string | null;
 }
 
 /**
@@ -153,11 +157,14 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   const stopping = new Map<string, number>();
   const tickets = new Map<number, Set<string>>();
   const published = new Map<number, string>();
+  /** Epoch ms of each model's last grant or finished request (the fit router evicts the least recent). */
+  const lastUsed = new Map<string, number>();
   let seq = 0;
   let swapSeq = 0;
 
   const now = (): number => effects.now();
   const inFlightCount = (m: string): number => inFlight.get(m)?.size ?? 0;
+  const view: SwapView = { inFlight: inFlightCount, lastUsed: (m) => lastUsed.get(m) ?? 0 };
 
   function enqueue(e: Entry): void {
     e.phase = "queued";
@@ -178,6 +185,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
       e.swap = null;
       if (sw.waiters.length === 0 && !sw.doomed) effects.setSwapWanted(sw.id, false);
     } else if (e.phase === "serving") {
+      lastUsed.set(e.req.model, now());
       const set = inFlight.get(e.req.model);
       if (!set?.delete(e.req.id) || set.size > 0) return;
       inFlight.delete(e.req.model);
@@ -234,6 +242,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     e.phase = "serving";
     e.swap = null;
     published.delete(e.req.id);
+    lastUsed.set(e.req.model, now());
     let set = inFlight.get(e.req.model);
     if (!set) inFlight.set(e.req.model, (set = new Set()));
     set.add(e.req.id);
@@ -260,9 +269,9 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     sw.waiters.push(e);
     // The evictees are idle now (drained or severed): their evict-drain has done its job.
     for (const m of evict) if (drains.get(m)?.cause === "evict") endDrain(m);
-    swapper?.onSwapStart(target, running);
+    const placement = swapper?.onSwapStart(target, running, view) ?? undefined;
     effects.observe({ type: "swap-start", swapId: sw.id, target, evict: [...evict], reason: evict.length > 0 ? "evict" : "cold-start", at: now() });
-    effects.startSwap({ id: sw.id, target, evict: [...evict], requests: [e.req.id] });
+    effects.startSwap({ id: sw.id, target, evict: [...evict], requests: [e.req.id], ...(placement ? { placement } : {}) });
   }
 
   function runningSet(): string[] {
@@ -293,6 +302,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     swapCount: () => swapsById.size,
     swapTargets: () => new Set(swapsByModel.keys()),
     inFlightCount,
+    view,
     serving: () => [...entries.values()].filter((e) => e.phase === "serving"),
     drainOf: (m) => drains.get(m),
     isStopping: (m) => stopping.has(m),

@@ -24,6 +24,8 @@ export interface SwapOrder {
   evict: string[];
   /** Ids of the requests waiting on it when it was committed. */
   requests: number[];
+  /** Where the target runs (the fit router); absent: wherever its command says. */
+  placement?: Placement;
 }
 
 /** How a swap ended, as posted back to the loop. */
@@ -79,12 +81,27 @@ export interface Scheduler {
   routing(model: string): ModelRouting;
 }
 
+/** What a swapper may read of the routing state (placement by memory uses it; groups and matrix do not). */
+export interface SwapView {
+  inFlight(model: string): number;
+  /** Epoch ms of the model's last grant or finished request; 0 = never. */
+  lastUsed(model: string): number;
+}
+
+/** Where a swap's target runs (the fit router): device IDs and the GPU indices to expose. */
+export interface Placement {
+  devices: string[];
+  gpus: number[];
+}
+
 /** Pure eviction policy. */
 export interface Swapper {
   /** Running models (from `running`) that must stop for `target` to run. Pure: no logging, no state. */
-  evictionFor(target: string, running: readonly string[]): string[];
-  /** Called exactly once when a swap is committed, with the `running` set it was decided on. May log. */
-  onSwapStart(target: string, running: readonly string[]): void;
+  evictionFor(target: string, running: readonly string[], view?: SwapView): string[];
+  /** Called exactly once when a swap is committed, with the `running` set it was decided on. May log; may say where the target runs. */
+  onSwapStart(target: string, running: readonly string[], view?: SwapView): Placement | void;
+  /** A reason `target` can never run (it fits no device), checked at admission; null when it can. */
+  refusal?(target: string): string | null;
 }
 
 /** The scheduler's only way to touch the world. */

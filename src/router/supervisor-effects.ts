@@ -107,7 +107,7 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
       log.info(evict.length > 0 ? `swap: loading ${target}, stopping ${evict.join(", ")}` : `swap: loading ${target}`);
       await Promise.all(evict.map((m) => sup(m).stop(o.unloadTimeoutMs(m)).catch((err: unknown) => log.warn(`swap: stopping ${m} failed: ${why(err)}`))));
       if (!swapWanted.get(id)) return abandoned();
-      await sup(target).start();
+      await sup(target).start(order.placement);
       finish({ kind: "ready" });
     } catch (err) {
       const error = startFailure(target, err);

@@ -13,6 +13,7 @@ export type RouteErrorKind =
   | "model_removed" // 404: a config reload removed the model while the request waited
   | "severed" // in-band: drain deadline passed while the request was in flight
   | "shutting_down" // 503
+  | "does_not_fit" // 503: the fit router: more memory than any device holds
   | "cancelled"; // the client left (nothing is sent)
 
 /** A refusal or cut, with everything the HTTP layer needs to answer. */

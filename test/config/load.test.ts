@@ -67,6 +67,7 @@ describe("defaults", () => {
         router: "group",
         groups: [{ id: "(default)", members: ["m"], swap: true, exclusive: true, persistent: false }],
         matrix: null,
+        fit: null,
         scheduler: "fifo",
         fifo: { priority: {}, maxWait: 60 },
       },
@@ -77,6 +78,8 @@ describe("defaults", () => {
     });
     expect(models.m).toEqual({
       id: "m",
+      memory: null,
+      persistent: false,
       cmd: ["srv", "--port", "5800"],
       cmdStop: [],
       proxy: "http://localhost:5800",

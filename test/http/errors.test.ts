@@ -39,6 +39,7 @@ describe("error envelope", () => {
       model_removed: 404,
       severed: 503,
       shutting_down: 503,
+    does_not_fit: 503,
       cancelled: 499,
     };
     for (const [kind, status] of Object.entries(want)) expect(routeErrorStatus(new RouteError(kind as RouteErrorKind, "x")).status).toBe(status);

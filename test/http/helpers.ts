@@ -122,6 +122,7 @@ export function fakeSupervisor(model: string, state: Supervisor["state"], loadHi
     state,
     baseUrl: "http://127.0.0.1:1",
     pid: null,
+    placement: null,
     start: async () => {},
     stop: async () => {},
     shutdown: async () => {},

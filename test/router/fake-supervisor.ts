@@ -5,13 +5,15 @@
 import { baseConfig, baseModelConfig } from "../fixtures/model-config.ts";
 import type { Config, GroupConfig, ModelConfig, RoutingConfig } from "../../src/config/types.ts";
 import type { Logger } from "../../src/log/types.ts";
-import { StartError, type ProcessState, type Supervisor, type SupervisorEvent } from "../../src/process/types.ts";
+import { StartError, type ProcessState, type StartPlacement, type Supervisor, type SupervisorEvent } from "../../src/process/types.ts";
 
 /** A supervisor whose start and stop the test completes by hand (or automatically). */
 export class FakeSupervisor implements Supervisor {
   state: ProcessState = "stopped";
   readonly pid = null;
   readonly loadHistoryMs: number[] = [];
+  /** The placement of the last start (the fit router's choice). */
+  placement: StartPlacement | null = null;
   /** Resolve starts at once. */
   autoReady = false;
   /** Hold stops until `releaseStop()`. */
@@ -32,7 +34,8 @@ export class FakeSupervisor implements Supervisor {
     readonly journal: string[] = [],
   ) {}
 
-  start(): Promise<void> {
+  start(placement?: StartPlacement): Promise<void> {
+    this.placement = placement ?? null;
     if (this.state === "shutdown") return Promise.reject(new StartError("shutdown", `[${this.model}] is shut down`));
     if (this.state === "ready") return Promise.resolve();
     if (this.start$) return this.start$.promise;

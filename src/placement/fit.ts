@@ -1,0 +1,133 @@
+/**
+ * The fit policy, as pure code: place a model where its memory fits beside the residents; when it
+ * does not, evict residents on that device until it does: idle before busy, lower priority first,
+ * least recently used first, never a persistent one. A model needing more than a device holds even
+ * when empty is refused. With several devices, the one needing the fewest (and least recently
+ * used) evictions wins, then the one with the most room left.
+ */
+import { formatSize } from "../config/size.ts";
+import type { Bytes, Device, Need } from "./types.ts";
+
+/** What the plan knows of each model (all reads; pure). */
+export interface FitView {
+  need(model: string): Need;
+  persistent(model: string): boolean;
+  priority(model: string): number;
+  inFlight(model: string): number;
+  /** Epoch ms of the model's last grant or finished request (0 = never). */
+  lastUsed(model: string): number;
+  /** Devices a resident with an `any` need was placed on (absent: none known). */
+  placedOn(model: string): readonly string[] | undefined;
+}
+
+/** A placement decision. */
+export type FitPlan =
+  | {
+      kind: "fit";
+      /** Devices the target runs on. */
+      devices: string[];
+      /** Residents to stop first. */
+      evict: string[];
+      /** Bytes the target needs per device, and what was free before evicting. */
+      needs: Record<string, Bytes>;
+      free: Record<string, Bytes>;
+    }
+  /** It fits no device even when empty (or names a device that does not exist). */
+  | { kind: "never"; message: string }
+  /** It would fit, but persistent residents hold the room: nothing can be evicted for it. */
+  | { kind: "blocked"; message: string; devices: string[] };
+
+/** Bytes a device offers to models: total, minus what others used at start, minus the reserve. */
+export function budgetOf(d: Device): Bytes {
+  return Math.max(0, d.total - d.usedAtStart - d.reserve);
+}
+
+/** What `model` occupies on each device, by its need and where it was placed. */
+export function usageOf(model: string, view: FitView, devices: readonly Device[]): Record<string, Bytes> {
+  const need = view.need(model);
+  if (need.any === undefined) return { ...need.perDevice };
+  const on = view.placedOn(model) ?? [defaultDevice(devices)];
+  const out: Record<string, Bytes> = {};
+  for (const d of on) out[d] = need.any;
+  return out;
+}
+
+/** Where an `any` model goes when nothing else says: the first GPU, else the CPU. */
+function defaultDevice(devices: readonly Device[]): string {
+  return (devices.find((d) => d.kind === "gpu") ?? devices[0])?.id ?? "cpu";
+}
+
+/** The candidate requirement sets of the target: one per eligible device for `any`, else its own map. */
+function candidates(need: Need, devices: readonly Device[]): Record<string, Bytes>[] {
+  if (need.any !== undefined || Object.keys(need.perDevice).length === 0) {
+    const bytes = need.any ?? 0;
+    const gpus = devices.filter((d) => d.kind === "gpu");
+    return (gpus.length > 0 ? gpus : devices).map((d) => ({ [d.id]: bytes }));
+  }
+  return [need.perDevice];
+}
+
+/** Plan the placement of `target` beside `running` (the target itself, if running, needs nothing). */
+export function planFit(target: string, running: readonly string[], devices: readonly Device[], view: FitView): FitPlan {
+  const byId = new Map(devices.map((d) => [d.id, d]));
+  const residents = running.filter((m) => m !== target);
+  const usage = new Map(residents.map((m) => [m, usageOf(m, view, devices)]));
+  const freeNow: Record<string, Bytes> = {};
+  for (const d of devices) {
+    let used = 0;
+    for (const u of usage.values()) used += u[d.id] ?? 0;
+    freeNow[d.id] = budgetOf(d) - used;
+  }
+  const need = view.need(target);
+  const options = candidates(need, devices);
+  const possible = options.filter((req) => Object.entries(req).every(([id, b]) => byId.has(id) && b <= budgetOf(byId.get(id)!)));
+  if (possible.length === 0) return { kind: "never", message: neverMessage(target, options, byId) };
+
+  // Eviction order: idle first, then lower priority, then least recently used, then by name.
+  const order = residents
+    .filter((m) => !view.persistent(m))
+    .sort((a, b) => Number(view.inFlight(a) > 0) - Number(view.inFlight(b) > 0) || view.priority(a) - view.priority(b) || view.lastUsed(a) - view.lastUsed(b) || (a < b ? -1 : a > b ? 1 : 0));
+
+  type Scored = { req: Record<string, Bytes>; evict: string[]; busy: number; newest: number; room: number };
+  const scored: Scored[] = [];
+  for (const req of possible) {
+    const free = { ...freeNow };
+    const short = (): boolean => Object.entries(req).some(([id, b]) => b > free[id]);
+    const evict: string[] = [];
+    for (const m of order) {
+      if (!short()) break;
+      const u = usage.get(m)!;
+      // Only a resident on a device that is short helps.
+      if (!Object.entries(req).some(([id, b]) => b > free[id] && (u[id] ?? 0) > 0)) continue;
+      evict.push(m);
+      for (const [id, b] of Object.entries(u)) free[id] = (free[id] ?? 0) + b;
+    }
+    if (short()) continue;
+    const room = Math.min(...Object.entries(req).map(([id, b]) => free[id] - b));
+    scored.push({ req, evict, busy: evict.filter((m) => view.inFlight(m) > 0).length, newest: Math.max(0, ...evict.map((m) => view.lastUsed(m))), room });
+  }
+  if (scored.length === 0) {
+    const req = possible[0];
+    return { kind: "blocked", devices: Object.keys(req), message: `${target} needs ${describe(req)}; persistent models hold the room` };
+  }
+  scored.sort((a, b) => a.evict.length - b.evict.length || a.busy - b.busy || a.newest - b.newest || b.room - a.room);
+  const best = scored[0];
+  const free: Record<string, Bytes> = {};
+  for (const id of Object.keys(best.req)) free[id] = freeNow[id];
+  return { kind: "fit", devices: Object.keys(best.req), evict: best.evict, needs: best.req, free };
+}
+
+function describe(req: Record<string, Bytes>): string {
+  return Object.entries(req)
+    .map(([id, b]) => `${formatSize(b)} on ${id === "cpu" ? "cpu" : `GPU ${id}`}`)
+    .join(" + ");
+}
+
+function neverMessage(target: string, options: Record<string, Bytes>[], byId: ReadonlyMap<string, Device>): string {
+  const req = options[0] ?? {};
+  const missing = Object.keys(req).filter((id) => !byId.has(id));
+  if (missing.length > 0) return `model ${target} needs device ${missing.join(", ")}, which does not exist (devices: ${[...byId.keys()].join(", ") || "none"})`;
+  const largest = Math.max(0, ...options.flatMap((o) => Object.keys(o).map((id) => budgetOf(byId.get(id)!))));
+  const bytes = Math.max(...options.flatMap((o) => Object.values(o)));
+  return `model ${target} needs ${formatSize(bytes)}${options.length > 1 ? " on one device" : ` (${describe(req)})`}, more than any device holds even when empty (largest budget ${formatSize(largest)})`;
+}

@@ -1,0 +1,74 @@
+/**
+ * The fit router (`routing.router.use: fit`) as a Swapper over the pure plan of placement/fit.ts:
+ * eviction sets from the devices' budgets and the ledger's figures, the placement of each swap's
+ * target (its devices and GPU indices), one log line per decision with its numbers, and the
+ * admission refusal of a model that fits no device.
+ */
+import { formatSize } from "../../config/size.ts";
+import type { Logger } from "../../log/types.ts";
+import { planFit, type FitView } from "../../placement/fit.ts";
+import type { MemoryLedger } from "../../placement/memory-ledger.ts";
+import type { Device } from "../../placement/types.ts";
+import type { Placement, Swapper, SwapView } from "../seams.ts";
+
+/** What the fit swapper reads. */
+export interface FitSwapperOptions {
+  devices: () => readonly Device[];
+  ledger: MemoryLedger;
+  persistent: (model: string) => boolean;
+  priority: (model: string) => number;
+  log?: Logger;
+}
+
+const NO_VIEW: SwapView = { inFlight: () => 0, lastUsed: () => 0 };
+
+/** Create the fit swapper. */
+export function createFitSwapper(o: FitSwapperOptions): Swapper {
+  const viewOf = (v: SwapView | undefined): FitView => {
+    const s = v ?? NO_VIEW;
+    return { need: (m) => o.ledger.need(m), persistent: o.persistent, priority: o.priority, inFlight: s.inFlight, lastUsed: s.lastUsed, placedOn: (m) => o.ledger.placedOn(m) };
+  };
+  return {
+    evictionFor(target, running, view) {
+      const plan = planFit(target, running, o.devices(), viewOf(view));
+      return plan.kind === "fit" ? plan.evict : [];
+    },
+    onSwapStart(target, running, view): Placement | void {
+      const devices = o.devices();
+      const plan = planFit(target, running, devices, viewOf(view));
+      if (plan.kind === "never") return;
+      if (plan.kind === "blocked") {
+        o.log?.warn(`fit: ${plan.message}; starting it anyway on ${plan.devices.join(", ")}`);
+        o.ledger.place(target, plan.devices);
+        return placementOf(plan.devices, devices);
+      }
+      o.ledger.place(target, plan.devices);
+      const needs = Object.entries(plan.needs).map(([id, b]) => `${formatSize(b)} on ${label(id)} (${formatSize(plan.free[id])} free)`).join(", ");
+      const source = o.ledger.need(target).source;
+      const s = view ?? NO_VIEW;
+      const evicted = plan.evict.map((m) => {
+        const idle = s.lastUsed(m) > 0 ? `, last used ${new Date(s.lastUsed(m)).toISOString()}` : "";
+        return `${m} (${formatSize(totalOf(o.ledger.need(m)))}${s.inFlight(m) > 0 ? `, ${s.inFlight(m)} in flight` : ", idle"}${idle})`;
+      });
+      o.log?.info(`fit: ${target} needs ${needs} [${source}]${evicted.length ? `; evicting ${evicted.join(", ")}` : "; fits beside the residents"}`);
+      return placementOf(plan.devices, devices);
+    },
+    refusal(target) {
+      const plan = planFit(target, [], o.devices(), viewOf(undefined));
+      return plan.kind === "never" ? plan.message : null;
+    },
+  };
+}
+
+function label(id: string): string {
+  return id === "cpu" ? "cpu" : `GPU ${id}`;
+}
+
+function totalOf(n: { perDevice: Record<string, number>; any?: number }): number {
+  return (n.any ?? 0) + Object.values(n.perDevice).reduce((a, b) => a + b, 0);
+}
+
+function placementOf(ids: readonly string[], devices: readonly Device[]): Placement {
+  const gpus = ids.map((id) => devices.find((d) => d.id === id)).filter((d): d is Device => d?.kind === "gpu" && d.index !== null).map((d) => d.index!);
+  return { devices: [...ids], gpus };
+}
