@@ -2,6 +2,8 @@
  * `switchyard --check`: load and validate a config, print the warnings and the resolved model table
  * to stdout (errors to stderr, no stack trace), and answer 0 (usable) or 2 (not usable).
  */
+import { formatSize } from "../config/size.ts";
+import { placementDevices } from "./placement-edge.ts";
 import type { ConfigPaths } from "./args.ts";
 import { ConfigReadError, describeConfigPaths, readConfigSources } from "./config-sources.ts";
 import { shellJoin } from "../config/command.ts";
@@ -90,6 +92,16 @@ export async function runCheck(paths: ConfigPaths, selfCommand: string[], io: Ch
   try {
     const { config, warnings } = loadConfigSources(sources, { env: io.env, selfCommand });
     io.out(renderCheckReport(config, warnings, name));
+    // The fit router: what it would place on (declared, else detected now).
+    if (config.routing.router === "fit") {
+      const { lines } = await placementDevices(config);
+      io.out(`\nfit devices:\n${lines.map((l) => `  ${l}\n`).join("")}`);
+      for (const m of Object.values(config.models)) {
+        const mem = m.memory;
+        const text = !mem ? "not declared (guessed from its GGUF file, else learned after its first load)" : mem.kind === "any" ? formatSize(mem.bytes) : Object.entries(mem.perDevice).map(([d, b]) => `${formatSize(b)} on ${d}`).join(" + ");
+        io.out(`  ${m.id}: ${text}${m.persistent ? ", persistent" : ""}\n`);
+      }
+    }
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -3,6 +3,8 @@
  * HTTP app), listen, and stop every child on the way out.
  */
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { createPlacementEdge } from "./placement-edge.ts";
 import type { Command, TlsFiles } from "./args.ts";
 import { selfCommand } from "./self-command.ts";
 import { BUILD } from "../version.ts";
@@ -105,9 +107,17 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     system: () => ({ memTotalBytes: totalmem(), memFreeBytes: freemem(), load: loadavg() as [number, number, number] }),
     now: Date.now,
   });
+  // The fit router: devices (declared or detected) and the ledger, before the router exists;
+  // each model is measured when it turns ready (observed below) and the figure goes to the loop.
+  const placement = config.routing.router === "fit" ? await createPlacementEdge({ config, configDir: cmd.config ? dirname(cmd.config) : (cmd.configDir ?? null), log: logs.log }) : null;
+  for (const line of placement?.lines ?? []) logs.log.info(`fit: ${line}`);
   const observe = (ev: ObserveEvent): void => {
     metrics.observe(ev);
     events.publish(ev);
+    if (placement && ev.type === "model-state" && ev.to === "ready") {
+      const sup = supervisors.get(ev.model);
+      if (sup) placement.measure(ev.model, sup, (m) => router.recordMemory(m));
+    }
   };
   const supervisors = new Map<string, Supervisor>();
   const makeSupervisor = (model: (typeof config.models)[string], loadHistoryMs: readonly number[] = []): Supervisor => {
@@ -116,7 +126,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     return sup;
   };
   for (const model of Object.values(config.models)) supervisors.set(model.id, makeSupervisor(model));
-  const router = createRouter({ config, supervisors, log: logs.log, observe });
+  const router = createRouter({ config, supervisors, log: logs.log, observe, ...(placement ? { placement: placement.deps } : {}) });
   // Captures (captureBuffer MB), masking every key this process knows wherever it appears.
   const captures =
     config.activityEnabled && config.captureBufferMB > 0

@@ -23,6 +23,8 @@ export interface RunningRecord {
   draining: boolean;
   /** ISO time since when the model drains, or null. */
   drainingSince: string | null;
+  /** (the fit router) Its memory figure in bytes, where it sits, and where the figure came from. */
+  memory?: { bytes: number; perDevice: Record<string, number>; source: string };
 }
 
 /** The admin handlers. */
@@ -103,7 +105,14 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
         });
       }
       out.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0));
-      return json({ running: out });
+      // The fit router: each model's memory (figure, source, devices) and every device's budget.
+      const memory = ctx.router.memory?.() ?? null;
+      if (!memory) return json({ running: out });
+      for (const r of out) {
+        const mm = memory.models[r.model];
+        if (mm) r.memory = { bytes: mm.bytes, perDevice: mm.perDevice, source: mm.source };
+      }
+      return json({ running: out, devices: memory.devices });
     },
 
     async unloadAll(shape) {

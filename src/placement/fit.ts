@@ -129,5 +129,6 @@ function neverMessage(target: string, options: Record<string, Bytes>[], byId: Re
   if (missing.length > 0) return `model ${target} needs device ${missing.join(", ")}, which does not exist (devices: ${[...byId.keys()].join(", ") || "none"})`;
   const largest = Math.max(0, ...options.flatMap((o) => Object.keys(o).map((id) => budgetOf(byId.get(id)!))));
   const bytes = Math.max(...options.flatMap((o) => Object.values(o)));
-  return `model ${target} needs ${formatSize(bytes)}${options.length > 1 ? " on one device" : ` (${describe(req)})`}, more than any device holds even when empty (largest budget ${formatSize(largest)})`;
+  const what = options.length > 1 ? `${formatSize(bytes)} on one device` : describe(req);
+  return `model ${target} needs ${what}, more than any device holds even when empty (largest budget ${formatSize(largest)})`;
 }

@@ -21,6 +21,7 @@ import { schedulerSettings } from "./settings.ts";
 import { createSupervisorEffects, type PendingAcquire } from "./supervisor-effects.ts";
 import { formatSize } from "../config/size.ts";
 import { createMemoryLedger } from "../placement/memory-ledger.ts";
+import { memoryStatus } from "../placement/memory-status.ts";
 import type { Measurement, Need } from "../placement/types.ts";
 import { declaredDevices, swapperFor, type PlacementDeps } from "./swappers/swapper-for.ts";
 import { cancelledBy, RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router } from "./types.ts";
@@ -181,6 +182,11 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
     },
     settled: () => loop.settled(),
     placement,
+    memory() {
+      if (config.routing.router !== "fit") return null;
+      const running = [...supervisors].filter(([, s]) => s.state === "starting" || s.state === "ready" || s.state === "stopping").map(([m]) => m);
+      return memoryStatus(placement.devices(), [...supervisors.keys()], running, { need: (m) => placement.ledger.need(m), placedOn: (m) => placement.ledger.placedOn(m) });
+    },
     recordMemory(m) {
       post({
         type: "memory",

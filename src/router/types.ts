@@ -3,6 +3,8 @@
  * (a base URL and a done() callback) or a RouteError.
  */
 
+import type { MemoryStatus } from "../placement/memory-status.ts";
+
 /** Why a request was refused or cut; the HTTP layer maps each kind to a status and envelope. */
 export type RouteErrorKind =
   | "model_not_found" // 404
@@ -90,4 +92,6 @@ export interface Router {
   shutdown(): Promise<void>;
   /** Snapshot for status endpoints (informational only). */
   status(): ModelStatus[];
+  /** The fit router's memory report (devices and each model's figure); absent or null for other routers. */
+  memory?(): MemoryStatus | null;
 }

@@ -1,0 +1,122 @@
+/**
+ * The fit router's edge (`routing.router.use: fit`): the devices (declared, else detected with
+ * nvidia-smi / rocm-smi and /proc/meminfo, reserves applied), the ledger seeded with what the
+ * state file remembers and a GGUF guess for models that declare nothing, and a measurement of
+ * each model once it turns ready, posted to the router's loop and remembered in the state file.
+ */
+import { dirname, isAbsolute, join } from "node:path";
+import type { Config } from "../config/types.ts";
+import { formatSize } from "../config/size.ts";
+import type { Logger } from "../log/types.ts";
+import { describeDevice } from "../placement/describe-device.ts";
+import { createMemoryLedger } from "../placement/memory-ledger.ts";
+import { emptyMemoryState, rememberedNeed, rememberNeed, type MemoryState } from "../placement/memory-state.ts";
+import type { Device, Measurement } from "../placement/types.ts";
+import type { Supervisor } from "../process/types.ts";
+import { declaredDevices, type PlacementDeps } from "../router/swappers/swapper-for.ts";
+import { detectDevices } from "./detect-devices.ts";
+import { guessGgufNeed } from "./gguf-guess.ts";
+import { measureGroup } from "./measure-memory.ts";
+import { readMemoryStateFile, writeMemoryStateFile } from "./memory-state-file.ts";
+import type { CommandRunner } from "./run-command.ts";
+
+/** What the serve composition gets. */
+export interface PlacementEdge {
+  deps: PlacementDeps;
+  /** One line per device (and per problem), for the startup log and --check. */
+  lines: string[];
+  /** Measure a model that just turned ready (its process group), then `record` it and remember it in the state file. */
+  measure(model: string, sup: Supervisor, record: (m: Measurement) => void): void;
+}
+
+/** Options of the edge (tests inject the tools). */
+export interface PlacementEdgeOptions {
+  config: Config;
+  /** The config file's directory (a relative state file lives there); null: the working directory. */
+  configDir: string | null;
+  log: Logger;
+  run?: CommandRunner;
+  procRoot?: string;
+}
+
+/** The devices: declared ones as they are; detected ones with the configured reserves. */
+export async function placementDevices(config: Config, opts: { run?: CommandRunner; procRoot?: string } = {}): Promise<{ devices: Device[]; lines: string[] }> {
+  const declared = declaredDevices(config);
+  if (declared.length > 0) return { devices: declared, lines: declared.map((d) => `${describeDevice(d)}, ${formatSize(d.reserve)} reserved`) };
+  const fit = config.routing.fit;
+  const found = await detectDevices({ run: opts.run, procRoot: opts.procRoot });
+  const devices = found.devices.map((d) => ({ ...d, reserve: d.kind === "gpu" ? (fit?.reserve ?? 0) : (fit?.cpuReserve ?? 0) }));
+  return { devices, lines: found.lines };
+}
+
+/** Build the edge: devices, the ledger (remembered, guessed), and the measurement hook. */
+export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<PlacementEdge> {
+  const { config, log } = o;
+  const { devices, lines } = await placementDevices(config, o);
+  const ledger = createMemoryLedger();
+  const fit = config.routing.fit;
+  const statePath = fit?.stateFile ? (isAbsolute(fit.stateFile) ? fit.stateFile : join(o.configDir ?? process.cwd(), fit.stateFile)) : null;
+  let state: MemoryState = emptyMemoryState();
+  if (statePath) {
+    const read = await readMemoryStateFile(statePath);
+    state = read.state;
+    if (read.warning) log.warn(`fit: ${read.warning}`);
+  }
+  const gpus = devices.filter((d) => d.kind === "gpu").map((d) => d.id);
+  for (const m of Object.values(config.models)) {
+    ledger.declare(m.id, m.memory);
+    const remembered = rememberedNeed(state, m.id, m.cmd);
+    if (remembered) {
+      ledger.measure({ model: m.id, perDevice: remembered.perDevice, method: "rss", at: 0 });
+      log.info(`fit: ${m.id} remembered at ${Object.entries(remembered.perDevice).map(([d, b]) => `${formatSize(b)} on ${d}`).join(" + ")}`);
+      continue;
+    }
+    if (m.memory) continue;
+    // A first guess from the GGUF header: the GPU share when there are GPUs (weights in RAM are mapped pages), else the whole.
+    const guess = await guessGgufNeed(m.cmd, { env: m.env, gpuIds: gpus.slice(0, 1) });
+    if (guess.need) {
+      const bytes = gpus.length > 0 ? (guess.need.perDevice[gpus[0]] ?? 0) : Object.values(guess.need.perDevice).reduce((a, b) => a + b, 0);
+      ledger.guess(m.id, bytes);
+      log.info(`fit: ${m.id} guessed at ${formatSize(bytes)} from ${guess.path}`);
+    } else {
+      log.info(`fit: ${m.id} has no memory figure (${guess.reason}); placed as needing nothing until it is measured after its first load`);
+    }
+  }
+
+  let saving = Promise.resolve();
+  const remember = (model: string, m: Measurement): void => {
+    if (!statePath) return;
+    const argv = config.models[model]?.cmd;
+    if (!argv) return;
+    state = rememberNeed(state, model, argv, { perDevice: m.perDevice, source: "measured" }, m.at);
+    const snapshot = state;
+    saving = saving.then(async () => {
+      const warning = await writeMemoryStateFile(statePath, snapshot);
+      if (warning) log.warn(`fit: ${warning}`);
+    });
+  };
+
+  return {
+    deps: { devices: () => devices, ledger },
+    lines,
+    measure(id, sup, record) {
+      const pgid = sup.pid;
+      if (pgid === null) return;
+      measureGroup({ model: id, pgid, devices, run: o.run, procRoot: o.procRoot })
+        .then((m) => {
+          // A GPU-placed model's RSS is mostly mapped weights: only its GPU figures count.
+          const onGpu = Object.entries(m.perDevice).some(([d, b]) => d !== "cpu" && b > 0);
+          const perDevice = onGpu ? Object.fromEntries(Object.entries(m.perDevice).filter(([d]) => d !== "cpu")) : m.perDevice;
+          const measured = { ...m, perDevice };
+          record(measured);
+          remember(id, measured);
+        })
+        .catch((err: unknown) => log.warn(`fit: measuring ${id} failed: ${(err as Error)?.message ?? err}`));
+    },
+  };
+}
+
+/** The directory of the config file (for a relative state file). */
+export function configDirOf(path: string | null): string | null {
+  return path ? dirname(path) : null;
+}
