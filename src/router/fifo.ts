@@ -83,6 +83,7 @@ export function fifoPolicy(swapper: Swapper, priority: (model: string) => number
       return at > core.now() ? at : null;
     },
     refusal: swapper.refusal ? (model) => swapper.refusal!(model) : undefined,
+    outOfMemory: swapper.onOutOfMemory ? (model) => swapper.onOutOfMemory!(model) : undefined,
   };
 }
 

@@ -49,6 +49,7 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
     drainWants: (c) => current.policy.drainWants(c),
     nextWake: (c) => current.policy.nextWake(c),
     refusal: (m) => current.policy.refusal?.(m) ?? null,
+    outOfMemory: (m) => current.policy.outOfMemory?.(m) ?? false,
   };
   let known = new Set(settings.models);
   /** Models a reload changed whose old process must stop before the new settings apply. */
@@ -56,6 +57,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
   /** Models a reload removed that still have a process (or a stop) to see through. */
   const removedPending = new Set<string>();
   const st = createSchedulerState(settings, effects, policy);
+  /** Models whose last start died of memory and were retried once (cleared when one turns ready). */
+  const oomRetried = new Set<string>();
   const { core, entries, queue, swapsByModel, swapsById, inFlight, reserved, drains, stopping, tickets, published } = st;
   let shuttingDown = false;
   let armed: number | null = null;
@@ -275,10 +278,18 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
       const waiters = sw.waiters;
       sw.waiters = [];
       for (const w of waiters) w.swap = null;
+      // Died of memory (the fit router): its figure is raised and its waiters go round once more, so
+      // the next decision evicts more; a second such death fails them.
+      let retry = false;
+      if (outcome.kind === "ready") oomRetried.delete(sw.target);
+      else if (outcome.kind === "failed" && outcome.outOfMemory && !sw.doomed && !oomRetried.has(sw.target) && policy.outOfMemory?.(sw.target)) {
+        oomRetried.add(sw.target);
+        retry = true;
+      }
       for (const w of waiters) {
         if (outcome.kind === "ready" && !sw.doomed) st.grant(w);
-        else if (outcome.kind === "failed" && !sw.doomed) st.fail(w, outcome.error);
-        else st.enqueue(w); // abandoned while someone joined: decide again
+        else if (outcome.kind === "failed" && !sw.doomed && !retry) st.fail(w, outcome.error);
+        else st.enqueue(w); // abandoned while someone joined, or retried after out-of-memory: decide again
       }
       pump();
     },

@@ -89,6 +89,8 @@ export interface Policy {
   nextWake(core: Core): number | null;
   /** Why `model` can never be served (checked at admission), or null. */
   refusal?(model: string): string | null;
+  /** A start of `model` died of memory; true: retry its waiters once (the swapper raised its figure). */
+  outOfMemory?(model: string): boolean;
 }
 
 /**

@@ -31,7 +31,7 @@ export interface SwapOrder {
 /** How a swap ended, as posted back to the loop. */
 export type SwapOutcome =
   | { kind: "ready" }
-  | { kind: "failed"; error: RouteError }
+  | { kind: "failed"; error: RouteError; outOfMemory?: boolean }
   /** Nobody wanted it any more when the target was about to start: nothing was started. */
   | { kind: "abandoned" };
 
@@ -102,6 +102,8 @@ export interface Swapper {
   onSwapStart(target: string, running: readonly string[], view?: SwapView): Placement | void;
   /** A reason `target` can never run (it fits no device), checked at admission; null when it can. */
   refusal?(target: string): string | null;
+  /** `target`'s start died of memory: raise its figure; true when a retry (after evicting more) makes sense. */
+  onOutOfMemory?(target: string): boolean;
 }
 
 /** The scheduler's only way to touch the world. */

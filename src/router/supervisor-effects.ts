@@ -61,6 +61,15 @@ export function startFailure(model: string, err: unknown): RouteError {
 const STOPPED: ReadonlySet<ProcessState> = new Set(["stopped", "shutdown"]);
 const why = (err: unknown): string => String((err as Error)?.message ?? err);
 
+/** Out-of-memory words of llama.cpp (CUDA, ROCm, Metal, CPU), PyTorch/vLLM and the C++ runtime. */
+const OOM = /out of memory|cudaMalloc failed|failed to allocate|unable to allocate|std::bad_alloc|cannot allocate memory|OutOfMemoryError|hipErrorOutOfMemory|ErrorOutOfDeviceMemory/i;
+
+/** Whether a failed start died of memory: its output says so, or the kernel's OOM killer sent SIGKILL. */
+export function diedOfMemory(err: unknown): boolean {
+  if (!(err instanceof StartError)) return false;
+  return err.lastLines.some((l) => OOM.test(l)) || OOM.test(err.message) || (err.kind === "exited" && err.signal === "SIGKILL");
+}
+
 /** Create the Effects over the given supervisors. */
 export function createSupervisorEffects(o: SupervisorEffectsOptions): SupervisorEffects {
   const { supervisors, acquires, post, log, now } = o;
@@ -112,7 +121,7 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
     } catch (err) {
       const error = startFailure(target, err);
       log.error(`swap: ${error.message}`);
-      finish({ kind: "failed", error });
+      finish({ kind: "failed", error, ...(diedOfMemory(err) ? { outOfMemory: true } : {}) });
     }
   }
 

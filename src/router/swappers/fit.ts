@@ -20,6 +20,9 @@ export interface FitSwapperOptions {
   log?: Logger;
 }
 
+/** How much an out-of-memory death raises a model's figure. */
+const OOM_FACTOR = 1.5;
+
 const NO_VIEW: SwapView = { inFlight: () => 0, lastUsed: () => 0 };
 
 /** Create the fit swapper. */
@@ -52,6 +55,16 @@ export function createFitSwapper(o: FitSwapperOptions): Swapper {
       });
       o.log?.info(`fit: ${target} needs ${needs} [${source}]${evicted.length ? `; evicting ${evicted.join(", ")}` : "; fits beside the residents"}`);
       return placementOf(plan.devices, devices);
+    },
+    onOutOfMemory(target) {
+      const before = o.ledger.need(target);
+      if (totalOf(before) === 0) {
+        o.log?.warn(`fit: ${target} died of memory with no figure to raise (declare its memory:); not retrying`);
+        return false;
+      }
+      const after = o.ledger.raise(target, OOM_FACTOR);
+      o.log?.warn(`fit: ${target} died of memory at ${formatSize(totalOf(before))} [${before.source}]; planning with ${formatSize(totalOf(after))} and retrying once`);
+      return true;
     },
     refusal(target) {
       const plan = planFit(target, [], o.devices(), viewOf(undefined));

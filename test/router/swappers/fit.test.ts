@@ -6,6 +6,7 @@ import { createMemoryLedger } from "../../../src/placement/memory-ledger.ts";
 import type { Device } from "../../../src/placement/types.ts";
 import { FakeEffects, Harness, settings } from "../fake-effects.ts";
 import { memoryLog } from "../fake-supervisor.ts";
+import { RouteError } from "../../../src/router/types.ts";
 
 const GiB = 1024 ** 3;
 const gpu = (id: number, totalGiB: number): Device => ({ id: String(id), kind: "gpu", index: id, uuid: null, name: `GPU ${id}`, vendor: "nvidia", total: totalGiB * GiB, usedAtStart: 0, reserve: 0, source: "declared" });
@@ -102,5 +103,29 @@ describe("fit under fifo", () => {
     use("b");
     h.req("c");
     expect(log.lines.some((l) => l.includes("fit: c needs 10.00 GiB on GPU 0 (4.00 GiB free) [declared]; evicting a (6.00 GiB, idle"))).toBe(true);
+  });
+
+  test("a start that dies of memory raises the figure and retries once, evicting more; a second death fails the request", () => {
+    const { h, eff, ledger, use } = setup({ a: 6, b: 8 });
+    use("a");
+    const id = h.req("b");
+    expect(eff.starts.at(-1)).toMatchObject({ target: "b", evict: [] });
+    const oom = { kind: "failed" as const, error: new RouteError("start_failed", "model b could not start: CUDA error: out of memory"), outOfMemory: true };
+    h.swapDone("b", oom);
+    expect(ledger.need("b").any).toBe(12 * GiB);
+    expect(eff.resolutions.get(id)).toBeUndefined();
+    expect(eff.starts.at(-1)).toMatchObject({ target: "b", evict: ["a"] });
+    h.stopsDone();
+    h.swapDone("b", oom);
+    expect(eff.resolutions.get(id)).toMatchObject({ kind: "error", error: { kind: "start_failed" } });
+    expect(eff.violations).toEqual([]);
+  });
+
+  test("an ordinary start failure is not retried", () => {
+    const { h, eff } = setup({ b: 8 });
+    const id = h.req("b");
+    h.swapDone("b", { kind: "failed", error: new RouteError("start_failed", "exit 1") });
+    expect(eff.resolutions.get(id)).toMatchObject({ kind: "error" });
+    expect(eff.starts).toHaveLength(1);
   });
 });
