@@ -106,6 +106,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
     rssBytes: () => process.memoryUsage.rss(),
     system: () => ({ memTotalBytes: totalmem(), memFreeBytes: freemem(), load: loadavg() as [number, number, number] }),
     now: Date.now,
+    memory: () => router.memory?.() ?? null,
   });
   // The fit router: devices (declared or detected) and the ledger, before the router exists;
   // each model is measured when it turns ready (observed below) and the figure goes to the loop.

@@ -10,6 +10,7 @@
  * Fed synchronously with every observation (each one an O(1) update: observing never slows
  * serving); the gauges read the router's status at scrape time. Web-standard.
  */
+import type { MemoryStatus } from "../placement/memory-status.ts";
 import type { ActivityRecord } from "./activity.ts";
 import type { ObserveEvent } from "./events.ts";
 import { CONTENT_TYPE, createRegistry } from "./metrics-registry.ts";
@@ -39,6 +40,8 @@ export interface MetricsSources {
   system(): SystemFigures | null;
   /** Clock, epoch ms. */
   now(): number;
+  /** The fit router's memory report, or null (other routers); absent: none. */
+  memory?(): MemoryStatus | null;
 }
 
 /** The metrics of this process. */
@@ -95,6 +98,19 @@ export function createMetrics(src: MetricsSources): SwitchyardMetrics {
     const waiting = ms.filter((m) => m.state === "starting").map((m) => m.model);
     return [[{ running_lora_adapters: running.join(","), waiting_lora_adapters: waiting.join(","), max_lora: ms.length }, src.now() / 1000]];
   });
+
+  // The fit router: each model's figure (and where it came from), each device's budget and use.
+  reg.gaugeFn("switchyard_model_memory_bytes", "(fit router) Memory each model needs by its figure, with the figure's source (declared, guessed, measured, unknown) and whether it is resident.", ["model", "source", "resident"], () =>
+    Object.entries(src.memory?.()?.models ?? {}).map(([model, m]) => [{ model, source: m.source, resident: m.resident ? "true" : "false" }, m.bytes] as const),
+  );
+  reg.gaugeFn("switchyard_device_memory_bytes", "(fit router) Each device's memory: total, used by others at start, reserve, used by resident models, free budget.", ["device", "kind"], () =>
+    (src.memory?.()?.devices ?? []).flatMap((d) =>
+      (["total", "used_by_others", "reserve", "used_by_models", "free"] as const).map((kind) => {
+        const v = { total: d.total, used_by_others: d.usedByOthers, reserve: d.reserve, used_by_models: d.usedByModels, free: d.free }[kind];
+        return [{ device: d.id, kind }, v] as const;
+      }),
+    ),
+  );
 
   function sys(pick: (s: SystemFigures) => number): [Record<never, never>, number][] {
     const s = src.system();

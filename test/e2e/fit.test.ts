@@ -79,6 +79,9 @@ describe("routing.router.use: fit (dist/switchyard)", () => {
     const a = r.running.find((m) => m.model === "six-a")!;
     expect(a.memory).toEqual({ bytes: 6 * GiB, perDevice: { cpu: 6 * GiB }, source: "declared" });
     expect(r.devices).toEqual([expect.objectContaining({ id: "cpu", total: 16 * GiB, usedByModels: 12 * GiB, free: 4 * GiB, reserve: 0 })]);
+    const metrics = await (await fetch(`${sy.url}/metrics`)).text();
+    expect(metrics).toContain(`switchyard_model_memory_bytes{model="six-a",source="declared",resident="true"} ${6 * GiB}`);
+    expect(metrics).toContain(`switchyard_device_memory_bytes{device="cpu",kind="free"} ${4 * GiB}`);
   });
 
   test("the 10 GiB model evicts the least recently used 6 GiB one", async () => {
