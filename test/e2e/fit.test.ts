@@ -82,6 +82,14 @@ describe("routing.router.use: fit (dist/switchyard)", () => {
     const metrics = await (await fetch(`${sy.url}/metrics`)).text();
     expect(metrics).toContain(`switchyard_model_memory_bytes{model="six-a",source="declared",resident="true"} ${6 * GiB}`);
     expect(metrics).toContain(`switchyard_device_memory_bytes{device="cpu",kind="free"} ${4 * GiB}`);
+    const promtool = Bun.which("promtool");
+    if (!promtool) {
+      if (process.env.CI) throw new Error("promtool missing: apt-get install prometheus");
+      return;
+    }
+    const p = Bun.spawnSync([promtool, "check", "metrics"], { stdin: new TextEncoder().encode(metrics), stdout: "pipe", stderr: "pipe" });
+    const complaints = `${p.stdout}${p.stderr}`.split("\n").filter((l) => l !== "" && !/^vllm:\w+ metric names should not contain ':'$/.test(l));
+    expect(complaints).toEqual([]);
   });
 
   test("the 10 GiB model evicts the least recently used 6 GiB one", async () => {
