@@ -35,7 +35,12 @@ export interface RunningModel {
   queued: number;
   draining: boolean;
   drainingSince: string | null;
+  /** (fit router) The model's memory figure, where it sits and its source. */
+  memory?: { bytes: number; perDevice: Record<string, number>; source: string };
 }
+
+/** (fit router) One device of `/running`: its budget and use. */
+export type DeviceStatus = import("../../placement/memory-status.ts").DeviceStatus;
 
 /** A switchyard event as /api/events sends it (queue, swap, drain, load, request, ttl, crash). */
 export interface RouterEvent {
@@ -58,6 +63,8 @@ const EVENTS_KEEP = 300;
 export const connected = signal(false);
 export const models = signal<ApiModel[]>([]);
 export const running = signal<RunningModel[]>([]);
+/** (fit router) The devices and their memory, from `/running`; [] for other routers. */
+export const devices = signal<DeviceStatus[]>([]);
 export const logs = { proxy: signal(""), upstream: signal("") };
 export const inflight = signal<Map<string, InflightEntry>>(new Map());
 /** Bumped on each finished activity record: pages that show records refetch. */
@@ -158,7 +165,11 @@ async function follow(): Promise<void> {
 async function pollRunning(): Promise<void> {
   for (;;) {
     try {
-      if (!needKey.value) running.value = (await apiJson<{ running: RunningModel[] }>("/running")).running;
+      if (!needKey.value) {
+        const r = await apiJson<{ running: RunningModel[]; devices?: DeviceStatus[] }>("/running");
+        running.value = r.running;
+        devices.value = r.devices ?? [];
+      }
     } catch {}
     await new Promise((r) => setTimeout(r, 1000));
   }

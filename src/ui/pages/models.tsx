@@ -2,6 +2,7 @@
 import { useSignal } from "@preact/signals";
 import { inflight, models, routerEvents, running } from "../lib/store.ts";
 import { UnloadAllButton } from "./models-actions.tsx";
+import { MemoryPanel } from "./models-memory.tsx";
 import { ProfilePicker } from "./models-profile.tsx";
 import { isNarrow, lastSwapOf, membershipsOf, requestsOf, serverConfigError, swapsOf, useServerConfig } from "./models-info.tsx";
 import { LocalCards, LocalTable, PeerList, type ModelRowData } from "./models-table.tsx";
@@ -73,6 +74,7 @@ export function ModelsPage() {
           <PeerList peers={peers} inFlight={peerInFlight} narrow={narrow} />
         </section>
       )}
+      <MemoryPanel />
       <SwapHistory swaps={swaps} />
     </>
   );
