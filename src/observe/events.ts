@@ -34,7 +34,7 @@ export type RequestPhase =
 export type ObserveEvent =
   | { type: "request"; id: number; model: string; phase: RequestPhase; at: number; error?: { kind: string; message: string } }
   | { type: "queue"; id: number; model: string; position: number; loading: boolean; at: number }
-  | { type: "swap-start"; swapId: number; target: string; evict: string[]; reason: SwapReason; at: number }
+  | { type: "swap-start"; swapId: number; target: string; evict: string[]; reason: SwapReason; at: number; devices?: string[] }
   | { type: "swap-end"; swapId: number; target: string; outcome: "ready" | "failed" | "abandoned"; ms: number; at: number }
   | { type: "drain-start"; model: string; cause: "evict" | "unload" | "reload" | "shutdown"; inFlight: number; deadline: number; at: number }
   | { type: "drain-end"; model: string; severed: number; at: number }
@@ -52,6 +52,8 @@ export type ObserveEvent =
    * A config reload was applied (`ok`, with what changed) or refused (the errors, each with its key
    * path and line; nothing changed). `trigger`: api, signal (SIGHUP) or watch (--watch-config).
    */
+  /** (fit router) A model was measured after its load: its figure now, where it came from, and whether the measurement raised it. */
+  | { type: "memory"; model: string; perDevice: Record<string, number>; bytes: number; source: string; method: string; raised: boolean; at: number }
   /** The active profile changed (PUT /api/profiles/active, or none after a reload). */
   | { type: "profile"; active: string | null; at: number }
   | { type: "config-reload"; ok: boolean; trigger: string; changes: string; errors: { path: string; line: number | null; message: string; file?: string }[]; at: number };

@@ -193,6 +193,9 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
         model: m.model,
         apply() {
           const change = placement.ledger.measure(m);
+          const now_ = placement.ledger.need(m.model);
+          const bytes = (now_.any ?? 0) + Object.values(now_.perDevice).reduce((a, b) => a + b, 0);
+          opts.observe?.({ type: "memory", model: m.model, perDevice: { ...m.perDevice }, bytes, source: now_.source, method: m.method, raised: change?.raised ?? false, at: now() });
           if (change?.raised) log.warn(`fit: ${m.model} uses ${describeNeed(change.after)} (measured, ${m.method}), more than the ${change.before.source} ${describeNeed(change.before)}; planning with the measurement`);
           else if (change) log.info(`fit: ${m.model} measured at ${describeNeed(change.after)} (${m.method})`);
         },

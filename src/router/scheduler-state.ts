@@ -272,7 +272,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     // The evictees are idle now (drained or severed): their evict-drain has done its job.
     for (const m of evict) if (drains.get(m)?.cause === "evict") endDrain(m);
     const placement = swapper?.onSwapStart(target, running, view) ?? undefined;
-    effects.observe({ type: "swap-start", swapId: sw.id, target, evict: [...evict], reason: evict.length > 0 ? "evict" : "cold-start", at: now() });
+    effects.observe({ type: "swap-start", swapId: sw.id, target, evict: [...evict], reason: evict.length > 0 ? "evict" : "cold-start", at: now(), ...(placement ? { devices: [...placement.devices] } : {}) });
     effects.startSwap({ id: sw.id, target, evict: [...evict], requests: [e.req.id], ...(placement ? { placement } : {}) });
   }
 
