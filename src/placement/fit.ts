@@ -132,3 +132,30 @@ function neverMessage(target: string, options: Record<string, Bytes>[], byId: Re
   const what = options.length > 1 ? `${formatSize(bytes)} on one device` : describe(req);
   return `model ${target} needs ${what}, more than any device holds even when empty (largest budget ${formatSize(largest)})`;
 }
+
+/**
+ * After a measurement showed more than planned: idle, non-persistent residents to unload (least
+ * recently used first, never `keep`) until no device is over its budget; [] when none is over.
+ */
+export function relieve(running: readonly string[], devices: readonly Device[], view: FitView, keep: string): string[] {
+  const usage = new Map(running.map((m) => [m, usageOf(m, view, devices)]));
+  const free: Record<string, Bytes> = {};
+  for (const d of devices) {
+    let used = 0;
+    for (const u of usage.values()) used += u[d.id] ?? 0;
+    free[d.id] = budgetOf(d) - used;
+  }
+  const over = (): string[] => devices.filter((d) => free[d.id] < 0).map((d) => d.id);
+  if (over().length === 0) return [];
+  const out: string[] = [];
+  const order = running.filter((m) => m !== keep && !view.persistent(m) && view.inFlight(m) === 0).sort((a, b) => view.lastUsed(a) - view.lastUsed(b));
+  for (const m of order) {
+    const o = over();
+    if (o.length === 0) break;
+    const u = usage.get(m)!;
+    if (!o.some((id) => (u[id] ?? 0) > 0)) continue;
+    out.push(m);
+    for (const [id, b] of Object.entries(u)) free[id] = (free[id] ?? 0) + b;
+  }
+  return out;
+}

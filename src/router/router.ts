@@ -22,6 +22,7 @@ import { createSupervisorEffects, type PendingAcquire } from "./supervisor-effec
 import { formatSize } from "../config/size.ts";
 import { createMemoryLedger } from "../placement/memory-ledger.ts";
 import { memoryStatus } from "../placement/memory-status.ts";
+import { relieve } from "../placement/fit.ts";
 import type { Measurement, Need } from "../placement/types.ts";
 import { declaredDevices, swapperFor, type PlacementDeps } from "./swappers/swapper-for.ts";
 import { cancelledBy, RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router } from "./types.ts";
@@ -198,6 +199,24 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
           opts.observe?.({ type: "memory", model: m.model, perDevice: { ...m.perDevice }, bytes, source: now_.source, method: m.method, raised: change?.raised ?? false, at: now() });
           if (change?.raised) log.warn(`fit: ${m.model} uses ${describeNeed(change.after)} (measured, ${m.method}), more than the ${change.before.source} ${describeNeed(change.before)}; planning with the measurement`);
           else if (change) log.info(`fit: ${m.model} measured at ${describeNeed(change.after)} (${m.method})`);
+          if (!change?.raised || config.routing.router !== "fit") return;
+          // Reality wins: a device now over its budget gets room back from idle residents (least recently used first).
+          const running = [...supervisors].filter(([, s]) => s.state === "starting" || s.state === "ready").map(([id]) => id);
+          const victims = relieve(running, placement.devices(), {
+            need: (id) => placement.ledger.need(id),
+            persistent: (id) => config.models[id]?.persistent ?? false,
+            priority: () => 0,
+            inFlight: (id) => {
+              const r = scheduler.routing(id);
+              return r.inFlight + r.queued;
+            },
+            lastUsed: (id) => scheduler.routing(id).lastUsed ?? 0,
+            placedOn: (id) => placement.ledger.placedOn(id),
+          }, m.model);
+          if (victims.length > 0) {
+            log.warn(`fit: over budget after measuring ${m.model}; unloading idle ${victims.join(", ")}`);
+            post({ type: "unload", order: { id: nextTicket++, models: victims, onlyIfIdle: true } });
+          }
         },
       });
     },

@@ -55,6 +55,8 @@ export interface ModelRouting {
   queued: number;
   /** Epoch ms since when the model stops taking new work (draining), or null. */
   drainingSince: number | null;
+  /** Epoch ms of its last grant or finished request; 0 = never (optional for stand-ins). */
+  lastUsed?: number;
 }
 
 /** Pure state machine: every method runs on the run loop, synchronously. */

@@ -1,7 +1,7 @@
 /** The fit plan as a pure function: fits beside, evicts idle LRU first, keeps persistent models, refuses what fits nowhere, picks among devices. */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { budgetOf, planFit, usageOf, type FitView } from "../../src/placement/fit.ts";
+import { budgetOf, planFit, relieve, usageOf, type FitView } from "../../src/placement/fit.ts";
 import type { Device, Need } from "../../src/placement/types.ts";
 
 const GiB = 1024 ** 3;
@@ -119,5 +119,17 @@ describe("planFit", () => {
         },
       ),
     );
+  });
+});
+
+describe("relieve", () => {
+  test("a measurement over the budget: idle residents go, least recently used first, until it fits; never the measured one, a busy or a persistent one", () => {
+    const devices = [gpu(0, 16)];
+    // a was planned at 6 but measures 9: 9 + 6 + 6 = 21 > 16.
+    const v = view({ needs: { a: 9, b: 6, c: 6 }, last: { b: 10, c: 20 } });
+    expect(relieve(["a", "b", "c"], devices, v, "a")).toEqual(["b"]);
+    expect(relieve(["a", "b", "c"], devices, view({ needs: { a: 9, b: 6, c: 6 }, last: { b: 10, c: 20 }, busy: { b: 1 } }), "a")).toEqual(["c"]);
+    expect(relieve(["a", "b", "c"], devices, view({ needs: { a: 9, b: 6, c: 6 }, persistent: ["b", "c"] }), "a")).toEqual([]);
+    expect(relieve(["a", "b"], devices, view({ needs: { a: 10, b: 6 } }), "a")).toEqual([]);
   });
 });
