@@ -30,6 +30,8 @@ export interface ReadinessOptions extends Partial<ProbeTuning> {
   /** Absolute deadline on the `now` clock (ms). */
   deadline: number;
   now: () => number;
+  /** Waits between probes (default: an abortable timer); tests record the schedule through it. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** Poll until the endpoint answers 200 ("ready") or the deadline passes ("timeout"). */
@@ -39,7 +41,7 @@ export async function waitForReady(opts: ReadinessOptions): Promise<"ready" | "t
   for (;;) {
     const remaining = opts.deadline - opts.now();
     if (remaining <= 0) return "timeout";
-    await sleep(Math.min(delay, remaining), opts.signal);
+    await (opts.sleep ?? sleep)(Math.min(delay, remaining), opts.signal);
     delay = Math.min(tuning.maxDelayMs, delay * tuning.factor);
     const left = opts.deadline - opts.now();
     if (left <= 0) return "timeout";
