@@ -210,7 +210,7 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
               const r = scheduler.routing(id);
               return r.inFlight + r.queued;
             },
-            lastUsed: (id) => scheduler.routing(id).lastUsed ?? 0,
+            lastUsed: (id) => scheduler.lastUsed?.(id) ?? 0,
             placedOn: (id) => placement.ledger.placedOn(id),
           }, m.model);
           if (victims.length > 0) {

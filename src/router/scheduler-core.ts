@@ -375,8 +375,9 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
         inFlight: inF,
         queued: Math.max(0, (reserved.get(model) ?? 0) - inF),
         drainingSince: drains.get(model)?.since ?? null,
-        lastUsed: st.core.view.lastUsed(model),
       };
     },
+
+    lastUsed: (model: string): number => st.core.view.lastUsed(model),
   };
 }

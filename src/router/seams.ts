@@ -55,8 +55,6 @@ export interface ModelRouting {
   queued: number;
   /** Epoch ms since when the model stops taking new work (draining), or null. */
   drainingSince: number | null;
-  /** Epoch ms of its last grant or finished request; 0 = never (optional for stand-ins). */
-  lastUsed?: number;
 }
 
 /** Pure state machine: every method runs on the run loop, synchronously. */
@@ -81,6 +79,8 @@ export interface Scheduler {
   onStateChange(model: string): void;
   /** Counters for one model (read-only). */
   routing(model: string): ModelRouting;
+  /** Epoch ms of the model's last grant or finished request; 0 = never (read-only; the fit router's LRU). */
+  lastUsed?(model: string): number;
 }
 
 /** What a swapper may read of the routing state (placement by memory uses it; groups and matrix do not). */
