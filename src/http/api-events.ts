@@ -57,6 +57,8 @@ interface ApiModel {
   capabilities?: Record<string, boolean>;
   /** capabilities.context, when given. */
   context_length?: number;
+  /** (switchyard, fit router) The model's memory figure and its source. */
+  memory?: { bytes: number; source: string };
 }
 
 /**
@@ -65,6 +67,8 @@ interface ApiModel {
  * on by the time the reader gets the message, so a reader sees every step in order.
  */
 export function modelStatus(ctx: HttpContext, changed?: { model: string; to: string }): ApiModel[] {
+  // The fit router: each model's figure (switchyard's field; llama-swap's readers ignore it).
+  const memory = ctx.router.memory?.()?.models ?? null;
   const out: ApiModel[] = Object.keys(ctx.config.models)
     .sort()
     .map((id) => {
@@ -80,6 +84,7 @@ export function modelStatus(ctx: HttpContext, changed?: { model: string; to: str
         ...(m.aliases.length > 0 ? { aliases: m.aliases } : {}),
         ...(caps.capabilities ? { capabilities: caps.capabilities } : {}),
         ...(caps.context_length ? { context_length: caps.context_length } : {}),
+        ...(memory?.[id] ? { memory: { bytes: memory[id].bytes, source: memory[id].source } } : {}),
       };
     });
   for (const t of ctx.peers.list()) out.push({ id: `${t.peer.id}/${t.model}`, name: "", description: "", state: "", unlisted: false, peerID: t.peer.id });

@@ -79,6 +79,16 @@ describe("routing.router.use: fit (dist/switchyard)", () => {
     const a = r.running.find((m) => m.model === "six-a")!;
     expect(a.memory).toEqual({ bytes: 6 * GiB, perDevice: { cpu: 6 * GiB }, source: "declared" });
     expect(r.devices).toEqual([expect.objectContaining({ id: "cpu", total: 16 * GiB, usedByModels: 12 * GiB, free: 4 * GiB, reserve: 0 })]);
+    // The models API (/api/events' modelStatus) carries each model's figure too.
+    const abort = new AbortController();
+    const events = await fetch(`${sy.url}/api/events`, { signal: abort.signal });
+    const reader = events.body!.getReader();
+    let text = "";
+    while (!text.includes('"type":"modelStatus"')) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
+    const line = text.split("\n").find((l) => l.includes('"type":"modelStatus"'))!;
+    const status = JSON.parse(JSON.parse(line.slice("data:".length)).data) as { id: string; memory?: { bytes: number; source: string } }[];
+    expect(status.find((m) => m.id === "ten")!.memory).toEqual({ bytes: 10 * GiB, source: "declared" });
     const metrics = await (await fetch(`${sy.url}/metrics`)).text();
     expect(metrics).toContain(`switchyard_model_memory_bytes{model="six-a",source="declared",resident="true"} ${6 * GiB}`);
     expect(metrics).toContain(`switchyard_device_memory_bytes{device="cpu",kind="free"} ${4 * GiB}`);
