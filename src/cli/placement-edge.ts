@@ -9,6 +9,7 @@ import type { Config } from "../config/types.ts";
 import { formatSize } from "../config/size.ts";
 import type { Logger } from "../log/types.ts";
 import { describeDevice } from "../placement/describe-device.ts";
+import { deviceDelta } from "../placement/device-delta.ts";
 import { createMemoryLedger } from "../placement/memory-ledger.ts";
 import { emptyMemoryState, rememberedNeed, rememberNeed, type MemoryState } from "../placement/memory-state.ts";
 import type { Device, Measurement } from "../placement/types.ts";
@@ -25,6 +26,8 @@ export interface PlacementEdge {
   deps: PlacementDeps;
   /** One line per device (and per problem), for the startup log and --check. */
   lines: string[];
+  /** A model starts loading: read the GPUs now, for a device delta if its group shows no GPU memory later. */
+  starting(model: string): void;
   /** Measure a model that just turned ready (its process group), then `record` it and remember it in the state file. */
   measure(model: string, sup: Supervisor, record: (m: Measurement) => void): void;
 }
@@ -84,6 +87,8 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
   }
 
   let saving = Promise.resolve();
+  /** GPU readings taken when a model started loading (for the device delta). */
+  const before = new Map<string, Promise<Device[]>>();
   const remember = (model: string, m: Measurement): void => {
     if (!statePath) return;
     const argv = config.models[model]?.cmd;
@@ -99,10 +104,28 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
   return {
     deps: { devices: () => devices, ledger },
     lines,
+    starting(id) {
+      // Only with detected GPUs (declared ones cannot be read) and only one load at a time would be exact;
+      // concurrent loads make the delta an upper bound, which the plan can live with.
+      if (!devices.some((d) => d.kind === "gpu" && d.source !== "declared")) return;
+      before.set(id, detectDevices({ run: o.run, procRoot: o.procRoot }).then((r) => r.devices));
+    },
     measure(id, sup, record) {
       const pgid = sup.pid;
       if (pgid === null) return;
       measureGroup({ model: id, pgid, devices, run: o.run, procRoot: o.procRoot })
+        .then(async (m) => {
+          // A backend outside our process group (a container) shows no GPU memory of its own: use the device delta.
+          const prior = before.get(id);
+          before.delete(id);
+          const gpuSeen = Object.entries(m.perDevice).some(([d, b]) => d !== "cpu" && b > 0);
+          if (!gpuSeen && prior && (sup.placement?.gpus.length ?? 0) > 0) {
+            const after = (await detectDevices({ run: o.run, procRoot: o.procRoot })).devices;
+            const delta = deviceDelta(id, await prior, after, Date.now());
+            if (Object.keys(delta.perDevice).some((d) => d !== "cpu")) m = { ...delta, perDevice: Object.fromEntries(Object.entries(delta.perDevice).filter(([d]) => d !== "cpu")) };
+          }
+          return m;
+        })
         .then((m) => {
           // A GPU-placed model's RSS is mostly mapped weights: only its GPU figures count.
           const onGpu = Object.entries(m.perDevice).some(([d, b]) => d !== "cpu" && b > 0);

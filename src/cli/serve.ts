@@ -115,6 +115,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   const observe = (ev: ObserveEvent): void => {
     metrics.observe(ev);
     events.publish(ev);
+    if (placement && ev.type === "model-state" && ev.to === "starting") placement.starting(ev.model);
     if (placement && ev.type === "model-state" && ev.to === "ready") {
       const sup = supervisors.get(ev.model);
       if (sup) placement.measure(ev.model, sup, (m) => router.recordMemory(m));

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePortRange } from "../fixtures/ports.ts";
+import { waitFor } from "../fixtures/wait.ts";
 import { ensureBinary, sseData, startBinary, type Running } from "./harness.ts";
 
 const GiB = 1024 ** 3;
@@ -70,6 +71,7 @@ describe("routing.router.use: fit (dist/switchyard)", () => {
     expect(results).toHaveLength(60);
     expect(await ready()).toEqual(["six-a", "six-b"]);
     // Each model started once: the two fit side by side.
+    await waitFor(() => (sy.output().match(/fit: six-b needs/g)?.length ?? 0) >= 1, 10_000, "the placement lines");
     expect(sy.output().match(/fit: six-a needs/g)?.length).toBe(1);
     expect(sy.output().match(/fit: six-b needs/g)?.length).toBe(1);
   }, 120_000);
@@ -109,7 +111,8 @@ describe("routing.router.use: fit (dist/switchyard)", () => {
     expect(res.status).toBe(200);
     expect((await sseData(res)).at(-1)).toBe("[DONE]");
     expect(await ready()).toEqual(["six-a", "ten"]);
-    expect(sy.output()).toContain("fit: ten needs 10.00 GiB on cpu (4.00 GiB free) [declared]; evicting six-b (6.00 GiB, idle");
+    // The log is written in batches: wait for the line.
+    await waitFor(() => sy.output().includes("fit: ten needs 10.00 GiB on cpu (4.00 GiB free) [declared]; evicting six-b (6.00 GiB, idle"), 10_000, "the eviction line");
   }, 60_000);
 
   test("a model bigger than the device is refused at once with 503 and the numbers", async () => {
