@@ -67,17 +67,23 @@ function candidates(need: Need, devices: readonly Device[]): Record<string, Byte
   return [need.perDevice];
 }
 
+/** What each resident occupies, and each device's budget left after them. */
+function occupancy(residents: readonly string[], devices: readonly Device[], view: FitView): { usage: Map<string, Record<string, Bytes>>; free: Record<string, Bytes> } {
+  const usage = new Map(residents.map((m) => [m, usageOf(m, view, devices)]));
+  const free: Record<string, Bytes> = {};
+  for (const d of devices) {
+    let used = 0;
+    for (const u of usage.values()) used += u[d.id] ?? 0;
+    free[d.id] = budgetOf(d) - used;
+  }
+  return { usage, free };
+}
+
 /** Plan the placement of `target` beside `running` (the target itself, if running, needs nothing). */
 export function planFit(target: string, running: readonly string[], devices: readonly Device[], view: FitView): FitPlan {
   const byId = new Map(devices.map((d) => [d.id, d]));
   const residents = running.filter((m) => m !== target);
-  const usage = new Map(residents.map((m) => [m, usageOf(m, view, devices)]));
-  const freeNow: Record<string, Bytes> = {};
-  for (const d of devices) {
-    let used = 0;
-    for (const u of usage.values()) used += u[d.id] ?? 0;
-    freeNow[d.id] = budgetOf(d) - used;
-  }
+  const { usage, free: freeNow } = occupancy(residents, devices, view);
   const need = view.need(target);
   const options = candidates(need, devices);
   const possible = options.filter((req) => Object.entries(req).every(([id, b]) => byId.has(id) && b <= budgetOf(byId.get(id)!)));
@@ -138,13 +144,7 @@ function neverMessage(target: string, options: Record<string, Bytes>[], byId: Re
  * recently used first, never `keep`) until no device is over its budget; [] when none is over.
  */
 export function relieve(running: readonly string[], devices: readonly Device[], view: FitView, keep: string): string[] {
-  const usage = new Map(running.map((m) => [m, usageOf(m, view, devices)]));
-  const free: Record<string, Bytes> = {};
-  for (const d of devices) {
-    let used = 0;
-    for (const u of usage.values()) used += u[d.id] ?? 0;
-    free[d.id] = budgetOf(d) - used;
-  }
+  const { usage, free } = occupancy(running, devices, view);
   const over = (): string[] => devices.filter((d) => free[d.id] < 0).map((d) => d.id);
   if (over().length === 0) return [];
   const out: string[] = [];
