@@ -14,6 +14,8 @@ import { spawnServer } from "./switchyard.ts";
 /** A running router. */
 export interface LlamaRouter {
   url: string;
+  /** The router's pid (its children are the model processes). */
+  pid: number;
   /** Its stdout and stderr (its children's output too, prefixed with their port). */
   log: LineLog;
   /** SIGTERM (it stops its children), then wait; removes the temp directory. */
@@ -48,5 +50,5 @@ export async function startLlamaRouter(bin: string, models: Record<string, strin
     await stop();
     throw err;
   }
-  return { url, log: server.log, stop };
+  return { url, pid: server.proc.pid, log: server.log, stop };
 }

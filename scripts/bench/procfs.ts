@@ -1,5 +1,5 @@
 /** Process memory from /proc/<pid>/status (Linux). */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Resident set size now and its high-water mark, in MiB. */
 export interface Memory {
@@ -64,4 +64,74 @@ export function childrenOf(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** Every descendant of a process (children of all its threads, recursively); empty when it is gone. */
+export function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      let kids: string;
+      try {
+        kids = readFileSync(`/proc/${p}/task/${t}/children`, "utf8");
+      } catch {
+        continue;
+      }
+      for (const k of kids.trim().split(/\s+/).filter(Boolean).map(Number)) {
+        out.push(k);
+        walk(k);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Samples the summed VmRSS of a process's descendants (not the process itself) every `everyMs`; reports the peak in MiB. */
+export function sampleTreeRss(pid: number, everyMs = 100): { stop(): number } {
+  let peak = 0;
+  const sample = (): void => {
+    let sum = 0;
+    for (const d of descendantsOf(pid)) {
+      const rss = memoryOf(d)?.rssMiB;
+      if (rss !== undefined && Number.isFinite(rss)) sum += rss;
+    }
+    if (sum > peak) peak = sum;
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
+
+/** CPU time (ms) a process and every descendant have used, reaped children included (utime + stime + cutime + cstime of each). */
+export function treeCpuMs(pid: number): number {
+  let sum = 0;
+  for (const p of [pid, ...descendantsOf(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      sum += ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / clockTicks();
+    } catch {}
+  }
+  return sum;
+}
+
+/** Busy CPU time of the whole machine so far (ms, all cores: /proc/stat less idle and iowait). */
+export function machineBusyMs(): number {
+  const f = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return (busy * 1000) / clockTicks();
 }

@@ -7,125 +7,36 @@
  * round: wall time of the trace, request latency and time to first token (p50/p95), failures, and
  * model loads (switchyard's `swap: loading` lines; the router's `spawning server instance` lines).
  */
-import { closeSync, openSync, readSync } from "node:fs";
 import { tinyModel } from "../../../test/fixtures/gguf.ts";
 import { BUILD_HINT, findLlamaServer } from "../../llama-server.ts";
-import { streamChat, type ChatOutcome } from "../chat-stream.ts";
-import { sleep } from "../clock.ts";
+import type { ChatOutcome } from "../chat-stream.ts";
 import { routerLoads, startLlamaRouter } from "../llama-router.ts";
 import { freePorts } from "../ports.ts";
+import {
+  buildAltTrace,
+  failedOf,
+  failureNotes,
+  latencyOf,
+  llamaSwitchyardConfig,
+  OUTCOME_COLUMNS,
+  outcomeCells,
+  runRounds,
+  ttftOf,
+  warmPageCache,
+  type AltTraceOptions,
+  type BenchSystem,
+} from "../replay.ts";
 import type { BenchContext, ScenarioResult, TargetCheck } from "../scenario.ts";
-import { median, round, roundSummary, summarize, type Summary } from "../stats.ts";
+import { median, round, roundSummary } from "../stats.ts";
 import { startSwitchyard } from "../switchyard.ts";
-import { ms, num, type Table } from "../table.ts";
-import { prng, type TraceRequest } from "../trace.ts";
+import type { Table } from "../table.ts";
 
 const MODELS = ["model-a", "model-b"];
 /** Flags every llama-server child gets, on both sides. */
 const CHILD_ARGS = ["-c", "2048", "-np", "4", "--no-warmup"];
 const MAX_TOKENS = 16;
-const REQUEST_TIMEOUT_MS = 180_000;
 
-/** Shape of the alternating trace. */
-interface AltTraceOptions {
-  seed: number;
-  clients: number;
-  requests: number;
-  /** Chance that a client's next request is for the other model. */
-  switchChance: number;
-  thinkMs: [number, number];
-}
-
-/** Per client: the first request on model (client mod 2), each next one switching model with `switchChance`. */
-function buildAltTrace(o: AltTraceOptions): TraceRequest[][] {
-  const rnd = prng(o.seed);
-  const between = (lo: number, hi: number) => Math.round(lo + rnd() * (hi - lo));
-  const out: TraceRequest[][] = Array.from({ length: o.clients }, () => []);
-  for (let i = 0; i < o.requests; i++) {
-    const client = out[i % o.clients]!;
-    const prev = client[client.length - 1];
-    const model = !prev ? MODELS[(i % o.clients) % MODELS.length]! : rnd() < o.switchChance ? MODELS.find((m) => m !== prev.model)! : prev.model;
-    client.push({ model, maxTokens: MAX_TOKENS, thinkMs: between(o.thinkMs[0], o.thinkMs[1]) });
-  }
-  return out;
-}
-
-/** A system under test, started fresh for each round. */
-interface System {
-  name: string;
-  start(): Promise<{ url: string; loads(): number; stop(): Promise<void> }>;
-}
-
-/** Quote a word for switchyard's POSIX-style cmd splitting. */
-function shellWord(s: string): string {
-  return /^[A-Za-z0-9_/.,:=+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function switchyardConfig(bin: string, ggufs: Record<string, string>): string {
-  const models = Object.entries(ggufs).map(([id, path]) => {
-    const cmd = [bin, "-m", path, "--host", "127.0.0.1", "--port", "${PORT}", ...CHILD_ARGS].map((w) => (w === "${PORT}" ? w : shellWord(w))).join(" ");
-    return `  ${id}:\n    cmd: ${JSON.stringify(cmd)}\n`;
-  });
-  return `startPort: ${freePorts(MODELS.length)}
-logToStdout: proxy
-sendLoadingState: false
-healthCheckTimeout: 120
-models:
-${models.join("")}`;
-}
-
-/** Read a file once so that the first round does not pay for a cold page cache. */
-function warmPageCache(path: string): void {
-  const fd = openSync(path, "r");
-  const buf = new Uint8Array(8 << 20);
-  try {
-    while (readSync(fd, buf) > 0) {}
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Replay the trace against `url`: each client sends its requests one after another. */
-async function replay(url: string, trace: TraceRequest[][]): Promise<{ outcomes: ChatOutcome[]; wallMs: number }> {
-  const outcomes: ChatOutcome[] = [];
-  const t0 = performance.now();
-  await Promise.all(
-    trace.map(async (requests) => {
-      for (const r of requests) {
-        await sleep(r.thinkMs);
-        outcomes.push(await streamChat(url, r.model, r.maxTokens, REQUEST_TIMEOUT_MS));
-      }
-    }),
-  );
-  return { outcomes, wallMs: performance.now() - t0 };
-}
-
-/** One round of one system. */
-interface RoundResult {
-  system: string;
-  round: number;
-  wallMs: number;
-  loads: number;
-  outcomes: ChatOutcome[];
-}
-
-const okOf = (os: ChatOutcome[]) => os.filter((o) => o.failure === undefined);
-const latencyOf = (os: ChatOutcome[]): Summary => summarize(okOf(os).map((o) => o.latencyMs));
-const ttftOf = (os: ChatOutcome[]): Summary => summarize(okOf(os).map((o) => o.ttftMs).filter(Number.isFinite));
-const failedOf = (os: ChatOutcome[]) => os.length - okOf(os).length;
-
-function row(label: string, os: ChatOutcome[], loads: number, wallMs: number): string[] {
-  const l = latencyOf(os);
-  const t = ttftOf(os);
-  return [label, num(os.length), num(failedOf(os)), num(loads), (wallMs / 1000).toFixed(2), ms(l.p50), ms(l.p95), ms(t.p50), ms(t.p95)];
-}
-
-/** "3x <message>" lines for the distinct failures of a system. */
-function failureNotes(system: string, os: ChatOutcome[]): string[] {
-  const counts = new Map<string, number>();
-  for (const o of os) if (o.failure !== undefined) counts.set(o.failure, (counts.get(o.failure) ?? 0) + 1);
-  return [...counts].slice(0, 5).map(([msg, n]) => `${system} failure, ${n}x: ${msg}`);
-}
+const row = (label: string, os: ChatOutcome[], loads: number, wallMs: number): string[] => [label, ...outcomeCells(os, loads, wallMs)];
 
 /** Run scenario 6 (skipped, with one line saying how to build it, when there is no llama-server). */
 export async function llamaScenario(ctx: BenchContext): Promise<ScenarioResult> {
@@ -138,45 +49,32 @@ export async function llamaScenario(ctx: BenchContext): Promise<ScenarioResult> 
   ctx.progress(`llama: GGUF fixtures (${size}; the first "bench" write takes a while)`);
   const ggufs: Record<string, string> = Object.fromEntries(MODELS.map((m, i) => [m, tinyModel({ size, seed: i + 1 })]));
   for (const path of Object.values(ggufs)) warmPageCache(path);
-  const opts: AltTraceOptions = { seed: 11, clients: 4, requests: ctx.quick ? 12 : 40, switchChance: 0.6, thinkMs: [0, 200] };
+  const opts: AltTraceOptions = { seed: 11, models: MODELS, clients: 4, requests: ctx.quick ? 12 : 40, switchChance: 0.6, thinkMs: [0, 200], maxTokens: MAX_TOKENS };
   const trace = buildAltTrace(opts);
   const rounds = ctx.quick ? 2 : 3;
 
-  const systems: System[] = [
+  const systems: BenchSystem[] = [
     {
       name: "switchyard",
       async start() {
-        const sy = await startSwitchyard(switchyardConfig(bin, ggufs));
-        return { url: sy.url, loads: () => sy.log.lines.filter((l) => /\bswap: loading /.test(l.text)).length, stop: () => sy.stop() };
+        const sy = await startSwitchyard(llamaSwitchyardConfig(bin, ggufs, CHILD_ARGS, freePorts(MODELS.length)));
+        return { url: sy.url, pid: sy.pid, log: sy.log, loads: () => sy.log.lines.filter((l) => /\bswap: loading /.test(l.text)).length, stop: () => sy.stop() };
       },
     },
     {
       name: "llama router",
       async start() {
         const r = await startLlamaRouter(bin, ggufs, CHILD_ARGS, 1);
-        return { url: r.url, loads: () => routerLoads(r.log), stop: () => r.stop() };
+        return { url: r.url, pid: r.pid, log: r.log, loads: () => routerLoads(r.log), stop: () => r.stop() };
       },
     },
   ];
 
-  const results: RoundResult[] = [];
-  for (let k = 1; k <= rounds; k++) {
-    for (const s of systems) {
-      ctx.progress(`llama: round ${k}/${rounds}, ${s.name}: ${opts.requests} requests`);
-      const sut = await s.start();
-      try {
-        const { outcomes, wallMs } = await replay(sut.url, trace);
-        results.push({ system: s.name, round: k, wallMs, loads: sut.loads(), outcomes });
-        ctx.progress(`llama: ${s.name} ${(wallMs / 1000).toFixed(1)} s, ${failedOf(outcomes)} failed, ${sut.loads()} loads`);
-      } finally {
-        await sut.stop();
-      }
-    }
-  }
+  const results = await runRounds("llama", systems, trace, rounds, ctx.progress);
 
   const table: Table = {
     title: `6. Real backends vs llama.cpp's router: ${opts.requests} streamed requests (max_tokens ${MAX_TOKENS}), ${opts.clients} clients, 2 ${size} GGUF models, one resident`,
-    columns: ["round / system", "requests", "failed", "swaps", "wall s", "latency p50 ms", "latency p95 ms", "TTFT p50 ms", "TTFT p95 ms"],
+    columns: ["round / system", ...OUTCOME_COLUMNS],
     rows: results.map((r) => row(`round ${r.round} ${r.system}`, r.outcomes, r.loads, r.wallMs)),
     notes: [
       `trace seed ${opts.seed}: each client switches model with p=${opts.switchChance} per request, think ${opts.thinkMs[0]}-${opts.thinkMs[1]} ms; systems take turns, each started fresh per round`,
