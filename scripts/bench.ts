@@ -11,6 +11,7 @@ import { killAll, RAISED_LIMIT_FLAG } from "./bench/children.ts";
 import { loadAverage, machineInfo } from "./bench/machine.ts";
 import { findNginx, NGINX_HINT } from "./bench/nginx.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "./bench/scenario.ts";
+import { burstScenario } from "./bench/scenarios/burst.ts";
 import { fitScenario } from "./bench/scenarios/fit.ts";
 import { llamaScenario } from "./bench/scenarios/llama.ts";
 import { memoryScenario } from "./bench/scenarios/memory.ts";
@@ -32,6 +33,7 @@ const RUNNERS: Record<ScenarioName, Scenario> = {
   observe: observeScenario,
   ui: uiScenario,
   fit: fitScenario,
+  burst: burstScenario,
 };
 
 /** Re-run this script with a larger fetch limit; resolves with its exit code. */

@@ -1,7 +1,7 @@
 /** Command-line flags of `npm run bench` (pure parsing). */
 
 /** The scenarios, in the order they run. */
-export const SCENARIOS = ["overhead", "stream", "swap", "scheduler", "memory", "llama", "observe", "ui", "fit"] as const;
+export const SCENARIOS = ["overhead", "stream", "swap", "scheduler", "memory", "llama", "observe", "ui", "fit", "burst"] as const;
 /** One scenario's name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
 

@@ -9,15 +9,18 @@ import { createSchedulerCore } from "./scheduler-core.ts";
 import type { Core, Entry, Policy } from "./scheduler-state.ts";
 import type { Effects, Scheduler, SchedulerSettings, Swapper } from "./seams.ts";
 
-/** The oldest queued entry (by arrival), or undefined. */
-function oldest(queue: readonly Entry[]): Entry | undefined {
-  let best: Entry | undefined;
-  for (const e of queue) {
-    if (!best || e.req.arrivedAt < best.req.arrivedAt || (e.req.arrivedAt === best.req.arrivedAt && e.seq < best.seq)) {
-      best = e;
-    }
+/** The first entry of `list` (sorted by `compare`) that comes after `cursor`, or undefined. */
+function firstAfter(list: readonly Entry[], cursor: Entry, compare: (a: Entry, b: Entry) => number): Entry | undefined {
+  const head = list[0];
+  if (head === undefined || compare(head, cursor) > 0) return head;
+  let lo = 1;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(list[mid] as Entry, cursor) > 0) hi = mid;
+    else lo = mid + 1;
   }
-  return best;
+  return list[lo];
 }
 
 /**
@@ -51,23 +54,49 @@ function route(core: Core, swapper: Swapper, e: Entry): boolean {
   return true;
 }
 
+/**
+ * One walk over the queue in its order, routing each entry, as if every queued entry were tried;
+ * but an entry is skipped when an earlier one of the same model stayed queued and nothing has
+ * moved since. That skip changes no outcome: `route` reads only the entry's model and the state,
+ * and when it keeps an entry queued (cases 1, 4, 5) it changes nothing, so the next entry of that
+ * model, with the state unchanged, would stay queued too. So a walk costs one `route` per entry
+ * that moves, plus at most one per model between moves, whatever the queue's length.
+ */
+function dispatchQueue(core: Core, swapper: Swapper, compare: (a: Entry, b: Entry) => number): boolean {
+  let moved = false;
+  /** How many entries have moved so far in this walk. */
+  let moves = 0;
+  /** Per model: the number of moves when one of its entries last stayed queued. */
+  const stuckAt = new Map<string, number>();
+  let cursor: Entry | undefined;
+  for (;;) {
+    // The next entry in queue order after the last one tried, among models not known to be stuck.
+    let next: Entry | undefined;
+    for (const [model, list] of core.queuedByModel()) {
+      if (stuckAt.get(model) === moves) continue;
+      const e = cursor === undefined ? list[0] : firstAfter(list, cursor, compare);
+      if (e !== undefined && (next === undefined || compare(e, next) < 0)) next = e;
+    }
+    if (next === undefined) return moved;
+    cursor = next;
+    if (route(core, swapper, next)) {
+      moved = true;
+      moves++;
+    } else stuckAt.set(next.req.model, moves);
+  }
+}
+
 /** The fifo policy over a swapper; `priority` orders the queue (higher first, then arrival). */
 export function fifoPolicy(swapper: Swapper, priority: (model: string) => number): Policy {
+  const compare = (a: Entry, b: Entry): number => priority(b.req.model) - priority(a.req.model) || a.seq - b.seq;
   return {
-    compare(a, b) {
-      return priority(b.req.model) - priority(a.req.model) || a.seq - b.seq;
-    },
+    compare,
     dispatch(core) {
-      let moved = false;
-      for (const e of core.queue().slice()) {
-        if (e.phase !== "queued") continue;
-        if (route(core, swapper, e)) moved = true;
-      }
-      return moved;
+      return dispatchQueue(core, swapper, compare);
     },
     drainWants(core) {
       const maxWaitMs = core.settings.maxWaitSec * 1000;
-      const o = oldest(core.queue());
+      const o = core.oldest();
       if (maxWaitMs <= 0 || !o || core.now() - o.req.arrivedAt < maxWaitMs) return new Set();
       const model = o.req.model;
       const d = core.drainOf(model);
@@ -77,7 +106,7 @@ export function fifoPolicy(swapper: Swapper, priority: (model: string) => number
     },
     nextWake(core) {
       const maxWaitMs = core.settings.maxWaitSec * 1000;
-      const o = oldest(core.queue());
+      const o = core.oldest();
       if (maxWaitMs <= 0 || !o) return null;
       const at = o.req.arrivedAt + maxWaitMs;
       return at > core.now() ? at : null;

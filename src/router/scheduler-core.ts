@@ -59,7 +59,7 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
   const st = createSchedulerState(settings, effects, policy);
   /** Models whose last start died of memory and were retried once (cleared when one turns ready). */
   const oomRetried = new Set<string>();
-  const { core, entries, queue, swapsByModel, swapsById, inFlight, reserved, drains, stopping, tickets, published } = st;
+  const { core, entries, queue, byModel, swapsByModel, swapsById, inFlight, reserved, drains, stopping, tickets, published } = st;
   let shuttingDown = false;
   let armed: number | null = null;
   const now = (): number => effects.now();
@@ -76,7 +76,7 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
 
   /** Fail what waits for `m` and doom its swap (unload). */
   function releaseWaiters(m: string, error: RouteError): void {
-    for (const e of queue.slice()) if (e.req.model === m) st.fail(e, error);
+    for (const e of [...(byModel.get(m) ?? [])]) st.fail(e, error);
     const sw = swapsByModel.get(m);
     if (sw && !sw.doomed) {
       sw.doomed = true;
@@ -233,8 +233,12 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
       if (!changed) break;
     }
     settleTickets();
-    queue.forEach((e, i) => publish(e, i + 1, false));
-    for (const sw of swapsById.values()) for (const w of sw.waiters) publish(w, 0, true);
+    // Positions: every waiter hears its new one, once per change. Only entries at or after the first
+    // queue index that changed can have moved, and only waiters that joined a swap since the last
+    // pump are new to loading; the others were told at the end of the pump before (see takeChanges).
+    const { from, joined } = st.takeChanges();
+    for (let i = from; i < queue.length; i++) publish(queue[i] as Entry, i + 1, false);
+    for (const w of joined) publish(w, 0, true);
     arm();
   }
 
@@ -365,7 +369,7 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
       }
       for (const m of change.restarted) if (!removedPending.has(m)) restartPending.add(m);
       // New priorities may order the queue differently.
-      queue.sort((a, b) => policy.compare(a, b));
+      st.resort();
       pump();
     },
 

@@ -19,6 +19,10 @@ export interface Entry {
   readonly seq: number;
   phase: Phase;
   swap: SwapState | null;
+  /** When it last joined a swap's waiters (a counter, for the order positions are published in). */
+  joinSeq?: number;
+  /** In the queue now (set by enqueue, cleared when it leaves; its phase may lag behind). */
+  inQueue?: boolean;
 }
 
 /** A swap in progress. A doomed swap (its target was unloaded) takes no waiters and blocks its model. */
@@ -50,6 +54,10 @@ export interface Core {
   readonly effects: Effects;
   /** Queued entries in policy order. */
   queue(): readonly Entry[];
+  /** Queued entries per model, each list in policy order (models with none are absent). */
+  queuedByModel(): ReadonlyMap<string, readonly Entry[]>;
+  /** The queued entry that arrived first (arrival time, then admission order), or undefined. */
+  oldest(): Entry | undefined;
   swapFor(model: string): SwapState | undefined;
   swapCount(): number;
   /** Targets of every swap in progress. */
@@ -57,7 +65,7 @@ export interface Core {
   inFlightCount(model: string): number;
   /** What swappers may read: in-flight counts and last use. */
   readonly view: SwapView;
-  /** Entries granted and not yet done. */
+  /** Entries granted and not yet done, in admission order. */
   serving(): Entry[];
   drainOf(model: string): Drain | undefined;
   /** Being stopped outside a swap (unload, shutdown). */
@@ -112,8 +120,13 @@ export interface Reconfiguration {
 export interface SchedulerState {
   /** Every live entry by request id. */
   readonly entries: Map<number, Entry>;
-  /** Queued entries, kept in policy order. */
-  readonly queue: Entry[];
+  /**
+   * Queued entries, kept in policy order; change it only through the moves here (enqueue,
+   * remove, resort), which keep the per-model lists, the arrival index and the change marks.
+   */
+  readonly queue: readonly Entry[];
+  /** Queued entries per model, in policy order (a model with none has no list). */
+  readonly byModel: ReadonlyMap<string, readonly Entry[]>;
   readonly swapsByModel: Map<string, SwapState>;
   readonly swapsById: Map<number, SwapState>;
   /** Request ids granted and not yet done or severed, per model: THE in-flight count. */
@@ -138,6 +151,14 @@ export interface SchedulerState {
   admit(req: RouteRequest): Entry;
   /** Put the entry (back) in the queue, in policy order. */
   enqueue(e: Entry): void;
+  /** Sort the queue again (the policy's order changed: a config reload). */
+  resort(): void;
+  /**
+   * What changed for the waiters since the last call: the first queue index whose entries may
+   * have a new position (queue.length when none), and the entries that began waiting on a swap
+   * (in the order the swaps, then their waiters, are listed). Resets both.
+   */
+  takeChanges(): { from: number; joined: Entry[] };
   /** Drop a resolved entry for good. */
   remove(e: Entry): void;
   /** Refuse the entry with `error` and drop it. */
@@ -151,6 +172,14 @@ export interface SchedulerState {
 export function createSchedulerState(settings: SchedulerSettings, effects: Effects, policy: Policy): SchedulerState {
   const entries = new Map<number, Entry>();
   const queue: Entry[] = [];
+  const byModel = new Map<string, Entry[]>();
+  /** Queued entries by arrival (a min-heap; entries that left are dropped when they surface). */
+  let arrivals: Entry[] = [];
+  /** The first queue index whose position may have changed since takeChanges(). */
+  let dirtyFrom = Infinity;
+  /** Entries that joined a swap since takeChanges(). */
+  let joined: Entry[] = [];
+  let joinSeq = 0;
   const swapsByModel = new Map<string, SwapState>();
   const swapsById = new Map<number, SwapState>();
   const inFlight = new Map<string, Set<number>>();
@@ -168,19 +197,114 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   const inFlightCount = (m: string): number => inFlight.get(m)?.size ?? 0;
   const view: SwapView = { inFlight: inFlightCount, lastUsed: (m) => lastUsed.get(m) ?? 0 };
 
+  /** Where `e` goes in `list` (sorted by the policy): after every entry that does not come after it. */
+  function insertionPoint(list: readonly Entry[], e: Entry): number {
+    let lo = 0;
+    let hi = list.length;
+    // The common case, an arrival behind everything queued, without a search.
+    if (hi === 0 || policy.compare(list[hi - 1] as Entry, e) <= 0) return hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (policy.compare(list[mid] as Entry, e) > 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /** Where `e` is in `list` (sorted by the policy), or -1. */
+  function indexIn(list: readonly Entry[], e: Entry): number {
+    if (list[0] === e) return 0;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (policy.compare(list[mid] as Entry, e) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    // The list is sorted by the current policy; indexOf only if it were not (it always is).
+    return list[lo] === e ? lo : list.indexOf(e);
+  }
+
+  const earlier = (a: Entry, b: Entry): boolean => a.req.arrivedAt < b.req.arrivedAt || (a.req.arrivedAt === b.req.arrivedAt && a.seq < b.seq);
+
+  function heapPush(e: Entry): void {
+    const h = arrivals;
+    let i = h.length;
+    h.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!earlier(e, h[p] as Entry)) break;
+      h[i] = h[p] as Entry;
+      i = p;
+    }
+    h[i] = e;
+  }
+
+  function heapPop(): void {
+    const h = arrivals;
+    const last = h.pop() as Entry;
+    if (h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const c = r < h.length && earlier(h[r] as Entry, h[l] as Entry) ? r : l;
+      if (!earlier(h[c] as Entry, last)) break;
+      h[i] = h[c] as Entry;
+      i = c;
+    }
+    h[i] = last;
+  }
+
+  /** The first queued entry by arrival; entries that left the queue are dropped on the way. */
+  function oldest(): Entry | undefined {
+    // Keep the heap near the queue's size: entries that left stay in it until they surface.
+    if (arrivals.length > 2 * queue.length + 32) {
+      const keep = [...new Set(arrivals.filter((e) => e.inQueue === true))];
+      arrivals = [];
+      for (const e of keep) heapPush(e);
+    }
+    while (arrivals.length > 0 && (arrivals[0] as Entry).inQueue !== true) heapPop();
+    return arrivals[0];
+  }
+
   function enqueue(e: Entry): void {
     e.phase = "queued";
     e.swap = null;
-    let i = queue.length;
-    while (i > 0 && policy.compare(queue[i - 1] as Entry, e) > 0) i--;
+    e.inQueue = true;
+    const i = insertionPoint(queue, e);
     queue.splice(i, 0, e);
+    if (i < dirtyFrom) dirtyFrom = i;
+    const m = e.req.model;
+    let list = byModel.get(m);
+    if (!list) byModel.set(m, (list = []));
+    list.splice(insertionPoint(list, e), 0, e);
+    heapPush(e);
+  }
+
+  function resort(): void {
+    queue.sort((a, b) => policy.compare(a, b));
+    for (const list of byModel.values()) list.sort((a, b) => policy.compare(a, b));
+    dirtyFrom = 0;
   }
 
   /** Take the entry out of the queue, its swap or the in-flight set (its phase is left as is). */
   function detach(e: Entry): void {
     if (e.phase === "queued") {
-      const i = queue.indexOf(e);
-      if (i >= 0) queue.splice(i, 1);
+      e.inQueue = false;
+      const i = indexIn(queue, e);
+      if (i >= 0) {
+        queue.splice(i, 1);
+        if (i < dirtyFrom) dirtyFrom = i;
+      }
+      const list = byModel.get(e.req.model);
+      if (list) {
+        const j = indexIn(list, e);
+        if (j >= 0) list.splice(j, 1);
+        if (list.length === 0) byModel.delete(e.req.model);
+      }
+      // Its place in the arrival heap goes when it surfaces.
     } else if (e.phase === "waiting" && e.swap) {
       const sw = e.swap;
       sw.waiters = sw.waiters.filter((w) => w !== e);
@@ -252,11 +376,18 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     return true;
   }
 
+  /** `e` is now the last waiter of `sw`. */
+  function noteJoined(e: Entry): void {
+    e.joinSeq = ++joinSeq;
+    joined.push(e);
+  }
+
   function join(e: Entry, sw: SwapState): void {
     detach(e);
     e.phase = "waiting";
     e.swap = sw;
     sw.waiters.push(e);
+    noteJoined(e);
     if (sw.waiters.length === 1) effects.setSwapWanted(sw.id, true);
   }
 
@@ -269,6 +400,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     e.phase = "waiting";
     e.swap = sw;
     sw.waiters.push(e);
+    noteJoined(e);
     // The evictees are idle now (drained or severed): their evict-drain has done its job.
     for (const m of evict) if (drains.get(m)?.cause === "evict") endDrain(m);
     const placement = swapper?.onSwapStart(target, running, view) ?? undefined;
@@ -300,12 +432,22 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     settings,
     effects,
     queue: () => queue,
+    queuedByModel: () => byModel,
+    oldest,
     swapFor: (m) => swapsByModel.get(m),
     swapCount: () => swapsById.size,
     swapTargets: () => new Set(swapsByModel.keys()),
     inFlightCount,
     view,
-    serving: () => [...entries.values()].filter((e) => e.phase === "serving"),
+    serving: () => {
+      // From the in-flight sets (exactly the serving entries), not a walk over every entry.
+      const out: Entry[] = [];
+      for (const ids of inFlight.values()) for (const id of ids) {
+        const e = entries.get(id);
+        if (e) out.push(e);
+      }
+      return out.length > 1 ? out.sort((a, b) => a.seq - b.seq) : out;
+    },
     drainOf: (m) => drains.get(m),
     isStopping: (m) => stopping.has(m),
     isBlockedTarget: (m) => drains.has(m) || stopping.has(m) || swapsByModel.get(m)?.doomed === true,
@@ -320,6 +462,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   return {
     entries,
     queue,
+    byModel,
     swapsByModel,
     swapsById,
     inFlight,
@@ -342,6 +485,17 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     },
     observeRequest,
     enqueue,
+    resort,
+    takeChanges() {
+      const from = Math.min(dirtyFrom, queue.length);
+      dirtyFrom = Infinity;
+      const out = joined;
+      joined = [];
+      // Dedupe (an entry may have joined twice), then the order the swaps and their waiters are listed in.
+      const live = [...new Set(out)].filter((e) => e.phase === "waiting" && e.swap !== null);
+      live.sort((a, b) => (a.swap as SwapState).id - (b.swap as SwapState).id || (a.joinSeq ?? 0) - (b.joinSeq ?? 0));
+      return { from, joined: live };
+    },
     remove,
     fail,
     grant,
