@@ -15,6 +15,9 @@ import { stripHopByHop } from "./hop-by-hop.ts";
 import { trackBody } from "./track-body.ts";
 
 /** The fetch signature the proxy needs (injectable for tests). */
+/** Bodies up to this size with a declared length (not event streams) are read whole and handed over as bytes. */
+const SMALL_BODY_BYTES = 1024 * 1024;
+
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /**
@@ -293,8 +296,6 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           return ours("upstream_error", errorResponse(502, message, { code: "upstream_unreachable" }), message);
         }
 
-        // From here on the body tracker owns the sever (it reports it in-band for event streams).
-        opts.grant?.severed.removeEventListener("abort", onSever);
         const outHeaders = stripHopByHop(res.headers);
         const isSse = (res.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
         // Tell nginx-style intermediaries not to buffer event streams (llama-swap #236).
@@ -318,6 +319,35 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           observer?.end("ok");
           return new Response(null, init2);
         }
+        // A small whole body (not an event stream, its length declared) is read at once and handed
+        // over as bytes: no stream wrapper, no per-chunk work. A sever or the client's abort while
+        // it is read aborts the upstream request (the listeners above) and is answered here.
+        const declared = Number(res.headers.get("content-length") ?? NaN);
+        if (!isSse && declared >= 0 && declared <= SMALL_BODY_BYTES) {
+          let bytes: Uint8Array;
+          try {
+            bytes = await res.bytes();
+          } catch (err) {
+            unlink();
+            release();
+            if (opts.grant?.severed.aborted) {
+              const reason = opts.grant.severed.reason;
+              const message = reason instanceof Error ? reason.message : "the request was cut by a model drain";
+              return ours("severed", errorResponse(503, message, { code: "request_severed" }), message);
+            }
+            if (opts.signal.aborted) return ours("cancelled", errorResponse(499, "client closed the request", { code: "cancelled" }), "client closed the request");
+            const message = `upstream ${opts.label} failed mid-body: ${err instanceof Error ? err.message : String(err)}`;
+            return ours("upstream_error", errorResponse(502, message, { code: "upstream_unreachable" }), message);
+          }
+          unlink();
+          release();
+          observer?.chunk(bytes);
+          observer?.end("ok");
+          // Uint8Array<ArrayBufferLike> is a valid body; TS 5.9 DOM types only name Uint8Array<ArrayBuffer>.
+          return new Response(bytes as BodyInit, init2);
+        }
+        // From here on the body tracker owns the sever (it reports it in-band for event streams).
+        opts.grant?.severed.removeEventListener("abort", onSever);
         const body = trackBody(res.body, {
           onEnd: (how) => {
             unlink();

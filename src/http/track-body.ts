@@ -35,6 +35,8 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
   let severReason: unknown = null;
   // Trailing newlines of what was forwarded so far, to start an injected event on a clean boundary.
   let trailingLf = 2;
+  // The last chunk handed over (an event stream's [DONE] is looked for in it only when the client leaves).
+  let lastChunk: Uint8Array | null = null;
 
   const end = (how: BodyEnd): void => {
     if (ended) return;
@@ -93,15 +95,28 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           else trailingLf = trailingLf >= 1 && v.byteLength === 1 ? 2 : 1;
         }
         opts.onChunk?.(v);
+        lastChunk = v;
         controller.enqueue(v);
       },
       cancel(reason) {
         opts.abortUpstream(reason);
         reader.cancel(reason).catch(() => {});
-        end("cancelled");
+        // A client that read `data: [DONE]` and closed before the upstream's own end got it all.
+        end(opts.sse && lastChunk !== null && endsWithDone(lastChunk) ? "complete" : "cancelled");
       },
     },
     // highWaterMark 0: read upstream only when the client asks, so backpressure is end to end.
     { highWaterMark: 0 },
   );
+}
+
+const DONE = new TextEncoder().encode("data: [DONE]");
+
+/** Whether the chunk ends with the `data: [DONE]` event (its trailing newlines aside). */
+function endsWithDone(chunk: Uint8Array): boolean {
+  let end = chunk.byteLength;
+  while (end > 0 && (chunk[end - 1] === LF || chunk[end - 1] === 13)) end--;
+  if (end < DONE.byteLength) return false;
+  for (let i = 0; i < DONE.byteLength; i++) if (chunk[end - DONE.byteLength + i] !== DONE[i]) return false;
+  return true;
 }

@@ -196,6 +196,55 @@ describe("proxy.forward", () => {
     }
   });
 
+  test("a small whole body is handed over as bytes: a sever while it is read gives 503 with the reason and aborts the upstream", async () => {
+    // Headers and a declared length of 100, then half of the body, then nothing (a stalled backend).
+    let closed = false;
+    const stalled = await startRawUpstream((socket) => {
+      socket.on("close", () => (closed = true));
+      socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n" + "x".repeat(50));
+    });
+    try {
+      const g = grant();
+      // The observer hears the response head before the body is read: then the sever hits the read.
+      let head = false;
+      const ends: string[] = [];
+      const observer = { response: () => void (head = true), chunk: () => {}, end: (how: string) => void ends.push(how) };
+      const p = createProxy().forward({ url: stalled.url, method: "GET", headers: new Headers(), body: null, signal: new AbortController().signal, grant: g, label: "m", observer });
+      await waitFor(() => head, 3000, "the response head");
+      g.sever(new RouteError("severed", "model m is being swapped out and its drain timeout (0s) passed"));
+      const res = await p;
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "request_severed", message: expect.stringContaining("drain timeout") });
+      expect(g.doneCalls).toBe(1);
+      expect(ends).toEqual(["severed"]);
+      await waitFor(() => closed, 3000, "the upstream socket closed");
+    } finally {
+      stalled.stop();
+    }
+  });
+
+  test("a small whole body: the client's abort while it is read aborts the upstream and releases the grant once", async () => {
+    let closed = false;
+    const stalled = await startRawUpstream((socket) => {
+      socket.on("close", () => (closed = true));
+      socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+    });
+    try {
+      const g = grant();
+      const client = new AbortController();
+      let head = false;
+      const observer = { response: () => void (head = true), chunk: () => {}, end: () => {} };
+      const p = createProxy().forward({ url: stalled.url, method: "GET", headers: new Headers(), body: null, signal: client.signal, grant: g, label: "m", observer });
+      await waitFor(() => head, 3000, "the response head");
+      client.abort();
+      expect((await p).status).toBe(499);
+      expect(g.doneCalls).toBe(1);
+      await waitFor(() => closed, 3000, "the upstream socket closed");
+    } finally {
+      stalled.stop();
+    }
+  });
+
   test("an upstream that dies mid-stream yields an in-band error event, then [DONE]", async () => {
     // The backend writes two events and its socket drops (a crash), without the last chunk.
     const dying = await startRawUpstream(async (socket) => {

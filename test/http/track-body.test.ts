@@ -47,6 +47,25 @@ describe("trackBody", () => {
     expect(src.wasCancelled()).toBe(true);
   });
 
+  test("an event stream the client leaves right after [DONE] ended complete; one it leaves before, cancelled", async () => {
+    const how = (chunks: string[]) => {
+      const ends: string[] = [];
+      const body = trackBody(source(chunks, "hang").stream, { onEnd: (h) => void ends.push(h), abortUpstream: () => {}, sse: true });
+      return { body, ends };
+    };
+    const done = how(['data: {"n":1}\n\n', "data: [DONE]\n\n"]);
+    const r1 = done.body.getReader();
+    await r1.read();
+    await r1.read();
+    await r1.cancel("the client got [DONE]");
+    expect(done.ends).toEqual(["complete"]);
+    const early = how(['data: {"n":1}\n\n', 'data: {"n":2}\n\n']);
+    const r2 = early.body.getReader();
+    await r2.read();
+    await r2.cancel("the client left");
+    expect(early.ends).toEqual(["cancelled"]);
+  });
+
   test("a failing source errors a plain body (visible truncation) and ends once", async () => {
     const { body, t } = track(source(["a"], "error").stream, false);
     await expect(new Response(body).text()).rejects.toThrow();
