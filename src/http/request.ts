@@ -48,6 +48,9 @@ export async function readBodyLimited(request: Request, limitBytes: number): Pro
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes) throw tooLarge(limitBytes);
   if (!request.body) return null;
+  // A declared length within the limit: read it whole (the server holds it to that length), with no
+  // stream reader in between; a reader costs more CPU per request than the rest of the parse.
+  if (declared !== null) return await request.bytes();
   const reader = request.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
