@@ -34,7 +34,9 @@ export interface MacroOptions {
 export type Report = (path: PathSeg[], message: string) => void;
 
 /** Names the user may not declare. */
-export const RESERVED_MACROS = ["PID", "PORT", "MODEL_ID", "SWITCHYARD", "GPU"] as const;
+// ${GPU} (the fit router's GPU indices, replaced at start) is not reserved: a llama-swap config may
+// define a macro of that name, and then its value is used as any macro's.
+export const RESERVED_MACROS = ["PID", "PORT", "MODEL_ID", "SWITCHYARD"] as const;
 /** Default `proxy` of a model that does not set one. */
 export const DEFAULT_PROXY = "http://localhost:${PORT}";
 

@@ -115,7 +115,7 @@ const MacroValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()]);
 /** `macros:` (global or per model): name → scalar, in declaration order. */
 export const MacrosSchema = Type.Record(Type.String({ pattern: "^[a-zA-Z0-9_-]{1,63}$" }), MacroValue, {
   description:
-    "Reusable values: ${name} is replaced in every string value (model macros only inside their model). A macro may use macros declared before it. Reserved: PORT, MODEL_ID, PID, SWITCHYARD, GPU (the fit router's GPU indices, in cmd and env). A value that is exactly ${name} keeps the macro's type.",
+    "Reusable values: ${name} is replaced in every string value (model macros only inside their model). A macro may use macros declared before it. Reserved: PORT, MODEL_ID, PID, SWITCHYARD. ${GPU} left in a model's cmd or env (no macro of that name) is the fit router's GPU indices, replaced when the model starts. A value that is exactly ${name} keeps the macro's type.",
 });
 
 const JsonMap = Type.Record(Type.String(), Type.Unknown());

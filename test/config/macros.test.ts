@@ -208,3 +208,30 @@ describe("macros", () => {
     expect(formatMacroValue("s")).toBe("s");
   });
 });
+
+describe("${GPU}", () => {
+  test("left in cmd and env for the fit router to fill at start; elsewhere it is an unknown macro; a macro named GPU wins", () => {
+    const c = load(`
+      models:
+        a:
+          cmd: srv --port \${PORT} --device \${GPU}
+          env: ["CUDA_VISIBLE_DEVICES=\${GPU}"]
+    `).config;
+    expect(c.models.a.cmd).toEqual(["srv", "--port", "5800", "--device", "${GPU}"]);
+    expect(c.models.a.env.CUDA_VISIBLE_DEVICES).toBe("${GPU}");
+    expect(issuesOf(`
+      models:
+        a:
+          cmd: srv --port \${PORT}
+          name: on \${GPU}
+    `).map((i) => i.message)).toEqual(["${GPU} is only available in a model's cmd and env"]);
+    const own = load(`
+      macros:
+        GPU: "-ngl 99"
+      models:
+        a:
+          cmd: srv --port \${PORT} \${GPU}
+    `).config;
+    expect(own.models.a.cmd).toEqual(["srv", "--port", "5800", "-ngl", "99"]);
+  });
+});
