@@ -4,7 +4,7 @@
  * state file remembers and a GGUF guess for models that declare nothing, and a measurement of
  * each model once it turns ready, posted to the router's loop and remembered in the state file.
  */
-import { dirname, isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import type { Config } from "../config/types.ts";
 import { formatSize } from "../config/size.ts";
 import type { Logger } from "../log/types.ts";
@@ -137,9 +137,4 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
         .catch((err: unknown) => log.warn(`fit: measuring ${id} failed: ${(err as Error)?.message ?? err}`));
     },
   };
-}
-
-/** The directory of the config file (for a relative state file). */
-export function configDirOf(path: string | null): string | null {
-  return path ? dirname(path) : null;
 }
