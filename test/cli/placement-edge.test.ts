@@ -1,0 +1,98 @@
+/** The fit router's edge in serve mode: devices declared or detected (reserves applied), the ledger seeded from the state file and from a GGUF guess. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createPlacementEdge, placementDevices } from "../../src/cli/placement-edge.ts";
+import { createCommandRunner } from "../../src/cli/run-command.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { emptyMemoryState, rememberNeed, serializeMemoryState } from "../../src/placement/memory-state.ts";
+import { dedent } from "../config/helpers.ts";
+import { installFakeNvidiaSmi } from "../fixtures/fake-nvidia-smi.ts";
+import { tinyModel } from "../fixtures/gguf.ts";
+import { memoryLog } from "../router/fake-supervisor.ts";
+
+const GiB = 1024 ** 3;
+const fake = installFakeNvidiaSmi([{ index: 0, uuid: "GPU-00000000-0000-0000-0000-000000000000", name: "Fake GPU", totalMib: 16384, usedMib: 1024 }]);
+afterAll(() => fake.remove());
+const run = createCommandRunner({ path: fake.binDir });
+const fitConfig = (models: string, fit = "") => loadConfig(dedent(`
+  routing:
+    router:
+      use: fit
+      settings:
+        fit:
+          reserve: 1GiB
+          stateFile: state.json
+  ${fit}
+  models:
+  ${models}
+`), { env: {} }).config;
+
+describe("placementDevices", () => {
+  test("declared devices are used as written", async () => {
+    const config = loadConfig(dedent(`
+      routing:
+        router:
+          use: fit
+          settings:
+            fit:
+              devices: [{ id: 0, memory: 24GiB, reserve: 1GiB }, { id: cpu, memory: 64GiB }]
+      models:
+        a:
+          cmd: srv --port \${PORT}
+    `), { env: {} }).config;
+    const { devices, lines } = await placementDevices(config, { run });
+    expect(devices.map((d) => [d.id, d.kind, d.total, d.reserve, d.source])).toEqual([
+      ["0", "gpu", 24 * GiB, 1 * GiB, "declared"],
+      ["cpu", "cpu", 64 * GiB, 0, "declared"],
+    ]);
+    expect(lines[0]).toContain("1.00 GiB reserved");
+  });
+
+  test("detected GPUs get the configured reserve; the CPU its own", async () => {
+    const { devices } = await placementDevices(fitConfig("  a:\n      cmd: srv --port ${PORT}"), { run });
+    const gpu = devices.find((d) => d.id === "0")!;
+    expect(gpu).toMatchObject({ kind: "gpu", source: "nvidia-smi", total: 16 * GiB, usedAtStart: 1 * GiB, reserve: 1 * GiB });
+    expect(devices.find((d) => d.id === "cpu")).toMatchObject({ kind: "cpu", reserve: 2 * GiB });
+  });
+});
+
+describe("createPlacementEdge", () => {
+  test("a remembered size is used for the same command only; a GGUF model is guessed; a declared one stays declared", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "placement-edge-"));
+    const gguf = tinyModel({ seed: 1 });
+    const config = fitConfig(`  known:
+      cmd: srv --port \${PORT} --known
+    changed:
+      cmd: srv --port \${PORT} --new-flag
+    gguf:
+      cmd: llama-server --port \${PORT} -m ${gguf} -c 512
+    declared:
+      cmd: srv --port \${PORT}
+      memory: 3GiB`);
+    let state = emptyMemoryState();
+    state = rememberNeed(state, "known", config.models.known.cmd, { perDevice: { "0": 5 * GiB }, source: "measured" }, 1);
+    state = rememberNeed(state, "changed", ["srv", "--port", "5801", "--old-flag"], { perDevice: { "0": 7 * GiB }, source: "measured" }, 1);
+    writeFileSync(join(dir, "state.json"), serializeMemoryState(state));
+    const log = memoryLog();
+    const edge = await createPlacementEdge({ config, configDir: dir, log, run });
+    const need = (m: string) => edge.deps.ledger.need(m);
+    expect(need("known")).toMatchObject({ source: "measured", perDevice: { "0": 5 * GiB } });
+    expect(need("changed").source).toBe("unknown");
+    expect(need("gguf").source).toBe("guessed");
+    expect(need("gguf").any).toBeGreaterThan(0);
+    expect(need("declared")).toMatchObject({ source: "declared", any: 3 * GiB });
+    expect(log.lines.some((l) => l.includes("fit: gguf guessed at"))).toBe(true);
+    expect(log.lines.some((l) => l.includes("fit: changed has no memory figure"))).toBe(true);
+  });
+
+  test("a damaged state file: one warning, nothing remembered", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "placement-edge-"));
+    writeFileSync(join(dir, "state.json"), "{ not json");
+    const log = memoryLog();
+    const edge = await createPlacementEdge({ config: fitConfig("  a:\n      cmd: srv --port ${PORT}"), configDir: dir, log, run });
+    expect(edge.deps.ledger.need("a").source).toBe("unknown");
+    expect(log.lines.filter((l) => l.startsWith("warn fit:"))).toHaveLength(1);
+  });
+});
