@@ -67,6 +67,9 @@ function allowedMethods(path: string): string | null {
 /** Bun's WebSocket constructor with options (the DOM lib's declaration, which tsconfig includes, hides that overload). */
 const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebSocketOptions) => WebSocket;
 
+/** What the handlers need of Bun's server (null under `app.handle()`). */
+type ServerLike = { requestIP(r: Request): { address: string } | null; timeout(r: Request, seconds: number): void } | null;
+
 /** Build the app; main.ts calls `.listen({ hostname, port })`. */
 export function createApp(deps: AppDeps) {
   const ctx = createHttpContext(deps);
@@ -95,9 +98,8 @@ export function createApp(deps: AppDeps) {
   const ui = deps.ui ? createUiRoutes(deps.ui) : null;
   const noUi = (): Response => errorResponse(404, "the web UI is not in this build", { code: "not_found" });
 
-  type Server = { requestIP(r: Request): { address: string } | null } | null;
   /** The peer address of the connection (looked up once per request: it is not free in Bun). */
-  const peerIp = (request: Request, server: Server): string | null => server?.requestIP(request)?.address ?? null;
+  const peerIp = (request: Request, server: ServerLike): string | null => server?.requestIP(request)?.address ?? null;
   const accessLog = (request: Request, peer: string | null, status: number, started: number): void => {
     const fwd = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
     const ip = fwd || request.headers.get("x-real-ip") || peer || "-";
@@ -112,7 +114,7 @@ export function createApp(deps: AppDeps) {
    */
   const logged =
     (fn: (request: Request, client: ClientInfo) => Response | Promise<Response>) =>
-    async ({ request, server }: { request: Request; server: Server }) => {
+    async ({ request, server }: { request: Request; server: ServerLike }) => {
       const started = performance.now();
       const ip = peerIp(request, server);
       let res: Response;
@@ -138,8 +140,40 @@ export function createApp(deps: AppDeps) {
     }
   };
 
+  /**
+   * What every request passes before its route: the timer off, CORS preflight, the /ui redirect
+   * and auth. Returns the answer when the request stops here.
+   */
+  const gate = (request: Request, server: ServerLike): Response | undefined => {
+    // Per-request too: the server-wide setting aside, this is what disables the timer for
+    // streams (`.mount()` would hand us a cloned Request on which this has no effect).
+    server?.timeout(request, 0);
+    const started = performance.now();
+    const preflight = preflightResponse(request);
+    if (preflight) return preflight;
+    const path = new URL(request.url).pathname;
+    // Here, not as a route: Elysia's loose paths would send /ui/ to a /ui route too.
+    if (path === "/ui") return new Response(null, { status: 301, headers: { location: "/ui/" } });
+    if (isOpen(path)) return;
+    const denied = checkAuth(request);
+    if (denied) {
+      accessLog(request, peerIp(request, server), denied.status, started);
+      return negotiateError(denied, request.headers.get("accept"));
+    }
+  };
+  const modelRoute = logged(modelHandler);
+  /**
+   * The model routes as Bun.serve `routes`, beside Elysia rather than inside it: they are the hot
+   * path, and Elysia's per-request context costs about 20 µs of CPU that these routes do not use
+   * (BENCHMARKS.md, issue 16). Elysia merges `serve.routes` into the Bun.serve it starts
+   * (docs/runtime-notes.md#serve-routes); `gate` does what its onRequest does for the rest.
+   */
+  const modelRoutes: Record<string, (request: Request, server: ServerLike) => Response | Promise<Response>> = {};
+  for (const route of MODEL_ROUTES) modelRoutes[route.path] = (request, server) => gate(request, server) ?? modelRoute({ request, server });
+
   const app = new Elysia({
     serve: {
+      routes: modelRoutes,
       // Elysia defaults to reusePort: true, which lets a second instance share the port silently
       // (docs/runtime-notes.md#serve-port).
       reusePort: false,
@@ -151,23 +185,7 @@ export function createApp(deps: AppDeps) {
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     },
   })
-    .onRequest(({ request, server }) => {
-      // Per-request too: the server-wide setting aside, this is what disables the timer for
-      // streams (`.mount()` would hand us a cloned Request on which this has no effect).
-      server?.timeout(request, 0);
-      const started = performance.now();
-      const preflight = preflightResponse(request);
-      if (preflight) return preflight;
-      const path = new URL(request.url).pathname;
-      // Here, not as a route: Elysia's loose paths would send /ui/ to a /ui route too.
-      if (path === "/ui") return new Response(null, { status: 301, headers: { location: "/ui/" } });
-      if (isOpen(path)) return;
-      const denied = checkAuth(request);
-      if (denied) {
-        accessLog(request, peerIp(request, server), denied.status, started);
-        return negotiateError(denied, request.headers.get("accept"));
-      }
-    })
+    .onRequest(({ request, server }) => gate(request, server))
     .get("/health", () => admin.health())
     .get("/wol-health", () => admin.health())
     .get("/v1/models", logged((r) => admin.models(r)))
@@ -226,8 +244,9 @@ export function createApp(deps: AppDeps) {
       return negotiateError(res, request.headers.get("accept"));
     });
 
-  // `.all()` with parse: 'none' keeps the body unread (we forward the exact bytes) and,
-  // unlike `.mount()`, hands us the original Request that server.timeout() acts on.
-  for (const route of MODEL_ROUTES) app.all(route.path, logged(modelHandler), { parse: "none" });
+  // Also Elysia routes, for `app.handle()` (tests without a socket): `.all()` with parse: 'none'
+  // keeps the body unread (we forward the exact bytes). A listening server answers these paths
+  // from `serve.routes` above, which take precedence over Elysia's own mapping of them.
+  for (const route of MODEL_ROUTES) app.all(route.path, modelRoute, { parse: "none" });
   return app;
 }

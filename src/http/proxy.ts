@@ -124,8 +124,23 @@ function noBody(method: string, status: number): boolean {
 /** Seconds for a message: "30s", "0.05s". */
 const secs = (ms: number): string => `${Math.round(ms) / 1000}s`;
 
-/** Host and port of a URL, for a DialProbe (IPv6 without brackets). */
+/** Host and port by URL origin: a forward's target repeats, and a URL parse per request is not free. */
+const hostPorts = new Map<string, { host: string; port: number } | null>();
+
+/** Host and port of a URL, for a DialProbe (IPv6 without brackets); cached by its origin. */
 function hostPort(url: string): { host: string; port: number } | null {
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  const origin = slash < 0 ? url : url.slice(0, slash);
+  const known = hostPorts.get(origin);
+  if (known !== undefined) return known;
+  const found = parseHostPort(origin);
+  // Bounded: origins are the configured models and peers, but a bad config must not grow it forever.
+  if (hostPorts.size >= 1024) hostPorts.clear();
+  hostPorts.set(origin, found);
+  return found;
+}
+
+function parseHostPort(url: string): { host: string; port: number } | null {
   try {
     const u = new URL(url);
     const port = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;

@@ -49,28 +49,32 @@ export function createLogStream(maxBytes: number = DEFAULT_RING_BYTES, opts: Log
   let total = 0;
   const followers = new Set<Follower>();
 
+  // Writes drop whole chunks only, so the ring may hold up to one chunk more than maxBytes; the
+  // exact cut (never splitting a character) is made when the history is read. Cutting the oldest
+  // chunk on every write cost two passes over it per log line once the ring was full.
   function trim(): void {
-    while (total > maxBytes && head < chunks.length) {
-      const size = sizes[head]!;
-      const excess = total - maxBytes;
-      if (size <= excess) {
-        total -= size;
-        chunks[head] = "";
-        head++;
-      } else {
-        // Cut the oldest chunk's front so the ring holds exactly the newest maxBytes (or just under).
-        const kept = utf8Tail(chunks[head]!, size - excess);
-        const keptSize = utf8Length(kept);
-        total -= size - keptSize;
-        chunks[head] = kept;
-        sizes[head] = keptSize;
-      }
+    while (head < chunks.length - 1 && total - sizes[head]! >= maxBytes) {
+      total -= sizes[head]!;
+      chunks[head] = "";
+      head++;
     }
     if (head > 1024 && head * 2 > chunks.length) {
       chunks = chunks.slice(head);
       sizes = sizes.slice(head);
       head = 0;
     }
+  }
+
+  /** Make the ring hold exactly the newest maxBytes (or just under), cutting the oldest chunk's front. */
+  function cut(): void {
+    trim();
+    if (total <= maxBytes || head >= chunks.length) return;
+    const size = sizes[head]!;
+    const kept = utf8Tail(chunks[head]!, size - (total - maxBytes));
+    const keptSize = utf8Length(kept);
+    total -= size - keptSize;
+    chunks[head] = kept;
+    sizes[head] = keptSize;
   }
 
   function deliver(f: Follower): void {
@@ -130,6 +134,7 @@ export function createLogStream(maxBytes: number = DEFAULT_RING_BYTES, opts: Log
       trim();
     },
     history(): string {
+      cut();
       return chunks.slice(head).join("");
     },
     subscribe(onText: (text: string) => void | Promise<void>): () => void {

@@ -86,6 +86,9 @@ function dispatchQueue(core: Core, swapper: Swapper, compare: (a: Entry, b: Entr
   }
 }
 
+/** The answer of most drainWants calls (one per pump pass): shared, not allocated each time. */
+const NO_MODELS: ReadonlySet<string> = new Set();
+
 /** The fifo policy over a swapper; `priority` orders the queue (higher first, then arrival). */
 export function fifoPolicy(swapper: Swapper, priority: (model: string) => number): Policy {
   const compare = (a: Entry, b: Entry): number => priority(b.req.model) - priority(a.req.model) || a.seq - b.seq;
@@ -97,10 +100,10 @@ export function fifoPolicy(swapper: Swapper, priority: (model: string) => number
     drainWants(core) {
       const maxWaitMs = core.settings.maxWaitSec * 1000;
       const o = core.oldest();
-      if (maxWaitMs <= 0 || !o || core.now() - o.req.arrivedAt < maxWaitMs) return new Set();
+      if (maxWaitMs <= 0 || !o || core.now() - o.req.arrivedAt < maxWaitMs) return NO_MODELS;
       const model = o.req.model;
       const d = core.drainOf(model);
-      if ((d && d.cause !== "evict") || core.isStopping(model) || core.swapFor(model)) return new Set();
+      if ((d && d.cause !== "evict") || core.isStopping(model) || core.swapFor(model)) return NO_MODELS;
       const loading = core.swapTargets();
       return new Set(swapper.evictionFor(model, core.runningSet(), core.view).filter((m) => !loading.has(m)));
     },

@@ -100,8 +100,10 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
   }
 
   /** Step 1. */
+  const NONE: ReadonlySet<string> = new Set();
   function reconcileEvictDrains(): boolean {
-    const wants = shuttingDown ? new Set<string>() : policy.drainWants(core);
+    const wants = shuttingDown ? NONE : policy.drainWants(core);
+    if (wants.size === 0 && drains.size === 0) return false;
     let changed = false;
     for (const m of wants) {
       if (drains.has(m) || stopping.has(m)) continue;
@@ -145,6 +147,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
 
   /** Step 3. */
   function issueStops(): boolean {
+    // Per pump pass, usually with no drain at all: nothing to allocate then.
+    if (drains.size === 0) return false;
     const by: Record<StopReason, string[]> = { unload: [], shutdown: [] };
     for (const [m, d] of [...drains]) {
       if (d.cause === "evict" || st.inFlightCount(m) > 0) continue;
@@ -159,6 +163,7 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
 
   /** Answer every unload ticket whose models are all stopped (no stop under way, none pending). */
   function settleTickets(): void {
+    if (tickets.size === 0) return;
     for (const [t, set] of [...tickets]) {
       for (const m of [...set]) {
         const d = drains.get(m);
@@ -204,6 +209,7 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
    * once it is stopped.
    */
   function reconcileReloads(): boolean {
+    if (restartPending.size === 0 && removedPending.size === 0) return false;
     let changed = false;
     for (const m of [...restartPending, ...removedPending]) {
       if (!untouched(m)) continue;

@@ -149,6 +149,7 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
         model,
         baseUrl: sup(model).baseUrl.replace(/\/+$/, ""),
         severed: severed.signal,
+        sever: (reason) => severed.abort(reason),
         done() {
           if (doneCalled) return;
           doneCalled = true;

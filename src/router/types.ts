@@ -58,6 +58,8 @@ export interface Grant {
   severed: AbortSignal;
   /** Call exactly once when the response has ended (end, error or cancel). Extra calls are ignored. */
   done(): void;
+  /** Cut this one request as a drain would (`severed` aborts with `reason`): an operator's cancel. */
+  sever?(reason: unknown): void;
 }
 
 /** Options of one acquire. */
