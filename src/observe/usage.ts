@@ -6,9 +6,10 @@
  * vLLM's per-request `metrics` object, with the precedence llama-swap uses (later values win;
  * timings override usage counts; see `result()`).
  *
- * Built for the per-chunk path: an SSE chunk costs one byte scan for the keys `"usage"`,
- * `"timings"` and `"metrics"` (a key whose value is `null` does not count, so OpenAI's
- * `"usage":null` on every token chunk is skipped); only a line carrying one of them is decoded
+ * Built for the per-chunk path: an SSE chunk costs a native search for each `{` in it (a token
+ * chunk has two or three) and a look back for the keys `"usage"`, `"timings"` and `"metrics"`
+ * before it (only object values count, so OpenAI's `"usage":null` on every token chunk is
+ * skipped); only a line carrying one of them is decoded
  * and JSON-parsed, and a line carrying only timings/metrics (llama-server's `timings_per_token`)
  * is merely kept, the last one being parsed once at the end. At most one partial line is held
  * (bounded by `maxEventBytes`); a whole JSON body is held up to `maxBodyBytes` and parsed once.
