@@ -52,6 +52,10 @@ export interface UsageScannerOptions {
   maxEventBytes?: number;
   /** JSON: a body longer than this is not kept, and yields all nulls (default 4 MiB). */
   maxBodyBytes?: number;
+  /** SSE: the stream's first bytes, read as they pass (default 4 KiB; Anthropic's `message_start`). */
+  headBytes?: number;
+  /** SSE: after the head, the last bytes kept (by reference) and read at the end (default 16 KiB). */
+  tailBytes?: number;
 }
 
 /** What a scanner has done so far (for tests and diagnostics). */
@@ -64,7 +68,11 @@ export interface UsageScannerStats {
 
 /** Scans one response body; `push` every chunk in order, then `result()` once. */
 export interface UsageScanner {
-  /** Feed the next body chunk; it may split anywhere. The chunk is not retained. */
+  /**
+   * Feed the next body chunk; it may split anywhere. An event stream's last chunks are kept by
+   * reference until `result()`: the caller must not reuse their buffers (the proxy hands each one
+   * to the client as it is).
+   */
   push(chunk: Uint8Array): void;
   /** Finish and return the accounting; idempotent, and pushes after it are ignored. */
   result(): TokenUsage;
@@ -73,6 +81,8 @@ export interface UsageScanner {
 }
 
 const DEFAULT_MAX_EVENT = 1 << 20;
+const DEFAULT_HEAD = 4 << 10;
+const DEFAULT_TAIL = 16 << 10;
 const DEFAULT_MAX_BODY = 4 << 20;
 const KEEP_CARRY_CAPACITY = 64 << 10;
 
@@ -96,6 +106,7 @@ const DATA = bytesOf("data:");
 const DONE = bytesOf("[DONE]");
 
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 type JsonObject = Record<string, unknown>;
 
@@ -187,6 +198,8 @@ function rate(count: number | null, ms: number | null): number | null {
 export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   const maxEvent = Math.max(1, opts.maxEventBytes ?? DEFAULT_MAX_EVENT);
   const maxBody = Math.max(1, opts.maxBodyBytes ?? DEFAULT_MAX_BODY);
+  const headBytes = Math.max(0, opts.headBytes ?? DEFAULT_HEAD);
+  const tailBytes = Math.max(1, opts.tailBytes ?? DEFAULT_TAIL);
 
   let parses = 0;
   // Accumulated usage counts (later positive values win; a zero only fills a gap).
@@ -204,6 +217,19 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   let carry = new Uint8Array(0);
   let carryLen = 0;
   let skipping = false; // inside a line that outgrew maxEvent: drop up to the next LF
+
+  // SSE after the head: the last chunks, in two generations that each begin at a line start.
+  // Backends report usage in the stream's first events (Anthropic's message_start) and its last
+  // ones (OpenAI's usage chunk, llama-server's timings, Anthropic's message_delta, vLLM's metrics,
+  // the Responses API's response.completed); the chunks in between are let go unread. Reading every
+  // chunk as it passed cost a third of the proxy's CPU per streamed token (issue 16).
+  let seen = 0;
+  let tailing = false;
+  let older: Uint8Array[] = [];
+  let olderBytes = 0;
+  let newer: Uint8Array[] = [];
+  let newerBytes = 0;
+  let tailCut = false; // a line over maxEventBytes was let go: the kept bytes begin inside it
 
   // JSON: the body so far.
   let body: Uint8Array[] = [];
@@ -335,6 +361,69 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     if (i < n) appendCarry(chunk, i, n);
   }
 
+  /**
+   * After the head: keep the chunk in the newer generation. Once that holds tailBytes, it becomes
+   * the older one at the last LF of this chunk (the older one before it is let go), so what is
+   * kept always begins at a line start and holds at least the last tailBytes; a line is never cut,
+   * however long it grows, up to maxEventBytes (then it is let go, as a line read as it passes).
+   * The common push costs an array push; the LF search runs only once the newer generation is full.
+   */
+  function pushTail(chunk: Uint8Array): void {
+    newer.push(chunk);
+    newerBytes += chunk.length;
+    if (newerBytes < tailBytes) return;
+    const lf = chunk.lastIndexOf(LF);
+    if (lf < 0) {
+      if (newerBytes > maxEvent + tailBytes) {
+        older = [];
+        olderBytes = 0;
+        newer = [];
+        newerBytes = 0;
+        tailCut = true;
+      }
+      return;
+    }
+    const rest = chunk.length - lf - 1;
+    if (lf + 1 >= tailBytes) {
+      // This chunk alone holds the tail (a backend that outruns its reader sends big chunks):
+      // keep its last tailBytes or so, from a line start.
+      const cut = lf + 1 > tailBytes ? chunk.lastIndexOf(LF, lf - tailBytes) : -1;
+      older = [chunk.subarray(cut + 1, lf + 1)];
+      olderBytes = lf - cut;
+    } else {
+      if (rest > 0) newer[newer.length - 1] = chunk.subarray(0, lf + 1);
+      older = newer;
+      olderBytes = newerBytes - rest;
+    }
+    newer = rest > 0 ? [chunk.subarray(lf + 1)] : [];
+    newerBytes = rest;
+  }
+
+  /** Read what the tail kept, as if it had been pushed now. */
+  function readTail(): void {
+    tailing = false;
+    const all = new Uint8Array(olderBytes + newerBytes);
+    let at = 0;
+    for (const c of older) {
+      all.set(c, at);
+      at += c.length;
+    }
+    for (const c of newer) {
+      all.set(c, at);
+      at += c.length;
+    }
+    older = [];
+    newer = [];
+    olderBytes = 0;
+    newerBytes = 0;
+    let from = 0;
+    if (tailCut) {
+      from = all.indexOf(LF) + 1;
+      if (from === 0) return;
+    }
+    if (from < all.length) pushSse(from === 0 ? all : all.subarray(from));
+  }
+
   function pushJson(chunk: Uint8Array): void {
     if (bodyOverflow) return;
     if (bodyLen + chunk.length > maxBody) {
@@ -351,6 +440,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     if (finished) return;
     finished = true;
     if (opts.sse) {
+      if (tailing) readTail();
       if (!skipping) carryDone();
       carryLen = 0;
       carry = new Uint8Array(0);
@@ -456,8 +546,21 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   return {
     push(chunk: Uint8Array): void {
       if (finished || chunk.length === 0) return;
-      if (opts.sse) pushSse(chunk);
-      else pushJson(chunk);
+      if (!opts.sse) pushJson(chunk);
+      else if (tailing) pushTail(chunk);
+      else {
+        // The head is read as it passes, up to the first line end past headBytes; from there on
+        // chunks are only kept (see pushTail), the rest of this one included.
+        const lf = seen + chunk.length > headBytes ? chunk.indexOf(LF, Math.max(0, headBytes - seen)) : -1;
+        if (lf < 0 || lf === chunk.length - 1) pushSse(chunk);
+        else pushSse(chunk.subarray(0, lf + 1));
+        seen += chunk.length;
+        const split = lf >= 0 && lf < chunk.length - 1;
+        if (seen >= headBytes && carryLen === 0 && !skipping) {
+          tailing = true;
+          if (split) pushTail(chunk.subarray(lf + 1));
+        } else if (split) pushSse(chunk.subarray(lf + 1)); // cannot happen after a line end; never lose bytes
+      }
     },
     result(): TokenUsage {
       finish();
@@ -466,7 +569,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     stats(): UsageScannerStats {
       const kept =
         (keptTimings?.length ?? 0) + (keptMetrics !== keptTimings ? (keptMetrics?.length ?? 0) : 0);
-      return { parses, bufferedBytes: carryLen + kept + bodyLen };
+      return { parses, bufferedBytes: carryLen + kept + bodyLen + olderBytes + newerBytes };
     },
   };
 }

@@ -412,8 +412,8 @@ describe("usage scanner: parsing only what can carry usage", () => {
       s.push(ev.subarray(cut));
     }
     expect(s.stats().parses).toBe(0);
-    expect(maxBuffered).toBeLessThan(Math.max(...events.map((e) => e.length)));
-    expect(s.stats().bufferedBytes).toBe(0);
+    // Past the 4 KiB head, the last 16 to 32 KiB (and the chunk at the cut) are kept by reference.
+    expect(maxBuffered).toBeLessThanOrEqual(2 * (16 << 10) + 2 * Math.max(...events.map((e) => e.length)));
     s.push(enc.encode(sse([{ ...chunk(""), choices: [], usage: { prompt_tokens: 9, completion_tokens: 100_000 } }])));
     expect(s.result()).toEqual(usage({ promptTokens: 9, completionTokens: 100_000 }));
     expect(s.stats().parses).toBe(1);
@@ -465,7 +465,7 @@ describe("usage scanner: precedence and bounds", () => {
     expect(s.stats().parses).toBe(0);
   });
 
-  test("chunks are not retained: reusing the caller's buffer does not change the result", () => {
+  test("chunks within the head are not retained: reusing the caller's buffer does not change the result", () => {
     for (const c of CASES) {
       const bytes = enc.encode(c.body);
       const s = createUsageScanner({ sse: c.sse });
@@ -487,5 +487,69 @@ describe("usage scanner: precedence and bounds", () => {
     expect(first).toEqual(usage({ promptTokens: 4, completionTokens: 2 }));
     s.push(enc.encode('\n\ndata: {"usage":{"prompt_tokens":8}}\n\n'));
     expect(s.result()).toEqual(first);
+  });
+});
+
+describe("usage scanner: the head and the tail of a long stream", () => {
+  /** The case's events with `n` token events (no keys) after its first event. */
+  function padded(body: string, n: number): string {
+    const eol = body.includes("\r\n") ? "\r\n" : "\n";
+    const events = body.split(eol + eol).filter((e) => e.length > 0).map((e) => e + eol + eol);
+    const filler = sse([chunk(" the")], eol);
+    return events[0] + filler.repeat(n) + events.slice(1).join("");
+  }
+
+  for (const c of CASES.filter((c) => c.sse)) {
+    test(`${c.name}: 3,000 token events after the first event, random chunkings: the same accounting`, () => {
+      const bytes = enc.encode(padded(c.body, 3000));
+      expect(bytes.length).toBeGreaterThan(4 * (16 << 10));
+      const rnd = prng(bytes.length);
+      // Round 5: chunks of 100,000 bytes, what a backend that outruns its reader delivers.
+      for (let round = 0; round < 6; round++) {
+        const s = createUsageScanner({ sse: true });
+        let max = 0;
+        for (let i = 0; i < bytes.length; ) {
+          const n = round === 5 ? 100_000 : 1 + Math.floor(rnd() * (round === 0 ? 16 : 4096));
+          s.push(bytes.slice(i, i + n));
+          max = Math.max(max, s.stats().bufferedBytes);
+          i += n;
+        }
+        expect(s.result()).toEqual(c.want);
+        expect(max).toBeLessThanOrEqual(2 * (16 << 10) + 2 * 4096 + 4096);
+      }
+    });
+  }
+
+  test("a final event longer than the tail (a Responses API response.completed) is still read whole", () => {
+    const s = createUsageScanner({ sse: true, headBytes: 0, tailBytes: 1024 });
+    s.push(enc.encode(sse([chunk("a")]).repeat(500)));
+    const big = sse([["response.completed", { type: "response.completed", response: { output_text: "x".repeat(100_000), usage: { input_tokens: 7, output_tokens: 9 } } }]]);
+    const bytes = enc.encode(big);
+    for (let i = 0; i < bytes.length; i += 1000) s.push(bytes.slice(i, i + 1000));
+    expect(s.result()).toEqual(usage({ promptTokens: 7, completionTokens: 9 }));
+  });
+
+  test("after the head, a line over maxEventBytes is let go; the last line is still read", () => {
+    const s = createUsageScanner({ sse: true, maxEventBytes: 256, headBytes: 0, tailBytes: 64 });
+    const big = sse([{ usage: { prompt_tokens: 1 }, pad: "x".repeat(5000) }]);
+    const small = sse([{ usage: { prompt_tokens: 2, completion_tokens: 3 } }]);
+    const bytes = enc.encode(sse([chunk("a")]) + big + small);
+    for (let i = 0; i < bytes.length; i += 100) {
+      s.push(bytes.slice(i, i + 100));
+      expect(s.stats().bufferedBytes).toBeLessThanOrEqual(256 + 64 + 300);
+    }
+    expect(s.result()).toEqual(usage({ promptTokens: 2, completionTokens: 3 }));
+  });
+
+  test("token events between the head and the tail are never read", () => {
+    // A usage event in the middle of a long stream is not looked at: backends report it first or last.
+    const s = createUsageScanner({ sse: true });
+    s.push(enc.encode(sse([chunk("a")]).repeat(100)));
+    s.push(enc.encode(sse([chunk("b", { usage: { prompt_tokens: 99 } })])));
+    const c = enc.encode(sse([chunk("c")]));
+    for (let i = 0; i < 1000; i++) s.push(c);
+    s.push(enc.encode(sse([{ ...chunk(""), usage: { completion_tokens: 5 } }])));
+    expect(s.result()).toEqual(usage({ completionTokens: 5 }));
+    expect(s.stats().parses).toBe(1);
   });
 });
