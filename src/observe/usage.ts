@@ -54,7 +54,7 @@ export interface UsageScannerOptions {
   maxBodyBytes?: number;
   /** SSE: the stream's first bytes, read as they pass (default 4 KiB; Anthropic's `message_start`). */
   headBytes?: number;
-  /** SSE: after the head, the last bytes kept (by reference) and read at the end (default 16 KiB). */
+  /** SSE: after the head, at least the last this many bytes are kept (by reference) and read at the end (default 4 KiB; a longer last line is kept whole). */
   tailBytes?: number;
 }
 
@@ -82,7 +82,7 @@ export interface UsageScanner {
 
 const DEFAULT_MAX_EVENT = 1 << 20;
 const DEFAULT_HEAD = 4 << 10;
-const DEFAULT_TAIL = 16 << 10;
+const DEFAULT_TAIL = 4 << 10;
 const DEFAULT_MAX_BODY = 4 << 20;
 const KEEP_CARRY_CAPACITY = 64 << 10;
 
