@@ -69,9 +69,9 @@ export interface UsageScannerStats {
 /** Scans one response body; `push` every chunk in order, then `result()` once. */
 export interface UsageScanner {
   /**
-   * Feed the next body chunk; it may split anywhere. An event stream's last chunks are kept by
-   * reference until `result()`: the caller must not reuse their buffers (the proxy hands each one
-   * to the client as it is).
+   * Feed the next body chunk; it may split anywhere. A whole body's chunks and an event stream's
+   * last ones are kept by reference until `result()`: the caller must not reuse their buffers (the
+   * proxy hands each one to the client as it is).
    */
   push(chunk: Uint8Array): void;
   /** Finish and return the accounting; idempotent, and pushes after it are ignored. */
@@ -432,7 +432,8 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
       bodyLen = 0;
       return;
     }
-    body.push(chunk.slice());
+    // By reference, as the stream's tail: the proxy hands each chunk to the client and never reuses it.
+    body.push(chunk);
     bodyLen += chunk.length;
   }
 
@@ -461,11 +462,14 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
       keptTimings = null;
       keptMetrics = null;
     } else if (!bodyOverflow && bodyLen > 0) {
-      const all = new Uint8Array(bodyLen);
-      let at = 0;
-      for (const c of body) {
-        all.set(c, at);
-        at += c.length;
+      let all = body[0]!;
+      if (body.length > 1) {
+        all = new Uint8Array(bodyLen);
+        let at = 0;
+        for (const c of body) {
+          all.set(c, at);
+          at += c.length;
+        }
       }
       body = [];
       bodyLen = 0;

@@ -465,8 +465,8 @@ describe("usage scanner: precedence and bounds", () => {
     expect(s.stats().parses).toBe(0);
   });
 
-  test("chunks within the head are not retained: reusing the caller's buffer does not change the result", () => {
-    for (const c of CASES) {
+  test("an event stream's chunks within the head are not retained: reusing the caller's buffer does not change the result", () => {
+    for (const c of CASES.filter((c) => c.sse)) {
       const bytes = enc.encode(c.body);
       const s = createUsageScanner({ sse: c.sse });
       const buf = new Uint8Array(17);
