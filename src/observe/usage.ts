@@ -387,15 +387,17 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     if (lf + 1 >= tailBytes) {
       // This chunk alone holds the tail (a backend that outruns its reader sends big chunks):
       // keep its last tailBytes or so, from a line start.
+      // keep its last tailBytes or so, from a line start, as a copy: a view would hold the whole
+      // chunk's memory until the stream ends (256 streams of such chunks: tens of MB).
       const cut = lf + 1 > tailBytes ? chunk.lastIndexOf(LF, lf - tailBytes) : -1;
-      older = [chunk.subarray(cut + 1, lf + 1)];
+      older = [cut + 1 > tailBytes ? chunk.slice(cut + 1, lf + 1) : chunk.subarray(cut + 1, lf + 1)];
       olderBytes = lf - cut;
     } else {
       if (rest > 0) newer[newer.length - 1] = chunk.subarray(0, lf + 1);
       older = newer;
       olderBytes = newerBytes - rest;
     }
-    newer = rest > 0 ? [chunk.subarray(lf + 1)] : [];
+    newer = rest > 0 ? [rest * 2 < chunk.length ? chunk.slice(lf + 1) : chunk.subarray(lf + 1)] : [];
     newerBytes = rest;
   }
 
