@@ -20,6 +20,7 @@ import { overheadScenario } from "./bench/scenarios/overhead.ts";
 import { schedulerScenario } from "./bench/scenarios/scheduler.ts";
 import { streamScenario } from "./bench/scenarios/stream.ts";
 import { swapScenario } from "./bench/scenarios/swap.ts";
+import { targetsScenario } from "./bench/scenarios/targets.ts";
 import { uiScenario } from "./bench/scenarios/ui.ts";
 import { formatTable, type Table } from "./bench/table.ts";
 
@@ -34,6 +35,7 @@ const RUNNERS: Record<ScenarioName, Scenario> = {
   ui: uiScenario,
   fit: fitScenario,
   burst: burstScenario,
+  targets: targetsScenario,
 };
 
 /** Re-run this script with a larger fetch limit; resolves with its exit code. */
@@ -63,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
   const machine = machineInfo();
   const nginx = args.noNginx ? null : findNginx();
   if (!nginx && !args.noNginx) console.log(NGINX_HINT);
-  const ctx: BenchContext = { quick: args.quick, nginx, progress: (m) => console.error(`  .. ${m}`) };
+  const ctx: BenchContext = { quick: args.quick, nginx, before: args.before ? resolve(args.before) : null, progress: (m) => console.error(`  .. ${m}`) };
   console.log(
     `switchyard benchmarks${args.quick ? " (quick)" : ""}: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, ` +
       `${machine.os}, bun ${machine.bun}, load ${machine.loadAtStart.join(" ")}`,

@@ -1,7 +1,7 @@
 /** Command-line flags of `npm run bench` (pure parsing). */
 
 /** The scenarios, in the order they run. */
-export const SCENARIOS = ["overhead", "stream", "swap", "scheduler", "memory", "llama", "observe", "ui", "fit", "burst"] as const;
+export const SCENARIOS = ["overhead", "stream", "swap", "scheduler", "memory", "llama", "observe", "ui", "fit", "burst", "targets"] as const;
 /** One scenario's name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -17,6 +17,8 @@ export interface BenchArgs {
   noNginx: boolean;
   /** Measure this binary instead of building dist/switchyard. */
   binary: string | null;
+  /** Scenario 11: also measure this earlier build, in the same run (before and after a change). */
+  before: string | null;
 }
 
 /** The usage text. */
@@ -26,11 +28,12 @@ export const BENCH_USAGE = `usage: bun scripts/bench.ts [--quick] [--only <scena
   --only S       run only these scenarios (names or numbers 1-${SCENARIOS.length}): ${SCENARIOS.map((s, i) => `${i + 1}=${s}`).join(", ")}
   --out FILE     where to write the JSON results                              [bench/results.json]
   --no-nginx     leave nginx out even when it is installed
-  --binary PATH  measure this build instead of dist/switchyard (which is built when missing or stale)`;
+  --binary PATH  measure this build instead of dist/switchyard (which is built when missing or stale)
+  --before PATH  scenario 11 (targets) also measures this earlier build, in the same run`;
 
 /** Parse argv; throws Error with a readable message on a bad flag. */
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { quick: false, only: [...SCENARIOS], out: "bench/results.json", noNginx: false, binary: null };
+  const out: BenchArgs = { quick: false, only: [...SCENARIOS], out: "bench/results.json", noNginx: false, binary: null, before: null };
   const picked = new Set<ScenarioName>();
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
@@ -45,6 +48,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     else if (name === "--no-nginx") out.noNginx = true;
     else if (name === "--out") out.out = value();
     else if (name === "--binary") out.binary = value();
+    else if (name === "--before") out.before = value();
     else if (name === "--only") {
       for (const part of value().split(",")) picked.add(scenarioOf(part.trim()));
     } else throw new Error(`unknown flag ${word}`);

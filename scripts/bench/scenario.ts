@@ -17,6 +17,8 @@ export interface BenchContext {
   quick: boolean;
   /** The nginx binary, or null when absent or disabled. */
   nginx: string | null;
+  /** An earlier build to measure beside the one under test (scenario 11), or null. */
+  before: string | null;
   /** Progress output (stderr, so stdout stays the report). */
   progress(msg: string): void;
 }

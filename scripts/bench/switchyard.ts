@@ -35,7 +35,6 @@ export async function waitHealthy(url: string, proc: Bun.Subprocess, ms: number,
   }
 }
 
-/** Write `config` to a temp dir and start the binary on a free port; resolves once /health answers. */
 /** A server process the bench started in its own temp directory, healthy on `url`. */
 export interface ServerProcess {
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
@@ -62,12 +61,13 @@ export async function spawnServer(argv: string[], dir: string, healthUrl: string
   return { proc, log, stop };
 }
 
-export async function startSwitchyard(config: string): Promise<Switchyard> {
+/** Write `config` to a temp dir and start `binary` (the one under test by default) on a free port; resolves once /health answers. */
+export async function startSwitchyard(config: string, binary: string = BINARY): Promise<Switchyard> {
   const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   writeFileSync(join(dir, "config.yaml"), config);
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = await spawnServer([BINARY, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], dir, `${url}/health`, 15_000);
+  const server = await spawnServer([binary, "--config", "config.yaml", "--listen", `127.0.0.1:${port}`], dir, `${url}/health`, 15_000);
   const { proc, log } = server;
   return {
     url,

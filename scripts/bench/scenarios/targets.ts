@@ -1,0 +1,216 @@
+/**
+ * Scenario 11, issue 16's targets in one run: non-streamed requests at concurrency 64 and
+ * full-speed 2,000-token streams at 64 and 256, through every path taking turns: direct, nginx,
+ * the floor (a minimal Bun proxy with the native body: scripts/bench/floor-proxy.ts), switchyard
+ * with activity recording on (the default) and off, and, with `--before <path>`, an earlier build
+ * the same two ways. Proxy CPU per request and per 1,000 tokens, throughput against direct, and
+ * the proxy's RSS during the 256 streams.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startSimulate } from "../backend.ts";
+import { ROOT } from "../binary.ts";
+import { chatBody, closedLoop } from "../load.ts";
+import { startNginx } from "../nginx.ts";
+import { freePort } from "../ports.ts";
+import { childrenOf, cpuMsOf, memoryOf } from "../procfs.ts";
+import type { BenchContext, ScenarioResult, TargetCheck } from "../scenario.ts";
+import { ratio, round } from "../stats.ts";
+import { spawnServer, startSwitchyard } from "../switchyard.ts";
+import { num, pct, type Table } from "../table.ts";
+import { loadModel, oneModelConfig } from "./overhead.ts";
+import { complete, streamLoop } from "./stream.ts";
+
+const MODEL = "bench";
+const SIM_FLAGS = ["--model", MODEL, "--tps", "0", "--tokens", "16"];
+const TOKENS = 2000;
+
+/** One measured path. */
+interface Path {
+  name: string;
+  url: string;
+  /** The processes whose CPU and memory count as the proxy's (none for direct). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** Per path, summed over rounds. */
+interface Tally {
+  reqOk: number;
+  reqWallMs: number;
+  reqCpuMs: number;
+  streams: Record<number, { complete: number; incomplete: number; wallMs: number; cpuMs: number }>;
+  rssStartMiB: number;
+  rssPeakMiB: number;
+}
+
+const cpuOf = (p: Path): number => p.pids().reduce((a, pid) => a + cpuMsOf(pid), 0);
+const rssOf = (p: Path): number => p.pids().reduce((a, pid) => a + (memoryOf(pid)?.rssMiB ?? 0), 0);
+
+/** Sample the summed RSS of a path's processes every 20 ms; `stop()` gives the peak. */
+function samplePeak(p: Path): { stop(): number } {
+  let peak = rssOf(p);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssOf(p));
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, rssOf(p));
+    },
+  };
+}
+
+/** Start the floor proxy in front of `upstream`. */
+async function startFloor(upstream: string): Promise<Path> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dir = mkdtempSync(join(tmpdir(), "switchyard-bench-floor-"));
+  const server = await spawnServer([process.execPath, join(ROOT, "scripts/bench/floor-proxy.ts"), upstream, String(port)], dir, `${url}/health`, 15_000);
+  return { name: "floor", url, pids: () => [server.proc.pid], stop: () => server.stop() };
+}
+
+/** Start a switchyard build with the scenario's one-model config (activity on or off). */
+async function startProxy(name: string, binary: string | undefined, accounting: boolean): Promise<Path> {
+  const config = oneModelConfig(SIM_FLAGS) + (accounting ? "" : "activity:\n  disabled: true\n");
+  const sy = await startSwitchyard(config, binary);
+  await loadModel(sy);
+  return { name, url: sy.url, pids: () => [sy.pid], stop: () => sy.stop() };
+}
+
+/** Run scenario 11. */
+export async function targetsScenario(ctx: BenchContext): Promise<ScenarioResult> {
+  const durationMs = ctx.quick ? 1500 : 3000;
+  const rounds = ctx.quick ? 1 : 2;
+  const streamCounts = [64, 256];
+  const backend = await startSimulate(SIM_FLAGS);
+  const paths: Path[] = [{ name: "direct", url: backend.url, pids: () => [], stop: async () => {} }];
+  try {
+    if (ctx.nginx) {
+      const ng = await startNginx(ctx.nginx, backend.port);
+      paths.push({ name: "nginx", url: ng.url, pids: () => [ng.pid, ...childrenOf(ng.pid)], stop: () => ng.stop() });
+    }
+    paths.push(await startFloor(backend.url));
+    if (ctx.before) {
+      paths.push(await startProxy("before", ctx.before, true));
+      paths.push(await startProxy("before, accounting off", ctx.before, false));
+    }
+    paths.push(await startProxy("switchyard", undefined, true));
+    paths.push(await startProxy("switchyard, accounting off", undefined, false));
+
+    const tally: Record<string, Tally> = {};
+    for (const p of paths) {
+      const rss = rssOf(p);
+      tally[p.name] = { reqOk: 0, reqWallMs: 0, reqCpuMs: 0, streams: {}, rssStartMiB: rss, rssPeakMiB: rss };
+      for (const c of streamCounts) tally[p.name]!.streams[c] = { complete: 0, incomplete: 0, wallMs: 0, cpuMs: 0 };
+    }
+    const body = chatBody(MODEL, 16, false);
+    for (let r = 0; r < rounds; r++) {
+      for (const p of paths) {
+        const url = `${p.url}/v1/chat/completions`;
+        await closedLoop({ url, body, concurrency: 64, durationMs: 300 }); // warm-up
+        ctx.progress(`targets: round ${r + 1}/${rounds}, requests at c=64, ${p.name}`);
+        const cpu0 = cpuOf(p);
+        const res = await closedLoop({ url, body, concurrency: 64, durationMs });
+        const t = tally[p.name]!;
+        t.reqCpuMs += cpuOf(p) - cpu0;
+        t.reqOk += res.ok;
+        t.reqWallMs += res.wallMs;
+      }
+      for (const c of streamCounts) {
+        for (const p of paths) {
+          await streamLoop(p.url, 8, 0); // warm-up
+          ctx.progress(`targets: round ${r + 1}/${rounds}, ${c} streams, ${p.name}`);
+          const peak = c === 256 ? samplePeak(p) : null;
+          const cpu0 = cpuOf(p);
+          const res = await streamLoop(p.url, c, durationMs);
+          const t = tally[p.name]!;
+          const s = t.streams[c]!;
+          s.cpuMs += cpuOf(p) - cpu0;
+          s.wallMs += res.wallMs;
+          s.complete += res.streams.filter(complete).length;
+          s.incomplete += res.streams.filter((x) => !complete(x)).length;
+          if (peak) t.rssPeakMiB = Math.max(t.rssPeakMiB, peak.stop());
+        }
+      }
+    }
+
+    // Derived figures.
+    const rps = (n: string): number => (tally[n]!.reqOk / tally[n]!.reqWallMs) * 1000;
+    const usPerReq = (n: string): number => (tally[n]!.reqCpuMs / tally[n]!.reqOk) * 1000;
+    const tps = (n: string, c: number): number => ((tally[n]!.streams[c]!.complete * TOKENS) / tally[n]!.streams[c]!.wallMs) * 1000;
+    const msPer1k = (n: string, c: number): number => (tally[n]!.streams[c]!.cpuMs / (tally[n]!.streams[c]!.complete * TOKENS)) * 1000;
+    const names = paths.map((p) => p.name);
+    const cell = (n: string, f: (n: string) => number, fmt: (x: number) => string): string => {
+      const v = f(n);
+      return Number.isFinite(v) ? fmt(v) : "";
+    };
+    const us = (x: number): string => `${x.toFixed(0)} µs`;
+    const msf = (x: number): string => `${x.toFixed(2)} ms`;
+    const mb = (x: number): string => `${x.toFixed(0)} MB`;
+
+    const table: Table = {
+      title: "11. Issue 16's targets: every path in one run, taking turns",
+      columns: ["measure", ...names, "target"],
+      rows: [
+        ["proxy CPU per request, c=64", ...names.map((n) => (n === "direct" ? "" : cell(n, usPerReq, us))), "≤ 100 µs"],
+        ["requests/s, c=64", ...names.map((n) => cell(n, rps, (x) => num(x))), ""],
+        ["  vs direct", ...names.map((n) => (n === "direct" ? "" : pct(ratio(rps(n), rps("direct"))))), "≥ 40 %"],
+        ...streamCounts.flatMap((c) => [
+          [`proxy CPU per 1,000 tokens, ${c} streams`, ...names.map((n) => (n === "direct" ? "" : cell(n, (x) => msPer1k(x, c), msf))), "≤ nginx"],
+          [`tokens/s, ${c} streams`, ...names.map((n) => cell(n, (x) => tps(x, c), (x) => num(x))), ""],
+          [`  vs direct`, ...names.map((n) => (n === "direct" ? "" : pct(ratio(tps(n, c), tps("direct", c))))), "≥ 90 %"],
+          [`  incomplete streams`, ...names.map((n) => num(tally[n]!.streams[c]!.incomplete)), "0"],
+        ]),
+        ["proxy RSS at start", ...names.map((n) => (n === "direct" ? "" : mb(tally[n]!.rssStartMiB))), ""],
+        ["proxy RSS peak, 256 streams", ...names.map((n) => (n === "direct" ? "" : mb(tally[n]!.rssPeakMiB))), "≤ 150 MB"],
+      ],
+      notes: [
+        `${rounds} round(s) of ${durationMs / 1000} s per path and measure; paths take turns; generator, proxies and backend share the machine`,
+        "floor: Bun.serve + fetch, the upstream body handed natively to the response (scripts/bench/floor-proxy.ts)",
+        "accounting off: `activity: { disabled: true }`; proxy CPU: user+system of the proxy process (nginx: master and worker), from /proc",
+        "RSS: VmRSS sampled every 20 ms (nginx: master and worker summed)",
+      ],
+    };
+    if (!ctx.nginx) table.notes!.push("nginx: not measured (absent or --no-nginx)");
+
+    const figures: Record<string, unknown> = { durationMs, rounds };
+    for (const n of names) {
+      figures[n] = {
+        proxyCpuUsPerRequest: round(usPerReq(n), 1),
+        rps: round(rps(n), 0),
+        rpsRatioToDirect: round(ratio(rps(n), rps("direct"))),
+        ...Object.fromEntries(
+          streamCounts.map((c) => [
+            `streams${c}`,
+            { proxyCpuMsPer1kTokens: round(msPer1k(n, c)), tokensPerSec: round(tps(n, c), 0), ratioToDirect: round(ratio(tps(n, c), tps("direct", c))), incomplete: tally[n]!.streams[c]!.incomplete },
+          ]),
+        ),
+        rssStartMiB: round(tally[n]!.rssStartMiB, 1),
+        rssPeakMiB256: round(tally[n]!.rssPeakMiB, 1),
+      };
+    }
+
+    const sy = "switchyard";
+    const targets: TargetCheck[] = [];
+    const perReq = usPerReq(sy);
+    targets.push({ scenario: "targets", target: "proxy CPU per request at c=64 <= 100 µs", measured: us(perReq), met: perReq <= 100 });
+    const reqRatio = ratio(rps(sy), rps("direct"));
+    targets.push({ scenario: "targets", target: "non-streamed throughput at c=64 >= 40% of direct", measured: pct(reqRatio), met: reqRatio >= 0.4 });
+    for (const c of streamCounts) {
+      const mine = msPer1k(sy, c);
+      if (ctx.nginx) {
+        const theirs = msPer1k("nginx", c);
+        targets.push({ scenario: "targets", target: `proxy CPU per 1,000 tokens at ${c} streams <= nginx's`, measured: `${msf(mine)} (nginx ${msf(theirs)})`, met: mine <= theirs });
+      }
+      const v = ratio(tps(sy, c), tps("direct", c));
+      targets.push({ scenario: "targets", target: `stream throughput at ${c} streams >= 90% of direct`, measured: pct(v), met: v >= 0.9 && tally[sy]!.streams[c]!.incomplete === 0 });
+    }
+    targets.push({ scenario: "targets", target: "proxy RSS during 256 full-speed streams <= 150 MB", measured: mb(tally[sy]!.rssPeakMiB), met: tally[sy]!.rssPeakMiB <= 150 });
+    return { name: "targets", tables: [table], figures, targets };
+  } finally {
+    for (const p of paths.reverse()) await p.stop().catch(() => {});
+    await backend.stop();
+  }
+}
