@@ -35,8 +35,10 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
   let severReason: unknown = null;
   // Trailing newlines of what was forwarded so far, to start an injected event on a clean boundary.
   let trailingLf = 2;
-  // The last chunk handed over (an event stream's [DONE] is looked for in it only when the client leaves).
-  let lastChunk: Uint8Array | null = null;
+  // Whether the last chunk handed over ended with `data: [DONE]` (an event stream's end, looked at
+  // only when the client leaves). A flag, not the chunk: holding each stream's last chunk until it
+  // ends kept up to one upstream read (hundreds of KB at full speed) alive per stream.
+  let lastWasDone = false;
 
   const end = (how: BodyEnd): void => {
     if (ended) return;
@@ -95,14 +97,14 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           else trailingLf = trailingLf >= 1 && v.byteLength === 1 ? 2 : 1;
         }
         opts.onChunk?.(v);
-        lastChunk = v;
+        if (opts.sse && v.byteLength > 0) lastWasDone = endsWithDone(v);
         controller.enqueue(v);
       },
       cancel(reason) {
         opts.abortUpstream(reason);
         reader.cancel(reason).catch(() => {});
         // A client that read `data: [DONE]` and closed before the upstream's own end got it all.
-        end(opts.sse && lastChunk !== null && endsWithDone(lastChunk) ? "complete" : "cancelled");
+        end(lastWasDone ? "complete" : "cancelled");
       },
     },
     // highWaterMark 0: read upstream only when the client asks, so backpressure is end to end.
