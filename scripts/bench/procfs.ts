@@ -1,5 +1,5 @@
 /** Process memory from /proc/<pid>/status (Linux). */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 /** Resident set size now and its high-water mark, in MiB. */
 export interface Memory {
@@ -17,6 +17,16 @@ export function memoryOf(pid: number): Memory | null {
   }
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
   return { rssMiB: kb("VmRSS") / 1024, hwmMiB: kb("VmHWM") / 1024 };
+}
+
+/** Reset a process's VmHWM to its current VmRSS (`5` to /proc/<pid>/clear_refs, Linux 4.0+); false when not allowed or gone. */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Samples VmRSS every `everyMs` until stopped; reports the largest value seen. */
