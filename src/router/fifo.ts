@@ -6,7 +6,7 @@
  * models it needs evicted stop taking new work, drain (bounded by their `drainTimeout`) and go.
  */
 import { createSchedulerCore } from "./scheduler-core.ts";
-import type { Core, Entry, Policy } from "./scheduler-state.ts";
+import { NO_MODELS, type Core, type Entry, type Policy } from "./scheduler-state.ts";
 import type { Effects, Scheduler, SchedulerSettings, Swapper } from "./seams.ts";
 
 /** The first entry of `list` (sorted by `compare`) that comes after `cursor`, or undefined. */
@@ -85,9 +85,6 @@ function dispatchQueue(core: Core, swapper: Swapper, compare: (a: Entry, b: Entr
     } else stuckAt.set(next.req.model, moves);
   }
 }
-
-/** The answer of most drainWants calls (one per pump pass): shared, not allocated each time. */
-const NO_MODELS: ReadonlySet<string> = new Set();
 
 /** The fifo policy over a swapper; `priority` orders the queue (higher first, then arrival). */
 export function fifoPolicy(swapper: Swapper, priority: (model: string) => number): Policy {

@@ -14,7 +14,7 @@
  * Then: answer the unload tickets whose models are all stopped, publish queue positions, and
  * arm the one timer at the next drain deadline or policy wake-up.
  */
-import { createSchedulerState, type DrainCause, type Entry, type Policy, type Reconfiguration } from "./scheduler-state.ts";
+import { createSchedulerState, NO_MODELS, type DrainCause, type Entry, type Policy, type Reconfiguration } from "./scheduler-state.ts";
 import { DEFAULT_CONCURRENCY_LIMIT, type Effects, type ModelRouting, type RouteRequest, type Scheduler, type SchedulerSettings, type StopReason, type SwapOutcome, type UnloadOrder } from "./seams.ts";
 import { RouteError } from "./types.ts";
 
@@ -100,9 +100,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
   }
 
   /** Step 1. */
-  const NONE: ReadonlySet<string> = new Set();
   function reconcileEvictDrains(): boolean {
-    const wants = shuttingDown ? NONE : policy.drainWants(core);
+    const wants = shuttingDown ? NO_MODELS : policy.drainWants(core);
     if (wants.size === 0 && drains.size === 0) return false;
     let changed = false;
     for (const m of wants) {

@@ -85,13 +85,16 @@ export interface Core {
   now(): number;
 }
 
+/** The empty answer of a drainWants call (one per pump pass), shared rather than allocated each time. */
+export const NO_MODELS: ReadonlySet<string> = new Set();
+
 /** What distinguishes fifo from serial. */
 export interface Policy {
   /** Queue order (negative: a before b). */
   compare(a: Entry, b: Entry): number;
   /** Walk the queue: grant, join or start what can go now. True when anything moved. */
   dispatch(core: Core): boolean;
-  /** Resident models that must stop taking new work so the queue can progress (starvation bound). */
+  /** Resident models that must stop taking new work so the queue can progress (starvation bound; `NO_MODELS` when none). */
   drainWants(core: Core): ReadonlySet<string>;
   /** When the policy next needs a timer (epoch ms), or null. */
   nextWake(core: Core): number | null;

@@ -6,7 +6,7 @@
  * it is severed if it outlives its model's `drainTimeout`.
  */
 import { createSchedulerCore } from "./scheduler-core.ts";
-import type { Policy } from "./scheduler-state.ts";
+import { NO_MODELS, type Policy } from "./scheduler-state.ts";
 import type { Effects, Scheduler, SchedulerSettings } from "./seams.ts";
 
 /** The serial policy. */
@@ -39,7 +39,7 @@ export function serialPolicy(): Policy {
       const current = core.serving()[0];
       const head = core.queue()[0];
       if (current && head && head.req.model !== current.req.model) return new Set([current.req.model]);
-      return new Set();
+      return NO_MODELS;
     },
     nextWake() {
       return null;
