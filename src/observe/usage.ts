@@ -386,7 +386,6 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     const rest = chunk.length - lf - 1;
     if (lf + 1 >= tailBytes) {
       // This chunk alone holds the tail (a backend that outruns its reader sends big chunks):
-      // keep its last tailBytes or so, from a line start.
       // keep its last tailBytes or so, from a line start, as a copy: a view would hold the whole
       // chunk's memory until the stream ends (256 streams of such chunks: tens of MB).
       const cut = lf + 1 > tailBytes ? chunk.lastIndexOf(LF, lf - tailBytes) : -1;
@@ -558,14 +557,14 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
         // The head is read as it passes, up to the first line end past headBytes; from there on
         // chunks are only kept (see pushTail), the rest of this one included.
         const lf = seen + chunk.length > headBytes ? chunk.indexOf(LF, Math.max(0, headBytes - seen)) : -1;
-        if (lf < 0 || lf === chunk.length - 1) pushSse(chunk);
-        else pushSse(chunk.subarray(0, lf + 1));
-        seen += chunk.length;
         const split = lf >= 0 && lf < chunk.length - 1;
+        pushSse(split ? chunk.subarray(0, lf + 1) : chunk);
+        seen += chunk.length;
+        // A split piece ends with an LF past headBytes, so nothing is carried and the tail starts.
         if (seen >= headBytes && carryLen === 0 && !skipping) {
           tailing = true;
           if (split) pushTail(chunk.subarray(lf + 1));
-        } else if (split) pushSse(chunk.subarray(lf + 1)); // cannot happen after a line end; never lose bytes
+        }
       }
     },
     result(): TokenUsage {
