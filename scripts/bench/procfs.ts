@@ -29,21 +29,27 @@ export function resetPeakRss(pid: number): boolean {
   }
 }
 
-/** Samples VmRSS every `everyMs` until stopped; reports the largest value seen. */
-export function sampleRss(pid: number, everyMs = 50): { stop(): number } {
-  let peak = memoryOf(pid)?.rssMiB ?? NaN;
-  const timer = setInterval(() => {
-    const m = memoryOf(pid);
-    if (m && !(m.rssMiB <= peak)) peak = m.rssMiB;
-  }, everyMs);
+/** Samples `read()` (MiB) now, every `everyMs` and at `stop()`, which reports the largest finite value seen (NaN if none). */
+export function samplePeak(read: () => number, everyMs: number): { stop(): number } {
+  let peak = NaN;
+  const sample = (): void => {
+    const v = read();
+    if (Number.isFinite(v) && !(v <= peak)) peak = v;
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
   return {
     stop() {
       clearInterval(timer);
-      const m = memoryOf(pid);
-      if (m && !(m.rssMiB <= peak)) peak = m.rssMiB;
+      sample();
       return peak;
     },
   };
+}
+
+/** Samples a process's VmRSS every `everyMs` until stopped; reports the largest value seen. */
+export function sampleRss(pid: number, everyMs = 50): { stop(): number } {
+  return samplePeak(() => memoryOf(pid)?.rssMiB ?? NaN, everyMs);
 }
 
 let ticksPerSec = 0;
@@ -105,24 +111,17 @@ export function descendantsOf(pid: number): number[] {
 
 /** Samples the summed VmRSS of a process's descendants (not the process itself) every `everyMs`; reports the peak in MiB. */
 export function sampleTreeRss(pid: number, everyMs = 100): { stop(): number } {
-  let peak = 0;
-  const sample = (): void => {
-    let sum = 0;
-    for (const d of descendantsOf(pid)) {
-      const rss = memoryOf(d)?.rssMiB;
-      if (rss !== undefined && Number.isFinite(rss)) sum += rss;
-    }
-    if (sum > peak) peak = sum;
-  };
-  sample();
-  const timer = setInterval(sample, everyMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return peak;
-    },
-  };
+  return samplePeak(() => sumRss(descendantsOf(pid)), everyMs);
+}
+
+/** The summed VmRSS of `pids` in MiB (gone ones count 0). */
+export function sumRss(pids: readonly number[]): number {
+  let sum = 0;
+  for (const p of pids) {
+    const rss = memoryOf(p)?.rssMiB;
+    if (rss !== undefined && Number.isFinite(rss)) sum += rss;
+  }
+  return sum;
 }
 
 /** CPU time (ms) a process and every descendant have used, reaped children included (utime + stime + cutime + cstime of each). */

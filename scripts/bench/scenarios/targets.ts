@@ -15,7 +15,7 @@ import { ROOT } from "../binary.ts";
 import { chatBody, closedLoop } from "../load.ts";
 import { startNginx } from "../nginx.ts";
 import { freePort } from "../ports.ts";
-import { childrenOf, cpuMsOf, memoryOf, resetPeakRss } from "../procfs.ts";
+import { childrenOf, cpuMsOf, memoryOf, resetPeakRss, samplePeak, sumRss } from "../procfs.ts";
 import type { BenchContext, ScenarioResult, TargetCheck } from "../scenario.ts";
 import { ratio, round } from "../stats.ts";
 import { spawnServer, startSwitchyard } from "../switchyard.ts";
@@ -52,22 +52,8 @@ interface Tally {
 }
 
 const cpuOf = (p: Path): number => p.pids().reduce((a, pid) => a + cpuMsOf(pid), 0);
-const rssOf = (p: Path): number => p.pids().reduce((a, pid) => a + (memoryOf(pid)?.rssMiB ?? 0), 0);
+const rssOf = (p: Path): number => sumRss(p.pids());
 const hwmOf = (p: Path): number => p.pids().reduce((a, pid) => a + (memoryOf(pid)?.hwmMiB ?? 0), 0);
-
-/** Sample the summed RSS of a path's processes every 20 ms; `stop()` gives the peak. */
-function samplePeak(p: Path): { stop(): number } {
-  let peak = rssOf(p);
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssOf(p));
-  }, 20);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, rssOf(p));
-    },
-  };
-}
 
 /** Start the floor proxy in front of `upstream`. */
 async function startFloor(upstream: string): Promise<Path> {
@@ -131,7 +117,7 @@ export async function targetsScenario(ctx: BenchContext): Promise<ScenarioResult
           ctx.progress(`targets: round ${r + 1}/${rounds}, ${c} streams, ${p.name}`);
           const t = tally[p.name]!;
           if (c === 256) for (const pid of p.pids()) t.hwmReset = resetPeakRss(pid) && t.hwmReset;
-          const peak = c === 256 ? samplePeak(p) : null;
+          const peak = c === 256 ? samplePeak(() => rssOf(p), 20) : null;
           const cpu0 = cpuOf(p);
           const res = await streamLoop(p.url, c, durationMs);
           const s = t.streams[c]!;
