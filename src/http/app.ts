@@ -144,17 +144,20 @@ export function createApp(deps: AppDeps) {
    * What every request passes before its route: the timer off, CORS preflight, the /ui redirect
    * and auth. Returns the answer when the request stops here.
    */
-  const gate = (request: Request, server: ServerLike): Response | undefined => {
+  const gate = (request: Request, server: ServerLike, routePath?: string): Response | undefined => {
     // Per-request too: the server-wide setting aside, this is what disables the timer for
     // streams (`.mount()` would hand us a cloned Request on which this has no effect).
     server?.timeout(request, 0);
     const started = performance.now();
     const preflight = preflightResponse(request);
     if (preflight) return preflight;
-    const path = new URL(request.url).pathname;
-    // Here, not as a route: Elysia's loose paths would send /ui/ to a /ui route too.
-    if (path === "/ui") return new Response(null, { status: 301, headers: { location: "/ui/" } });
-    if (isOpen(path)) return;
+    // A model route knows its path (none of them is open or /ui): no URL parse for it here.
+    if (routePath === undefined) {
+      const path = new URL(request.url).pathname;
+      // Here, not as a route: Elysia's loose paths would send /ui/ to a /ui route too.
+      if (path === "/ui") return new Response(null, { status: 301, headers: { location: "/ui/" } });
+      if (isOpen(path)) return;
+    }
     const denied = checkAuth(request);
     if (denied) {
       accessLog(request, peerIp(request, server), denied.status, started);
@@ -169,7 +172,7 @@ export function createApp(deps: AppDeps) {
    * (docs/runtime-notes.md#serve-routes); `gate` does what its onRequest does for the rest.
    */
   const modelRoutes: Record<string, (request: Request, server: ServerLike) => Response | Promise<Response>> = {};
-  for (const route of MODEL_ROUTES) modelRoutes[route.path] = (request, server) => gate(request, server) ?? modelRoute({ request, server });
+  for (const route of MODEL_ROUTES) modelRoutes[route.path] = (request, server) => gate(request, server, route.path) ?? modelRoute({ request, server });
 
   const app = new Elysia({
     serve: {

@@ -96,8 +96,10 @@ function fieldString(v: unknown, name: string): string {
 
 /** Read the body (if any) and find the model and stream flag. Throws HttpError 400/413. */
 export async function parseModelRequest(request: Request, url: URL, limitBytes: number): Promise<ModelRequest> {
-  const queryModel = url.searchParams.get("model") ?? "";
-  const queryStream = url.searchParams.get("stream") === "true";
+  // Most requests have no query: no URLSearchParams for them.
+  const query = url.search === "" ? null : url.searchParams;
+  const queryModel = query?.get("model") ?? "";
+  const queryStream = query?.get("stream") === "true";
   const contentType = request.headers.get("content-type");
   const base: ModelRequest = {
     model: queryModel,

@@ -72,7 +72,19 @@ export function createLogHub(opts: LogHubOptions): LogHub {
 
   const threshold = LEVELS[opts.level];
   const format = opts.timeFormat ?? null;
-  const stamp = (): string => (format === null ? `${new Date(now()).toISOString()} ` : format === "" ? "" : `${formatGoTime(format, new Date(now()))} `);
+  // The last stamp, reused while the clock reads the same millisecond: a busy proxy writes several
+  // lines per millisecond, and formatting a date is most of a line's cost (issue 16).
+  let stampMs = NaN;
+  let stampText = "";
+  const stamp = (): string => {
+    if (format === "") return "";
+    const t = now();
+    if (t !== stampMs) {
+      stampMs = t;
+      stampText = format === null ? `${new Date(t).toISOString()} ` : `${formatGoTime(format, new Date(t))} `;
+    }
+    return stampText;
+  };
   const line = (level: Level, msg: string) => {
     if (LEVELS[level] < threshold) return;
     proxy.write(`${stamp()}[${level.toUpperCase()}] ${msg}\n`);

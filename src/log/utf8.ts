@@ -3,8 +3,12 @@
  * on every write cheaply. Lone surrogates count as 3 bytes (what TextEncoder emits for them: U+FFFD).
  */
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Number of bytes `text` takes in UTF-8. */
 export function utf8Length(text: string): number {
+  // Log lines are nearly always ASCII: the native regex scan is several times cheaper than the loop.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {

@@ -351,7 +351,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
           const loadWait = grantedAt === null ? null : loadingSince === null ? 0 : grantedAt - loadingSince;
           const record: ActivityRecord = {
             id,
-            timestamp: new Date(arrived).toISOString(),
+            timestamp: isoTime(arrived),
             model: start.model,
             peer: start.peer,
             req_path: start.path,
@@ -387,6 +387,17 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
     },
     cancel: (id) => live.get(id)?.cancel() ?? false,
   };
+}
+
+let isoMs = NaN;
+let isoText = "";
+/** `new Date(ms).toISOString()`, reused while requests arrive in the same millisecond (several do under load). */
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 /** Whether a chunk of an event stream carries generated text (checked only until the first one). */

@@ -164,6 +164,9 @@ function labelKey(metric: string, names: readonly string[], values: Readonly<Rec
   return key;
 }
 
+/** A level of ChildMap's lookup by raw label values: the next level, or the child at the last. */
+type RawNode<C> = Map<string | number, RawNode<C> | C>;
+
 /** One registered family: its name, the sample names it writes, and how to render its series. */
 interface Family {
   name: string;
@@ -177,6 +180,8 @@ interface Family {
 /** Children keyed by their rendered label block, with a cached sorted order for rendering. */
 class ChildMap<C> {
   private readonly map = new Map<string, C>();
+  /** The same children by raw label values, a map level per label (only sets labelKey accepted). */
+  private readonly byRaw: RawNode<C> = new Map();
   private sorted: [string, C][] | null = null;
   constructor(
     private readonly metric: string,
@@ -185,6 +190,10 @@ class ChildMap<C> {
   ) {}
 
   get(values: Readonly<Record<string, unknown>>): C {
+    // A series seen before is found by its raw values, one map level per label, without rendering
+    // and escaping its label block: counters and histograms are updated on every request (issue 16).
+    const seen = this.known(values);
+    if (seen !== undefined) return seen;
     const key = labelKey(this.metric, this.names, values);
     let c = this.map.get(key);
     if (c === undefined) {
@@ -192,7 +201,38 @@ class ChildMap<C> {
       this.map.set(key, c);
       this.sorted = null;
     }
+    this.remember(values, c);
     return c;
+  }
+
+  /** The child of these values if they were accepted before (exactly the declared names, string or number values). */
+  private known(values: Readonly<Record<string, unknown>>): C | undefined {
+    if (values === null || typeof values !== "object") return undefined;
+    let given = 0;
+    for (const _ in values) given++;
+    if (given !== this.names.length || given === 0) return undefined;
+    let node: RawNode<C> | C | undefined = this.byRaw;
+    for (let i = 0; i < this.names.length; i++) {
+      const v = values[this.names[i]];
+      if (typeof v !== "string" && typeof v !== "number") return undefined;
+      node = (node as RawNode<C>).get(v);
+      if (node === undefined) return undefined;
+    }
+    return node as C;
+  }
+
+  /** File `c` under its raw values (called after labelKey accepted them). */
+  private remember(values: Readonly<Record<string, unknown>>, c: C): void {
+    let node = this.byRaw;
+    const last = this.names.length - 1;
+    if (last < 0) return;
+    for (let i = 0; i < last; i++) {
+      const v = values[this.names[i]] as string | number;
+      let next = node.get(v) as RawNode<C> | undefined;
+      if (next === undefined) node.set(v, (next = new Map()));
+      node = next;
+    }
+    node.set(values[this.names[last]] as string | number, c);
   }
 
   entries(): [string, C][] {

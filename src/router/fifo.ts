@@ -63,6 +63,8 @@ function route(core: Core, swapper: Swapper, e: Entry): boolean {
  * that moves, plus at most one per model between moves, whatever the queue's length.
  */
 function dispatchQueue(core: Core, swapper: Swapper, compare: (a: Entry, b: Entry) => number): boolean {
+  // An empty queue (a pump after a request finished) walks nothing and allocates nothing.
+  if (core.queuedByModel().size === 0) return false;
   let moved = false;
   /** How many entries have moved so far in this walk. */
   let moves = 0;

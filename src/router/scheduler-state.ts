@@ -5,7 +5,7 @@
  * unload tickets. Only the scheduler core (scheduler-core.ts) holds one, and only the run loop
  * calls the core, so this state has exactly one writer. Pure: the world is reached through Effects.
  */
-import type { RequestPhase } from "../observe/events.ts";
+import type { ObserveEvent, RequestPhase } from "../observe/events.ts";
 import type { Effects, RouteRequest, SchedulerSettings, Swapper, SwapView } from "./seams.ts";
 import type { RouteError } from "./types.ts";
 
@@ -87,6 +87,12 @@ export interface Core {
 
 /** The empty answer of a drainWants call (one per pump pass), shared rather than allocated each time. */
 export const NO_MODELS: ReadonlySet<string> = new Set();
+
+/** A request observation (built without a spread, see observeRequest). */
+type RequestObservation = Extract<ObserveEvent, { type: "request" }>;
+
+/** The empty list of `takeChanges` when no entry joined a swap (shared, never written). */
+const NO_ENTRIES: Entry[] = [];
 
 /** What distinguishes fifo from serial. */
 export interface Policy {
@@ -344,7 +350,10 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   }
 
   function observeRequest(req: RouteRequest, phase: RequestPhase, error?: RouteError): void {
-    effects.observe({ type: "request", id: req.id, model: req.model, phase, at: now(), ...(error ? { error: { kind: error.kind, message: error.message } } : {}) });
+    // No spread for the optional field: it copied the object on every request (issue 16).
+    const ev: RequestObservation = { type: "request", id: req.id, model: req.model, phase, at: now() };
+    if (error) ev.error = { kind: error.kind, message: error.message };
+    effects.observe(ev);
   }
 
   function startDrain(m: string, cause: DrainCause, deadline: number): void {
@@ -412,7 +421,10 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   }
 
   function runningSet(): string[] {
-    const out = new Set(effects.runningModels());
+    const running = effects.runningModels();
+    // The common case, nothing loading: the resident models as they are (no set, no copy).
+    if (swapsByModel.size === 0) return running.length > 1 ? running.slice().sort() : running;
+    const out = new Set(running);
     for (const t of swapsByModel.keys()) out.add(t);
     return [...out].sort();
   }
@@ -492,6 +504,8 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     takeChanges() {
       const from = Math.min(dirtyFrom, queue.length);
       dirtyFrom = Infinity;
+      // Nothing joined a swap (every pump of a ready model): no allocation.
+      if (joined.length === 0) return { from, joined: NO_ENTRIES };
       const out = joined;
       joined = [];
       // Dedupe (an entry may have joined twice), then the order the swaps and their waiters are listed in.

@@ -127,7 +127,12 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
 
   return {
     modelState: (m) => supervisors.get(m)?.state ?? null,
-    runningModels: () => [...supervisors.keys()].filter((m) => !STOPPED.has(sup(m).state)),
+    runningModels() {
+      // One pass, no intermediate array: the router asks on every routed request.
+      const out: string[] = [];
+      for (const [m, s] of supervisors) if (!STOPPED.has(s.state)) out.push(m);
+      return out;
+    },
     startSwap(order) {
       swapWanted.set(order.id, true);
       void runSwap(order);

@@ -12,6 +12,20 @@ describe("createLogHub", () => {
     expect(hub.proxy.history()).toBe("2026-01-02T03:04:05.006Z [INFO] hello\n2026-01-02T03:04:05.006Z [ERROR] bad\n");
   });
 
+  test("each line is stamped with the clock's time as it is written, in both formats", () => {
+    for (const [timeFormat, stamps] of [
+      [null, ["2026-01-02T03:04:05.006Z", "2026-01-02T03:04:05.006Z", "2026-01-02T03:04:05.007Z", "2026-01-02T03:04:05.006Z"]],
+      ["stampmilli", ["Jan  2 03:04:05.006", "Jan  2 03:04:05.006", "Jan  2 03:04:05.007", "Jan  2 03:04:05.006"]],
+    ] as const) {
+      // Two lines in one millisecond, one in the next, then the clock back (a wall clock can step back).
+      const times = [0, 0, 1, 0].map((d) => fixedNow() + d);
+      let i = 0;
+      const hub = createLogHub({ level: "info", logToStdout: "none", now: () => times[i++]!, timeFormat });
+      for (const m of ["a", "b", "c", "d"]) hub.log.info(m);
+      expect(hub.proxy.history()).toBe(stamps.map((t, k) => `${t} [INFO] ${"abcd"[k]}\n`).join(""));
+    }
+  });
+
   test("model output goes to its own stream and, prefixed per line, to upstream", () => {
     const hub = createLogHub({ level: "info", logToStdout: "none" });
     hub.model("a").write("one\ntw");

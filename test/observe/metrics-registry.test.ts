@@ -257,6 +257,23 @@ describe("children", () => {
     expect(() => c.inc()).toThrow(/has labels \(model\); use \.labels/);
   });
 
+  test("a known series is found again by its values, and wrong sets still throw once it is known", () => {
+    const c = createRegistry().counter("req", "R.", ["model", "status"]);
+    const child = c.labels({ model: "a", status: 200 });
+    // The lookup by raw values: the same child for the same values, in any order, string or number.
+    expect(c.labels({ status: "200", model: "a" })).toBe(child);
+    expect(c.labels({ model: "a", status: 200 })).toBe(child);
+    // A prefix of a known set is not a series.
+    // @ts-expect-error missing label
+    expect(() => c.labels({ model: "a" })).toThrow(/missing label "status"/);
+    // @ts-expect-error extra label
+    expect(() => c.labels({ model: "a", status: 200, other: "b" })).toThrow(/unexpected label\(s\) other/);
+    // @ts-expect-error wrong type
+    expect(() => c.labels({ model: "a", status: null })).toThrow(/label "status" must be a string or number/);
+    const zero = createRegistry().counter("plain", "P.", []);
+    expect(() => zero.labels({ model: "a" } as never)).toThrow(/unexpected label\(s\) model/);
+  });
+
   test("counter rejects negative and NaN increments", () => {
     const c = createRegistry().counter("req", "R.");
     expect(() => c.inc(-1)).toThrow(/must be >= 0/);
