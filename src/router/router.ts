@@ -163,8 +163,24 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
       return new Promise<Grant>((resolve, reject) => {
         const req: RouteRequest = { id: nextId++, model, arrivedAt: now() };
         const onAbort = (): void => post({ type: "cancel", id: req.id });
-        o.signal.addEventListener("abort", onAbort, { once: true });
-        acquires.set(req.id, { req, signal: o.signal, onUpdate: o.onUpdate, resolve, reject, unlisten: () => o.signal.removeEventListener("abort", onAbort) });
+        let listening = false;
+        acquires.set(req.id, {
+          req,
+          signal: o.signal,
+          onUpdate: o.onUpdate,
+          resolve,
+          reject,
+          // Only once the request waits (see PendingAcquire.listen); an abort before that is caught here.
+          listen() {
+            if (listening) return;
+            listening = true;
+            if (o.signal.aborted) onAbort();
+            else o.signal.addEventListener("abort", onAbort, { once: true });
+          },
+          unlisten: () => {
+            if (listening) o.signal.removeEventListener("abort", onAbort);
+          },
+        });
         post({ type: "request", req });
       });
     },

@@ -17,6 +17,12 @@ export interface PendingAcquire {
   onUpdate: ((u: WaitUpdate) => void) | undefined;
   resolve: (g: Grant) => void;
   reject: (e: RouteError) => void;
+  /**
+   * Start hearing the client's signal (its abort becomes a cancel event). Called when the request
+   * is first told it waits (queued or loading): one granted at once never needs the listener, and
+   * its abort before the grant is seen by grantServe (issue 16: a listener per request costs).
+   */
+  listen: () => void;
   /** Stop listening to the client's signal. */
   unlisten: () => void;
 }
@@ -171,7 +177,9 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
     },
     publish(req, update) {
       const p = acquires.get(req.id);
-      if (!p?.onUpdate) return;
+      if (!p) return;
+      p.listen();
+      if (!p.onUpdate) return;
       try {
         p.onUpdate(update);
       } catch (err) {

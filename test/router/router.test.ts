@@ -170,6 +170,28 @@ describe("swaps", () => {
     expect(sup("b").starts).toBe(0);
   });
 
+  test("a client that leaves before the loop decides is cancelled, whether it would be granted or queued", async () => {
+    // The abort listener is added only once a request waits: these aborts land before it exists.
+    const { router, sup } = setup(testConfig([modelConfig("a"), modelConfig("b")]));
+    sup("a").autoReady = true;
+    const ga = await router.acquire("a", { signal: signal() });
+    const granted = new AbortController();
+    const pa = router.acquire("a", { signal: granted.signal });
+    granted.abort();
+    const queued = new AbortController();
+    const pb = router.acquire("b", { signal: queued.signal });
+    queued.abort();
+    expect((await rejection(pa)).kind).toBe("cancelled");
+    expect((await rejection(pb)).kind).toBe("cancelled");
+    await router.settled();
+    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 1, queued: 0 });
+    expect(router.status().find((s) => s.model === "b")).toMatchObject({ inFlight: 0, queued: 0 });
+    ga.done();
+    await router.settled();
+    expect(sup("b").starts).toBe(0);
+    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+
   test("a queued client that leaves is rejected with cancelled and costs no load", async () => {
     const { router, sup } = setup(testConfig([modelConfig("a"), modelConfig("b")]));
     sup("a").autoReady = true;
