@@ -153,6 +153,8 @@ export function createModelHandler(ctx: HttpContext): Handler {
         // A spillover reservation is held until the response ends.
         observer: choice.selector !== null ? endsWith(act, release) : act,
         signal,
+        // `cut` is this request's own: the proxy aborts the upstream through it (no second controller).
+        upstream: cut ?? undefined,
       };
       if (target.kind === "peer") return forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
 

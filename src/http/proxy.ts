@@ -49,6 +49,12 @@ export interface ForwardOptions {
   contentType?: string | null;
   /** The client's signal: its abort aborts the upstream request. */
   signal: AbortSignal;
+  /**
+   * The controller whose signal `signal` is, made for this request alone: the forward then aborts
+   * the upstream request through it instead of a second controller that follows `signal` (one
+   * controller and one listener fewer per request, issue 16). Absent: the forward makes its own.
+   */
+  upstream?: AbortController;
   /** The router's grant: released when the response ends; its `severed` cuts the request. */
   grant?: Pick<Grant, "done" | "severed">;
   /**
@@ -240,15 +246,19 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
         released = true;
         opts.grant?.done();
       };
-      const upstream = new AbortController();
+      // The caller's own controller when it gave one (its signal is the client's), else one that follows the client's signal.
+      const own = opts.upstream;
+      const upstream = own ?? new AbortController();
       const onClientAbort = (): void => upstream.abort(opts.signal.reason);
       const onSever = (): void => upstream.abort(opts.grant?.severed.reason);
-      if (opts.signal.aborted) onClientAbort();
-      else opts.signal.addEventListener("abort", onClientAbort, { once: true });
+      if (!own) {
+        if (opts.signal.aborted) onClientAbort();
+        else opts.signal.addEventListener("abort", onClientAbort, { once: true });
+      }
       if (opts.grant?.severed.aborted) onSever();
       else opts.grant?.severed.addEventListener("abort", onSever, { once: true });
       const unlink = (): void => {
-        opts.signal.removeEventListener("abort", onClientAbort);
+        if (!own) opts.signal.removeEventListener("abort", onClientAbort);
         opts.grant?.severed.removeEventListener("abort", onSever);
       };
 

@@ -245,6 +245,36 @@ describe("proxy.forward", () => {
     }
   });
 
+  for (const cut of ["the client's abort", "a sever"] as const) {
+    test(`the caller's own controller (\`upstream\`): ${cut} while the body is read aborts the upstream through it, once`, async () => {
+      let closed = false;
+      const stalled = await startRawUpstream((socket) => {
+        socket.on("close", () => (closed = true));
+        socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+      });
+      try {
+        const g = grant();
+        const own = new AbortController();
+        let head = false;
+        const ends: string[] = [];
+        const observer = { response: () => void (head = true), chunk: () => {}, end: (how: string) => void ends.push(how) };
+        const p = createProxy().forward({ url: stalled.url, method: "GET", headers: new Headers(), body: null, signal: own.signal, upstream: own, grant: g, label: "m", observer });
+        await waitFor(() => head, 3000, "the response head");
+        if (cut === "a sever") g.sever(new RouteError("severed", "cut by drain"));
+        else own.abort();
+        const res = await p;
+        expect(res.status).toBe(cut === "a sever" ? 503 : 499);
+        expect(ends).toEqual([cut === "a sever" ? "severed" : "cancelled"]);
+        expect(g.doneCalls).toBe(1);
+        // The sever reached the upstream through the caller's controller, which it aborted.
+        expect(own.signal.aborted).toBe(true);
+        await waitFor(() => closed, 3000, "the upstream socket closed");
+      } finally {
+        stalled.stop();
+      }
+    });
+  }
+
   test("an upstream that dies mid-stream yields an in-band error event, then [DONE]", async () => {
     // The backend writes two events and its socket drops (a crash), without the last chunk.
     const dying = await startRawUpstream(async (socket) => {
