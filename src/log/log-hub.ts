@@ -50,7 +50,10 @@ function createLinePrefixer(prefix: string): (text: string) => string {
   let atLineStart = true;
   return (text) => {
     if (text.length === 0) return text;
-    const out = (atLineStart ? prefix : "") + text.replace(/\n(?=[\s\S])/g, "\n" + prefix);
+    // Most chunks of a child's output are one line or part of one: no line start inside, no replace.
+    const lf = text.indexOf("\n");
+    const inner = lf !== -1 && lf < text.length - 1 ? text.replace(/\n(?=[\s\S])/g, "\n" + prefix) : text;
+    const out = atLineStart ? prefix + inner : inner;
     atLineStart = text.endsWith("\n");
     return out;
   };

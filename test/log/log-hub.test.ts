@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { createLogHub } from "../../src/log/log-hub.ts";
 
 const fixedNow = () => Date.UTC(2026, 0, 2, 3, 4, 5, 6);
@@ -24,6 +25,24 @@ describe("createLogHub", () => {
       for (const m of ["a", "b", "c", "d"]) hub.log.info(m);
       expect(hub.proxy.history()).toBe(stamps.map((t, k) => `${t} [INFO] ${"abcd"[k]}\n`).join(""));
     }
+  });
+
+  test("any chunking of a model's output is prefixed at every line start, and only there", () => {
+    const text = fc.array(fc.constantFrom("a", "\n", "\r", "é", "\n\n"), { maxLength: 120 }).map((a) => a.join(""));
+    fc.assert(
+      fc.property(text, fc.array(fc.nat(120)), (t, cuts) => {
+        const hub = createLogHub({ level: "info", logToStdout: "none" });
+        const at = [...new Set(cuts.filter((c) => c < t.length))].sort((a, b) => a - b);
+        let from = 0;
+        for (const c of [...at, t.length]) {
+          hub.model("m").write(t.slice(from, c));
+          from = c;
+        }
+        const want = t === "" ? "" : "[m] " + t.replace(/\n(?=[\s\S])/g, "\n[m] ");
+        expect(hub.upstream.history()).toBe(want);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   test("model output goes to its own stream and, prefixed per line, to upstream", () => {
