@@ -170,6 +170,42 @@ function keysIn(buf: Uint8Array, from: number, to: number, lineFrom: number = fr
   return mask;
 }
 
+/** The first byte of `buf` that is not JSON whitespace, or -1. */
+function firstNonSpace(buf: Uint8Array): number {
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i];
+    if (b !== SP && b !== TAB && b !== LF && b !== CR) return b;
+  }
+  return -1;
+}
+
+/**
+ * Where the key whose object value opens at `buf[brace]` begins (its opening quote), when it is a
+ * usage, timings or metrics key whose opening quote is not escaped (an even run of backslashes
+ * before it); else -1. Whitespace between key, colon and brace may include line ends here (a
+ * pretty-printed body).
+ */
+function keyStart(buf: Uint8Array, brace: number): number {
+  let j = brace - 1;
+  const ws = (b: number | undefined): boolean => b === SP || b === TAB || b === LF || b === CR;
+  while (j >= 0 && ws(buf[j])) j--;
+  if (j < 0 || buf[j] !== COLON) return -1;
+  j--;
+  while (j >= 0 && ws(buf[j])) j--;
+  if (j < 0 || buf[j] !== QUOTE) return -1;
+  for (const key of [KEY_USAGE, KEY_TIMINGS, KEY_METRICS]) {
+    const start = j - key.length + 1;
+    if (start < 0) continue;
+    let same = true;
+    for (let k = 0; k < key.length && same; k++) same = buf[start + k] === key[k];
+    if (!same) continue;
+    let slashes = 0;
+    while (start - 1 - slashes >= 0 && buf[start - 1 - slashes] === BACKSLASH) slashes++;
+    return slashes % 2 === 0 ? start : -1;
+  }
+  return -1;
+}
+
 function asObject(v: unknown): JsonObject | null {
   return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as JsonObject) : null;
 }
@@ -247,6 +283,33 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * A whole JSON body's top level from its first usage, timings or metrics key on: `{` and the
+   * bytes from that key to the end parse as an object only when the key is at the top level (a
+   * nested one leaves closers over) and really a key (its quote is not escaped). An answer's text
+   * comes before its counts, so this skips parsing most of a long answer (issue 16). Null when no
+   * candidate works (an array body, nesting): the caller parses the whole body.
+   * Knowingly not read this way: a top-level `message` or `response` object before those keys
+   * (no backend puts counts there in a whole body; a stream's events are parsed whole).
+   */
+  function parseFromFirstKey(all: Uint8Array): JsonObject | null {
+    if (firstNonSpace(all) !== LBRACE) return null;
+    let tries = 0;
+    for (let i = all.indexOf(LBRACE, 1); i >= 0 && tries < 3; i = all.indexOf(LBRACE, i + 1)) {
+      const start = keyStart(all, i);
+      if (start < 0) continue;
+      tries++;
+      parses++;
+      try {
+        const v: unknown = JSON.parse("{" + decoder.decode(all.subarray(start)));
+        return asObject(v);
+      } catch {
+        // nested (or not a key): try the next one
+      }
+    }
+    return null;
   }
 
   function applyUsage(u: unknown): void {
@@ -475,7 +538,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
       body = [];
       bodyLen = 0;
       if (keysIn(all, 0, all.length) !== 0) {
-        const ev = parse(all);
+        const ev = parseFromFirstKey(all) ?? parse(all);
         if (ev !== null) applyEvent(ev);
       }
     }

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { prng } from "../../scripts/bench/trace.ts";
 import { createUsageScanner, emptyUsage, type TokenUsage } from "../../src/observe/usage.ts";
 
@@ -551,5 +552,43 @@ describe("usage scanner: the head and the tail of a long stream", () => {
     s.push(enc.encode(sse([{ ...chunk(""), usage: { completion_tokens: 5 } }])));
     expect(s.result()).toEqual(usage({ completionTokens: 5 }));
     expect(s.stats().parses).toBe(1);
+  });
+});
+
+describe("usage scanner: a whole JSON body read from its first count key", () => {
+  const counts = fc.record({ prompt_tokens: fc.nat(5000), completion_tokens: fc.nat(5000) });
+  const timings = fc.record({ prompt_n: fc.nat(5000), prompt_ms: fc.double({ min: 0.1, max: 1e4, noNaN: true }), predicted_n: fc.nat(5000), predicted_ms: fc.double({ min: 0.1, max: 1e4, noNaN: true }) });
+  const tricky = fc.constantFrom('say "usage": {"prompt_tokens": 9}', '\\"usage\\":{', "\\", '\\\\"', '"timings": {"prompt_n": 1}', "end\\");
+  const leaf = fc.oneof(fc.jsonValue({ maxDepth: 2 }), tricky, counts, timings);
+  // Values that hide count keys deeper down (a tool call's input, a list of choices).
+  const value = fc.oneof(leaf, fc.dictionary(fc.constantFrom("usage", "timings", "metrics", "input", "x"), leaf, { maxKeys: 3 }), fc.array(fc.dictionary(fc.constantFrom("usage", "message", "y"), leaf, { maxKeys: 2 }), { maxLength: 2 }));
+  // No top-level `message` or `response` object: the one documented difference (see parseFromFirstKey).
+  const key = fc.constantFrom("id", "choices", "model", "usage", "timings", "metrics", "x", 'a\\"usage', "usage ", "object");
+  const body = fc.tuple(fc.dictionary(key, value, { maxKeys: 6 }), fc.boolean()).map(([o, pretty]) => (pretty ? JSON.stringify(o, null, 2) : JSON.stringify(o)));
+
+  test("any body: the same accounting as parsing it whole (which an array around it forces)", () => {
+    fc.assert(
+      fc.property(body, (b) => {
+        expect(run(false, [enc.encode(b)])).toEqual(run(false, [enc.encode(`[0,${b}]`)]));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("a real-shaped answer is read with one parse, of the part from its usage on", () => {
+    const answer = { id: "c", choices: [{ message: { role: "assistant", content: "x".repeat(5000) } }], usage: { prompt_tokens: 7, completion_tokens: 9 }, timings: llamaTimings };
+    const s = createUsageScanner({ sse: false });
+    s.push(enc.encode(JSON.stringify(answer)));
+    expect(s.result()).toEqual(run(false, [enc.encode(`[0,${JSON.stringify(answer)}]`)]));
+    expect(s.stats().parses).toBe(1);
+  });
+
+  test("a count key nested first (a tool's input), then the top-level one: the top-level counts win", () => {
+    const answer = { content: [{ type: "tool_use", input: { usage: { prompt_tokens: 1, completion_tokens: 1 } } }], usage: { input_tokens: 40, output_tokens: 50 } };
+    const s = createUsageScanner({ sse: false });
+    s.push(enc.encode(JSON.stringify(answer)));
+    expect(s.result()).toMatchObject({ promptTokens: 40, completionTokens: 50 });
+    // The nested candidate failed to parse as a top level; the next one did.
+    expect(s.stats().parses).toBe(2);
   });
 });
