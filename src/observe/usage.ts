@@ -12,7 +12,8 @@
  * skipped); only a line carrying one of them is decoded
  * and JSON-parsed, and a line carrying only timings/metrics (llama-server's `timings_per_token`)
  * is merely kept, the last one being parsed once at the end. At most one partial line is held
- * (bounded by `maxEventBytes`); a whole JSON body is held up to `maxBodyBytes` and parsed once.
+ * (bounded by `maxEventBytes`); a whole JSON body is held up to `maxBodyBytes` and parsed once,
+ * from its first top-level count key on when that parses (the answer's text before it is skipped).
  * Matching is per `data:` line, as llama-swap does; a JSON payload split over several `data:`
  * lines of one event is not read, and lines end at LF (CRLF is fine, a lone CR is not).
  */
