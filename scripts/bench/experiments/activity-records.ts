@@ -1,7 +1,7 @@
 /**
  * Issue 16 experiment (not part of `npm run bench`): CPU and wall time of one activity record of a
  * non-streamed chat completion, begin to end (usage parsed from the body, metrics and the event
- * broadcast attached as in serve mode, no listener). Usage: bun activity-records.ts [records=300000].
+ * broadcast attached as in serve mode, no listener). Usage: bun activity-records.ts [records=300000] [words=16].
  */
 import { createActivityLog } from "../../../src/observe/activity.ts";
 import { createBroadcast } from "../../../src/observe/broadcast.ts";
@@ -9,6 +9,7 @@ import type { ObserveEvent } from "../../../src/observe/events.ts";
 import { createMetrics } from "../../../src/observe/metrics.ts";
 
 const records = Number(process.argv[2] ?? 300_000);
+const words = Number(process.argv[3] ?? 16);
 const events = createBroadcast<ObserveEvent>();
 const metrics = createMetrics({ models: () => [], rssBytes: () => 0, system: () => null, now: Date.now, memory: () => null });
 const activity = createActivityLog({
@@ -26,7 +27,7 @@ const answer = {
   object: "chat.completion",
   created: 1,
   model: "m",
-  choices: [{ index: 0, message: { role: "assistant", content: "word ".repeat(16) }, finish_reason: "stop" }],
+  choices: [{ index: 0, message: { role: "assistant", content: "word ".repeat(words) }, finish_reason: "stop" }],
   usage: { prompt_tokens: 5, completion_tokens: 16, total_tokens: 21 },
   timings: { prompt_n: 5, prompt_ms: 1, predicted_n: 16, predicted_ms: 10, prompt_per_second: 5000, predicted_per_second: 1600 },
 };
@@ -47,4 +48,4 @@ const cpu0 = process.cpuUsage();
 const wall0 = performance.now();
 for (let i = 0; i < records; i++) one();
 const cpu = process.cpuUsage(cpu0);
-console.log(JSON.stringify({ records, cpuUsPerRecord: +((cpu.user + cpu.system) / records).toFixed(2), wallUsPerRecord: +(((performance.now() - wall0) * 1000) / records).toFixed(2) }));
+console.log(JSON.stringify({ records, words, cpuUsPerRecord: +((cpu.user + cpu.system) / records).toFixed(2), wallUsPerRecord: +(((performance.now() - wall0) * 1000) / records).toFixed(2) }));
