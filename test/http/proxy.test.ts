@@ -21,6 +21,16 @@ function grant() {
   return g;
 }
 
+/** A backend that sends a JSON head declaring 100 bytes, then one byte, then stalls; `closed()` says whether its socket closed. */
+async function stalledJson() {
+  let closed = false;
+  const server = await startRawUpstream((socket) => {
+    socket.on("close", () => (closed = true));
+    socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+  });
+  return { url: server.url, closed: () => closed, stop: () => server.stop() };
+}
+
 const echo = startEchoUpstream();
 // Streams SSE events until told to stop.
 const sse = startUpstream((req) => {
@@ -224,11 +234,7 @@ describe("proxy.forward", () => {
   });
 
   test("a small whole body: the client's abort while it is read aborts the upstream and releases the grant once", async () => {
-    let closed = false;
-    const stalled = await startRawUpstream((socket) => {
-      socket.on("close", () => (closed = true));
-      socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
-    });
+    const stalled = await stalledJson();
     try {
       const g = grant();
       const client = new AbortController();
@@ -239,7 +245,7 @@ describe("proxy.forward", () => {
       client.abort();
       expect((await p).status).toBe(499);
       expect(g.doneCalls).toBe(1);
-      await waitFor(() => closed, 3000, "the upstream socket closed");
+      await waitFor(stalled.closed, 3000, "the upstream socket closed");
     } finally {
       stalled.stop();
     }
@@ -247,11 +253,7 @@ describe("proxy.forward", () => {
 
   for (const cut of ["the client's abort", "a sever"] as const) {
     test(`the caller's own controller (\`upstream\`): ${cut} while the body is read aborts the upstream through it, once`, async () => {
-      let closed = false;
-      const stalled = await startRawUpstream((socket) => {
-        socket.on("close", () => (closed = true));
-        socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
-      });
+      const stalled = await stalledJson();
       try {
         const g = grant();
         const own = new AbortController();
@@ -268,7 +270,7 @@ describe("proxy.forward", () => {
         expect(g.doneCalls).toBe(1);
         // The sever reached the upstream through the caller's controller, which it aborted.
         expect(own.signal.aborted).toBe(true);
-        await waitFor(() => closed, 3000, "the upstream socket closed");
+        await waitFor(stalled.closed, 3000, "the upstream socket closed");
       } finally {
         stalled.stop();
       }
