@@ -123,33 +123,42 @@ function startsWith(buf: Uint8Array, at: number, end: number, key: Uint8Array): 
   return buf[at] === key[0];
 }
 
-/** `buf[..end]` (inclusive) ends with `key`, no earlier than `from`, and the key's opening quote is not escaped. */
-function endsWith(buf: Uint8Array, end: number, from: number, key: Uint8Array): boolean {
-  const start = end - key.length + 1;
-  if (start < from) return false;
-  for (let i = key.length - 1; i >= 0; i--) if (buf[start + i] !== key[i]) return false;
-  return start === from || buf[start - 1] !== BACKSLASH;
+/** JSON whitespace (line ends too: a pretty-printed whole body; an event stream's line has none). */
+function isSpace(b: number | undefined): boolean {
+  return b === SP || b === TAB || b === LF || b === CR;
 }
 
 /**
- * The key kind whose object value opens at `buf[brace]` (a `{`), looking back no further than
- * `from`: `"usage" : {`, `"timings":{` or `"metrics":{`; 0 if none. Only object values count:
- * that is all the accounting reads, and `"usage":null` on every OpenAI token chunk is skipped.
+ * Where the key whose object value opens at `buf[brace]` (a `{`) begins, its opening quote,
+ * looking back no further than `from`: `"usage" : {`, `"timings":{` or `"metrics":{` with an
+ * unescaped opening quote (an even run of backslashes before it); -1 if none. Only object values
+ * count: that is all the accounting reads, and `"usage":null` on every OpenAI token chunk is skipped.
  */
-function keyBefore(buf: Uint8Array, brace: number, from: number): number {
+function keyStart(buf: Uint8Array, brace: number, from: number): number {
   let j = brace - 1;
-  while (j >= from && (buf[j] === SP || buf[j] === TAB)) j--;
-  if (j < from || buf[j] !== COLON) return 0;
+  while (j >= from && isSpace(buf[j])) j--;
+  if (j < from || buf[j] !== COLON) return -1;
   j--;
-  while (j >= from && (buf[j] === SP || buf[j] === TAB)) j--;
-  if (j < from || buf[j] !== QUOTE) return 0;
-  const c = buf[j - 1];
-  if (c === 101 /* e */ && endsWith(buf, j, from, KEY_USAGE)) return K_USAGE;
-  if (c === 115 /* s */) {
-    if (endsWith(buf, j, from, KEY_TIMINGS)) return K_TIMINGS;
-    if (endsWith(buf, j, from, KEY_METRICS)) return K_METRICS;
-  }
-  return 0;
+  while (j >= from && isSpace(buf[j])) j--;
+  if (j < from || buf[j] !== QUOTE) return -1;
+  // The key's last letters pick the one it can be: usag(e), timin(gs), metri(cs).
+  const e = buf[j - 1];
+  const key = e === 101 ? KEY_USAGE : e !== 115 ? null : buf[j - 2] === 103 ? KEY_TIMINGS : buf[j - 2] === 99 ? KEY_METRICS : null;
+  if (key === null) return -1;
+  const start = j - key.length + 1;
+  if (start < from) return -1;
+  for (let k = key.length - 2; k >= 0; k--) if (buf[start + k] !== key[k]) return -1;
+  let slashes = 0;
+  while (start - 1 - slashes >= from && buf[start - 1 - slashes] === BACKSLASH) slashes++;
+  return slashes % 2 === 0 ? start : -1;
+}
+
+/** The key kind whose object value opens at `buf[brace]` (see keyStart), 0 if none. */
+function keyBefore(buf: Uint8Array, brace: number, from: number): number {
+  const start = keyStart(buf, brace, from);
+  if (start < 0) return 0;
+  const c = buf[start + 1];
+  return c === 117 /* u */ ? K_USAGE : c === 116 /* t */ ? K_TIMINGS : K_METRICS;
 }
 
 /**
@@ -173,37 +182,7 @@ function keysIn(buf: Uint8Array, from: number, to: number, lineFrom: number = fr
 
 /** The first byte of `buf` that is not JSON whitespace, or -1. */
 function firstNonSpace(buf: Uint8Array): number {
-  for (let i = 0; i < buf.length; i++) {
-    const b = buf[i];
-    if (b !== SP && b !== TAB && b !== LF && b !== CR) return b;
-  }
-  return -1;
-}
-
-/**
- * Where the key whose object value opens at `buf[brace]` begins (its opening quote), when it is a
- * usage, timings or metrics key whose opening quote is not escaped (an even run of backslashes
- * before it); else -1. Whitespace between key, colon and brace may include line ends here (a
- * pretty-printed body).
- */
-function keyStart(buf: Uint8Array, brace: number): number {
-  let j = brace - 1;
-  const ws = (b: number | undefined): boolean => b === SP || b === TAB || b === LF || b === CR;
-  while (j >= 0 && ws(buf[j])) j--;
-  if (j < 0 || buf[j] !== COLON) return -1;
-  j--;
-  while (j >= 0 && ws(buf[j])) j--;
-  if (j < 0 || buf[j] !== QUOTE) return -1;
-  for (const key of [KEY_USAGE, KEY_TIMINGS, KEY_METRICS]) {
-    const start = j - key.length + 1;
-    if (start < 0) continue;
-    let same = true;
-    for (let k = 0; k < key.length && same; k++) same = buf[start + k] === key[k];
-    if (!same) continue;
-    let slashes = 0;
-    while (start - 1 - slashes >= 0 && buf[start - 1 - slashes] === BACKSLASH) slashes++;
-    return slashes % 2 === 0 ? start : -1;
-  }
+  for (let i = 0; i < buf.length; i++) if (!isSpace(buf[i])) return buf[i]!;
   return -1;
 }
 
@@ -287,30 +266,30 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   }
 
   /**
-   * A whole JSON body's top level from its first usage, timings or metrics key on: `{` and the
-   * bytes from that key to the end parse as an object only when the key is at the top level (a
-   * nested one leaves closers over) and really a key (its quote is not escaped). An answer's text
-   * comes before its counts, so this skips parsing most of a long answer (issue 16). Null when no
-   * candidate works (an array body, nesting): the caller parses the whole body.
+   * A whole JSON body's top level, or null when it carries no count key (then it is not parsed).
+   * An object is parsed from its first usage, timings or metrics key on: `{` and the bytes from
+   * that key to the end parse as an object only when the key is at the top level (a nested one
+   * leaves closers over) and really a key (keyStart). An answer's text comes before its counts, so
+   * this skips parsing most of a long answer (issue 16). When three candidates fail (nesting), or
+   * for an array (llama-server's /infill), the whole body is parsed.
    * Knowingly not read this way: a top-level `message` or `response` object before those keys
    * (no backend puts counts there in a whole body; a stream's events are parsed whole).
    */
-  function parseFromFirstKey(all: Uint8Array): JsonObject | null {
-    if (firstNonSpace(all) !== LBRACE) return null;
+  function parseBody(all: Uint8Array): JsonObject | null {
+    if (firstNonSpace(all) !== LBRACE) return keysIn(all, 0, all.length) !== 0 ? parse(all) : null;
     let tries = 0;
     for (let i = all.indexOf(LBRACE, 1); i >= 0 && tries < 3; i = all.indexOf(LBRACE, i + 1)) {
-      const start = keyStart(all, i);
+      const start = keyStart(all, i, 0);
       if (start < 0) continue;
       tries++;
       parses++;
       try {
-        const v: unknown = JSON.parse("{" + decoder.decode(all.subarray(start)));
-        return asObject(v);
+        return asObject(JSON.parse("{" + decoder.decode(all.subarray(start))));
       } catch {
         // nested (or not a key): try the next one
       }
     }
-    return null;
+    return tries > 0 ? parse(all) : null;
   }
 
   function applyUsage(u: unknown): void {
@@ -538,10 +517,8 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
       }
       body = [];
       bodyLen = 0;
-      if (keysIn(all, 0, all.length) !== 0) {
-        const ev = parseFromFirstKey(all) ?? parse(all);
-        if (ev !== null) applyEvent(ev);
-      }
+      const ev = parseBody(all);
+      if (ev !== null) applyEvent(ev);
     }
   }
 

@@ -12,21 +12,18 @@ export function createLineTail(max = 20, maxLineChars = 500): LineTail {
   let done: string[] = [];
   let partial = "";
   const clip = (line: string) => (line.length > maxLineChars ? line.slice(0, maxLineChars) + "…" : line);
+  /** Keep one finished line (without its LF; a CR before it goes too). */
+  const keep = (p: string): void => void done.push(clip(p.endsWith("\r") ? p.slice(0, -1) : p));
   return {
     push(text) {
-      // The common chunk, one whole line after a whole line: no split, no array.
       const lf = text.indexOf("\n");
-      if (partial === "" && lf >= 0 && lf === text.length - 1) {
-        done.push(clip(lf > 0 && text.charCodeAt(lf - 1) === 13 ? text.slice(0, lf - 1) : text.slice(0, lf)));
-        if (done.length > max * 2) done = done.slice(-max);
-        return;
-      }
-      const parts = (partial + text).split("\n");
-      partial = parts.pop() ?? "";
-      if (partial.length > maxLineChars * 4) partial = partial.slice(-maxLineChars * 4);
-      for (const p of parts) {
-        const line = p.endsWith("\r") ? p.slice(0, -1) : p;
-        done.push(clip(line));
+      // The common chunk, one whole line after a whole line: no split, no array.
+      if (partial === "" && lf >= 0 && lf === text.length - 1) keep(text.slice(0, lf));
+      else {
+        const parts = (partial + text).split("\n");
+        partial = parts.pop() ?? "";
+        if (partial.length > maxLineChars * 4) partial = partial.slice(-maxLineChars * 4);
+        for (const p of parts) keep(p);
       }
       if (done.length > max * 2) done = done.slice(-max);
     },
