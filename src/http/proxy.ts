@@ -247,18 +247,17 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
         opts.grant?.done();
       };
       // The caller's own controller when it gave one (its signal is the client's), else one that follows the client's signal.
-      const own = opts.upstream;
-      const upstream = own ?? new AbortController();
-      const onClientAbort = (): void => upstream.abort(opts.signal.reason);
+      const upstream = opts.upstream ?? new AbortController();
+      const onClientAbort = opts.upstream ? null : (): void => upstream.abort(opts.signal.reason);
       const onSever = (): void => upstream.abort(opts.grant?.severed.reason);
-      if (!own) {
+      if (onClientAbort) {
         if (opts.signal.aborted) onClientAbort();
         else opts.signal.addEventListener("abort", onClientAbort, { once: true });
       }
       if (opts.grant?.severed.aborted) onSever();
       else opts.grant?.severed.addEventListener("abort", onSever, { once: true });
       const unlink = (): void => {
-        if (!own) opts.signal.removeEventListener("abort", onClientAbort);
+        if (onClientAbort) opts.signal.removeEventListener("abort", onClientAbort);
         opts.grant?.severed.removeEventListener("abort", onSever);
       };
 
