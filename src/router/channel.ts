@@ -13,6 +13,8 @@ export interface Channel<T> {
   close(): void;
   /** Items waiting to be taken. */
   readonly size: number;
+  /** Whether the consumer is parked in `next()` with nothing queued (so nothing is ahead of a new item). */
+  readonly idle: boolean;
   /** Items pushed so far (accepted ones only); lets the loop tell when it has caught up. */
   readonly pushed: number;
   readonly closed: boolean;
@@ -65,6 +67,9 @@ export function createChannel<T>(): Channel<T> {
     },
     get size() {
       return items.length - head;
+    },
+    get idle() {
+      return waiter !== null && head >= items.length;
     },
     get pushed() {
       return pushed;

@@ -92,7 +92,12 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
   /** Supervisors waiting to replace a restarted model's current one (installed once it is stopped). */
   const replacements = new Map<string, Supervisor>();
   const channel = createChannel<LoopEvent>();
-  const post = (ev: LoopEvent): void => channel.push(ev);
+  // A request or a finished serve is handled at once when nothing is ahead of it (no promise hop
+  // through the channel); every other event, and any that finds the loop busy, goes through it.
+  const post = (ev: LoopEvent): void => {
+    if ((ev.type === "request" || ev.type === "serve-done") && loop.handleNow(ev)) return;
+    channel.push(ev);
+  };
   const acquires = new Map<number, PendingAcquire>();
   const ticketWaiters = new Map<number, () => void>();
   let nextId = 1;

@@ -50,3 +50,21 @@ test("many items keep their order across the internal compaction", async () => {
   }
   expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i));
 });
+
+test("idle: true only while the consumer waits in next() and nothing is queued", async () => {
+  const ch = createChannel<number>();
+  expect(ch.idle).toBe(false); // nobody waits yet
+  const first = ch.next();
+  expect(ch.idle).toBe(true);
+  ch.push(1); // handed straight to the waiter
+  expect(ch.idle).toBe(false);
+  expect(await first).toBe(1);
+  ch.push(2);
+  expect(ch.idle).toBe(false); // queued, nobody waits
+  expect(await ch.next()).toBe(2);
+  const third = ch.next();
+  expect(ch.idle).toBe(true);
+  ch.close();
+  expect(await third).toBeNull();
+  expect(ch.idle).toBe(false);
+});

@@ -82,3 +82,59 @@ test("settled() resolves at once when idle and waits for events pushed later", a
   await settled;
   expect(s.calls).toEqual(["timer", "timer"]);
 });
+
+test("handleNow: handled on the caller's stack only while the loop is parked with nothing queued", async () => {
+  const ch = createChannel<LoopEvent>();
+  const s = recorder();
+  const loop = createLoop(ch, s, () => {});
+  // Parked and empty: handled before handleNow returns.
+  expect(loop.handleNow({ type: "request", req: { id: 1, model: "a", arrivedAt: 0 } })).toBe(true);
+  expect(s.calls).toEqual(["request 1"]);
+  // Something queued ahead: refused, so a posted event is never overtaken.
+  ch.push({ type: "cancel", id: 1 });
+  expect(loop.handleNow({ type: "serve-done", id: 2 })).toBe(false);
+  ch.push({ type: "serve-done", id: 2 });
+  await loop.settled();
+  expect(s.calls).toEqual(["request 1", "cancel 1", "serve-done 2"]);
+  // Parked again once the queue is drained.
+  expect(loop.handleNow({ type: "serve-done", id: 3 })).toBe(true);
+  expect(s.calls.at(-1)).toBe("serve-done 3");
+  ch.close();
+  await loop.stopped;
+  expect(loop.handleNow({ type: "serve-done", id: 4 })).toBe(false);
+  expect(s.calls.at(-1)).toBe("serve-done 3");
+});
+
+test("handleNow: refused while an event is being handled, so the scheduler is never re-entered", async () => {
+  const ch = createChannel<LoopEvent>();
+  const s = recorder();
+  let depth = 0;
+  let maxDepth = 0;
+  let nested = null as boolean | null;
+  let loop: ReturnType<typeof createLoop>;
+  const inner = s.onRequest;
+  s.onRequest = (r) => {
+    depth++;
+    maxDepth = Math.max(maxDepth, depth);
+    inner(r);
+    // An effect that finishes a serve synchronously: it must go through the channel.
+    if (r.id === 1) nested = loop.handleNow({ type: "serve-done", id: 1 });
+    if (nested === false && r.id === 1) ch.push({ type: "serve-done", id: 1 });
+    depth--;
+  };
+  loop = createLoop(ch, s, () => {});
+  expect(loop.handleNow({ type: "request", req: { id: 1, model: "a", arrivedAt: 0 } })).toBe(true);
+  expect(nested).toBe(false);
+  await loop.settled();
+  expect(s.calls).toEqual(["request 1", "serve-done 1"]);
+  expect(maxDepth).toBe(1);
+  // A handler that throws under handleNow is reported and the loop goes on.
+  const errors: string[] = [];
+  const ch2 = createChannel<LoopEvent>();
+  const s2 = recorder();
+  const loop2 = createLoop(ch2, s2, (err) => errors.push((err as Error).message));
+  expect(loop2.handleNow({ type: "request", req: { id: 9, model: "boom", arrivedAt: 0 } })).toBe(true);
+  expect(errors).toEqual(["boom"]);
+  expect(loop2.handleNow({ type: "request", req: { id: 10, model: "a", arrivedAt: 0 } })).toBe(true);
+  expect(s2.calls).toEqual(["request 10"]);
+});

@@ -30,6 +30,9 @@ function setup(config: Config) {
 
 const signal = () => new AbortController().signal;
 
+/** Put a harmless event in the loop's channel, so that what is posted next waits for a loop turn. */
+const holdLoop = (router: SwitchyardRouter): void => router.recordMemory({ model: "a", perDevice: {}, method: "rss", at: 0 });
+
 async function rejection(p: Promise<unknown>): Promise<RouteError> {
   try {
     await p;
@@ -161,6 +164,7 @@ describe("swaps", () => {
     const ac = new AbortController();
     const pb = router.acquire("b", { signal: ac.signal });
     await router.settled();
+    holdLoop(router); // so that both wait for the loop (on an idle loop serve-done is handled at once)
     ga.done(); // serve-done goes first: the loop commits b's swap before it hears of the cancel
     ac.abort();
     expect((await rejection(pb)).kind).toBe("cancelled");
@@ -175,6 +179,8 @@ describe("swaps", () => {
     const { router, sup } = setup(testConfig([modelConfig("a"), modelConfig("b")]));
     sup("a").autoReady = true;
     const ga = await router.acquire("a", { signal: signal() });
+    await router.settled();
+    holdLoop(router); // an event ahead: the requests wait in the channel (an idle loop decides at once)
     const granted = new AbortController();
     const pa = router.acquire("a", { signal: granted.signal });
     granted.abort();
@@ -186,6 +192,32 @@ describe("swaps", () => {
     await router.settled();
     expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 1, queued: 0 });
     expect(router.status().find((s) => s.model === "b")).toMatchObject({ inFlight: 0, queued: 0 });
+    ga.done();
+    await router.settled();
+    expect(sup("b").starts).toBe(0);
+    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+
+  test("on an idle loop a request is decided inside acquire(): granted at once, or queued and cancellable", async () => {
+    const { router, sup } = setup(testConfig([modelConfig("a"), modelConfig("b")]));
+    sup("a").autoReady = true;
+    const ga = await router.acquire("a", { signal: signal() });
+    await router.settled();
+    // Granted before acquire() returns: the status shows it in flight with no loop turn between.
+    const later = new AbortController();
+    const pa = router.acquire("a", { signal: later.signal });
+    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 2, queued: 0 });
+    later.abort(); // after the grant: the caller's to notice (the proxy cuts and calls done())
+    const ga2 = await pa;
+    // Queued (b must wait for a): the lazily added listener turns the abort into a cancel.
+    const queued = new AbortController();
+    const pb = router.acquire("b", { signal: queued.signal });
+    expect(router.status().find((s) => s.model === "b")).toMatchObject({ queued: 1 });
+    queued.abort();
+    expect((await rejection(pb)).kind).toBe("cancelled");
+    // done() on an idle loop frees the slot at once.
+    ga2.done();
+    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 1 });
     ga.done();
     await router.settled();
     expect(sup("b").starts).toBe(0);
