@@ -109,7 +109,8 @@ export function createLoop(
     },
     stopped,
     handleNow(ev) {
-      if (handling || !channel.idle || channel.closed) return false;
+      // A closed channel has no parked consumer, so it is never idle.
+      if (handling || !channel.idle) return false;
       handle(ev);
       return true;
     },

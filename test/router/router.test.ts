@@ -30,6 +30,9 @@ function setup(config: Config) {
 
 const signal = () => new AbortController().signal;
 
+/** One model's row of router.status(). */
+const statusOf = (router: SwitchyardRouter, model: string) => router.status().find((s) => s.model === model);
+
 /** Put a harmless event in the loop's channel, so that what is posted next waits for a loop turn. */
 const holdLoop = (router: SwitchyardRouter): void => router.recordMemory({ model: "a", perDevice: {}, method: "rss", at: 0 });
 
@@ -150,7 +153,7 @@ describe("swaps", () => {
     await waitFor(() => log.lines.some((l) => l.includes("not loading it")), 5000, "the swap gives up");
     await router.settled();
     expect(sup("b").starts).toBe(0);
-    expect(router.status().find((s) => s.model === "b")).toMatchObject({ state: "stopped", queued: 0 });
+    expect(statusOf(router, "b")).toMatchObject({ state: "stopped", queued: 0 });
     // The model is still loadable afterwards.
     sup("b").autoReady = true;
     (await router.acquire("b", { signal: signal() })).done();
@@ -190,12 +193,12 @@ describe("swaps", () => {
     expect((await rejection(pa)).kind).toBe("cancelled");
     expect((await rejection(pb)).kind).toBe("cancelled");
     await router.settled();
-    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 1, queued: 0 });
-    expect(router.status().find((s) => s.model === "b")).toMatchObject({ inFlight: 0, queued: 0 });
+    expect(statusOf(router, "a")).toMatchObject({ inFlight: 1, queued: 0 });
+    expect(statusOf(router, "b")).toMatchObject({ inFlight: 0, queued: 0 });
     ga.done();
     await router.settled();
     expect(sup("b").starts).toBe(0);
-    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 0, queued: 0 });
+    expect(statusOf(router, "a")).toMatchObject({ inFlight: 0, queued: 0 });
   });
 
   test("on an idle loop a request is decided inside acquire(): granted at once, or queued and cancellable", async () => {
@@ -206,22 +209,22 @@ describe("swaps", () => {
     // Granted before acquire() returns: the status shows it in flight with no loop turn between.
     const later = new AbortController();
     const pa = router.acquire("a", { signal: later.signal });
-    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 2, queued: 0 });
+    expect(statusOf(router, "a")).toMatchObject({ inFlight: 2, queued: 0 });
     later.abort(); // after the grant: the caller's to notice (the proxy cuts and calls done())
     const ga2 = await pa;
     // Queued (b must wait for a): the lazily added listener turns the abort into a cancel.
     const queued = new AbortController();
     const pb = router.acquire("b", { signal: queued.signal });
-    expect(router.status().find((s) => s.model === "b")).toMatchObject({ queued: 1 });
+    expect(statusOf(router, "b")).toMatchObject({ queued: 1 });
     queued.abort();
     expect((await rejection(pb)).kind).toBe("cancelled");
     // done() on an idle loop frees the slot at once.
     ga2.done();
-    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 1 });
+    expect(statusOf(router, "a")).toMatchObject({ inFlight: 1 });
     ga.done();
     await router.settled();
     expect(sup("b").starts).toBe(0);
-    expect(router.status().find((s) => s.model === "a")).toMatchObject({ inFlight: 0, queued: 0 });
+    expect(statusOf(router, "a")).toMatchObject({ inFlight: 0, queued: 0 });
   });
 
   test("a queued client that leaves is rejected with cancelled and costs no load", async () => {
