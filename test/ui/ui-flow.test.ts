@@ -184,7 +184,8 @@ describe("web UI in Chromium", () => {
 
   uiTest("model detail, performance and config pages render their parts", async () => {
     const detail = await open("#/models/fast");
-    await detail.waitForSelector(tid("detail-config"));
+    // The card shows "Loading…" until /api/config answers: wait for the resolved config itself.
+    await detail.waitForFunction((sel) => (document.querySelector(sel)?.textContent ?? "").includes("simulate"), tid("detail-config"), { timeout: 10_000 });
     expect(await detail.textContent(tid("detail-config"))).toContain("simulate");
     await shot(detail, "model-detail");
 
