@@ -1,7 +1,8 @@
 /**
  * Issue 16 experiment (not part of `npm run bench`): a preload that samples the process's memory
  * every 50 ms and writes the maxima, and every figure at the RSS peak, as JSON (in MB) when the
- * process exits (switchyard exits through process.exit after SIGTERM, so the figures are written). It tells native memory from the JavaScript heap.
+ * process exits (switchyard exits through process.exit after SIGTERM, so the figures are
+ * written). It tells native memory from the JavaScript heap.
  * Usage: MEMLOG=<out.json> bun --preload ./scripts/bench/experiments/memory-sampler.ts src/main.ts ...
  */
 import { heapStats } from "bun:jsc";

@@ -103,6 +103,7 @@ export async function targetsScenario(ctx: BenchContext): Promise<ScenarioResult
       for (const c of streamCounts) tally[p.name]!.streams[c] = { complete: 0, incomplete: 0, wallMs: 0, cpuMs: 0 };
     }
     const body = chatBody(MODEL, 16, false);
+    const chatUrl = (p: Path): string => `${p.url}/v1/chat/completions`;
     // Measure each server in its steady state, not a process whose JIT is still compiling: over a
     // fresh switchyard's first 20,000 requests JSC's compiler thread alone used about 40 µs of CPU
     // per request, 0-8 µs after (per-thread /proc figures, BENCHMARKS.md, issue 16, fifth round).
@@ -111,14 +112,14 @@ export async function targetsScenario(ctx: BenchContext): Promise<ScenarioResult
     for (const p of paths) {
       ctx.progress(`targets: warm-up, ${p.name}`);
       const cpu0 = cpuOf(p);
-      const res = await closedLoop({ url: `${p.url}/v1/chat/completions`, body, concurrency: 64, durationMs: warmUpMs });
+      const res = await closedLoop({ url: chatUrl(p), body, concurrency: 64, durationMs: warmUpMs });
       tally[p.name]!.coldCpuMs += cpuOf(p) - cpu0;
       tally[p.name]!.coldOk += res.ok;
       await streamLoop(p.url, 64, warmUpMs / 2);
     }
     for (let r = 0; r < rounds; r++) {
       for (const p of paths) {
-        const url = `${p.url}/v1/chat/completions`;
+        const url = chatUrl(p);
         await closedLoop({ url, body, concurrency: 64, durationMs: 300 }); // warm-up
         ctx.progress(`targets: round ${r + 1}/${rounds}, requests at c=64, ${p.name}`);
         const cpu0 = cpuOf(p);
