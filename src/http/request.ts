@@ -5,6 +5,7 @@
  */
 import { HttpError } from "./errors.ts";
 import { deletePath, parseJsonExact, setPath } from "./json-path.ts";
+import { scanTopLevel } from "./json-top-level.ts";
 
 /** How the body was understood. */
 export type BodyKind = "json" | "multipart" | "urlencoded" | "none" | "other";
@@ -19,8 +20,6 @@ export interface ModelRequest {
   /** The exact bytes the client sent (null for no body). */
   bytes: Uint8Array | null;
   contentType: string | null;
-  /** The parsed JSON object when kind is "json". */
-  json: Record<string, unknown> | null;
   /** The parsed form when kind is "multipart". */
   form: FormData | null;
 }
@@ -42,6 +41,12 @@ export interface ForwardBody {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * JSON bodies from this size on have their model read by a scan instead of a parse. Below it a
+ * parse is cheaper than the scan's jumps (0.6 against 2-3 µs for a 150-byte chat request).
+ */
+const SCAN_FROM_BYTES = 4096;
 
 /** Read the whole body, failing with 413 as soon as it exceeds `limitBytes` (content-length or chunked). */
 export async function readBodyLimited(request: Request, limitBytes: number): Promise<Uint8Array | null> {
@@ -107,7 +112,6 @@ export async function parseModelRequest(request: Request, url: URL, limitBytes: 
     kind: "none",
     bytes: null,
     contentType,
-    json: null,
     form: null,
   };
   if (request.method === "GET" || request.method === "HEAD") return base;
@@ -136,6 +140,10 @@ export async function parseModelRequest(request: Request, url: URL, limitBytes: 
 
   // JSON by content type, or by shape: `curl -d '{...}'` labels JSON as url-encoded.
   if (ct.includes("json") || looksLikeJson(bytes)) {
+    // A big body's model and stream are read without parsing it (json-top-level.ts). A small one,
+    // or one the scan cannot vouch for, is parsed, which also words the client's error.
+    const scanned = bytes.byteLength >= SCAN_FROM_BYTES ? scanTopLevel(bytes) : null;
+    if (scanned) return { ...base, kind: "json", bytes, model: scanned.model || queryModel, stream: scanned.stream };
     let parsed: unknown;
     try {
       parsed = JSON.parse(decoder.decode(bytes));
@@ -150,7 +158,6 @@ export async function parseModelRequest(request: Request, url: URL, limitBytes: 
       ...base,
       kind: "json",
       bytes,
-      json,
       model: fieldString(json.model, "model") || queryModel,
       stream: json.stream === true,
     };
@@ -183,16 +190,22 @@ export function forwardPath(pathname: string): string {
 /** Apply the rewrites; returns the original bytes when nothing changed. */
 export async function rewriteBody(req: ModelRequest, rw: Rewrite): Promise<ForwardBody> {
   const original: ForwardBody = { bytes: req.bytes, contentType: req.contentType };
-  if (req.kind === "json" && req.json) {
+  if (req.kind === "json") {
     const hasWork =
       rw.modelName !== undefined ||
       (rw.stripParams?.length ?? 0) > 0 ||
       Object.keys(rw.setParams ?? {}).length > 0 ||
       Object.keys(rw.setParamsById ?? {}).length > 0;
     if (!hasWork || !req.bytes) return original;
-    // A fresh parse that keeps numbers' source text (not a clone of req.json): a 64-bit seed
+    // A parse that keeps numbers' source text (a plain parse would round them): a 64-bit seed
     // must reach the server digit for digit, as llama-swap's in-place sjson edits leave it.
-    const doc = parseJsonExact(decoder.decode(req.bytes)) as Record<string, unknown>;
+    let doc: Record<string, unknown>;
+    try {
+      doc = parseJsonExact(decoder.decode(req.bytes)) as Record<string, unknown>;
+    } catch (err) {
+      // Only a big body's top level was checked (a flaw deeper in it would have gone to the backend as it was).
+      throw new HttpError(400, `invalid JSON body: ${(err as Error).message}`);
+    }
     let changed = false;
     if (rw.modelName !== undefined && doc.model !== rw.modelName) {
       doc.model = rw.modelName;

@@ -112,6 +112,20 @@ describe("model routes", () => {
     expect(seen.body).toBe(raw);
   });
 
+  test("a big agent body (model last, read by the scan) routes to its model with its bytes exact, and rewrites still apply", async () => {
+    const messages = Array.from({ length: 30 }, (_, i) => ({ role: i % 2 ? "assistant" : "user", content: `step ${i}: "quoted" \\ {[` + "text ".repeat(60) }));
+    // A nested "model" (a tool's parameter) is a decoy: only the top level's counts.
+    const tools = [{ type: "function", function: { name: "f", parameters: { properties: { model: "dup" } } } }];
+    const raw = JSON.stringify({ messages, tools, model: "m-alias" });
+    expect(raw.length).toBeGreaterThan(4096);
+    const before = router.grants.length;
+    const seen = (await (await post("/v1/chat/completions", raw)).json()) as Echo;
+    expect(router.grants[before].model).toBe("m");
+    expect(seen.body).toBe(raw);
+    const renamed = (await (await post("/v1/chat/completions", raw.replace('"m-alias"', '"renamed"'))).json()) as Echo;
+    expect(JSON.parse(renamed.body)).toEqual({ messages, tools, model: "upstream-name" });
+  });
+
   test("an alias routes to its model and is forwarded unchanged", async () => {
     const before = router.grants.length;
     const seen = (await (await post("/v1/completions", { model: "m-alias", prompt: "x" })).json()) as Echo;
