@@ -42,6 +42,8 @@ export async function launchProcess(o: ResolvedOptions, signal: AbortSignal, hoo
   o.log.info(`[${o.id}] started pid ${p.pid}: ${o.model.cmd.join(" ")}`);
   hooks.onSpawned(p);
   if (o.checkUrl) await awaitReadiness(o, p, o.checkUrl, spawnedAt, signal, hooks);
+  // What it printed while it started is in its log by the time it is announced ready.
+  p.flushOutput();
   return spawnedAt;
 }
 
@@ -84,6 +86,7 @@ async function awaitReadiness(
     throw new StartError("exited", `[${o.id}] ${describeExit(info)} before it became ready`, info.code, info.signal, hooks.lastLines());
   }
   if (outcome === "timeout") {
+    p.flushOutput();
     throw new StartError(
       "timeout",
       `[${o.id}] health check timed out after ${o.model.healthCheckTimeout}s (${url})`,

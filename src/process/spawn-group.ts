@@ -4,9 +4,10 @@
  * the only user of Bun.spawn: it starts a command as the leader of its own process group, behind
  * the orphan guard (see orphan-guard.ts), with stdout and stderr always drained.
  */
-import { accessSync, constants, statSync } from "node:fs";
+import { accessSync, closeSync, constants, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { GUARD_SCRIPT, trackGroup, untrackGroup } from "./orphan-guard.ts";
+import { openOutputFifo, readOutputFifo } from "./output-fifo.ts";
 import { isGroupAlive } from "./proc-liveness.ts";
 import type { GroupSignal } from "./types.ts";
 
@@ -25,6 +26,11 @@ export interface SpawnOptions {
   cwd?: string;
   /** Receives stdout and stderr text as it arrives (decoded as UTF-8, chunks interleaved). */
   onOutput?: (text: string) => void;
+  /**
+   * How the output is read: "fifo" (the default where FIFOs can be made) gathers it in a named
+   * pipe read in batches (output-fifo.ts); "pipe" uses Bun's pipes, read as each write arrives.
+   */
+  outputVia?: "fifo" | "pipe";
 }
 
 /** A running (or finished) child that leads its own process group. */
@@ -37,6 +43,8 @@ export interface SpawnedProcess {
   readonly exitInfo: ExitInfo | null;
   /** Resolves when stdout and stderr reached EOF; may never, if a grandchild keeps them open. */
   readonly outputDone: Promise<void>;
+  /** Hand over what the child has written so far now (output is otherwise read in batches). */
+  flushOutput(): void;
   /** Signal every process of the group; a group already gone is not an error. */
   killGroup(signal: GroupSignal): void;
   /** Whether any live (non-zombie) process is still in the group. */
@@ -114,26 +122,44 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
     throw new SpawnError(`command not found or not executable: ${command}`, "ENOENT");
   }
   const cmd = GUARD_SHELL ? [GUARD_SHELL, "-c", GUARD_SCRIPT, "switchyard-guard", ...argv] : argv;
-  let proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+  // Both outputs into one FIFO read in batches, else Bun's pipes (docs/runtime-notes.md#spawn-pipes).
+  const fifo = opts.outputVia === "pipe" ? null : openOutputFifo();
+  let proc: Bun.Subprocess<"pipe" | "ignore", "pipe" | number, "pipe" | number>;
   try {
     // Why detached: setsid() makes the child a group leader, so kill(-pid) reaches grandchildren.
-    // Why always "pipe" + drain: Bun buffers an unread pipe without limit (docs/runtime-notes.md#spawn-pipes).
+    // Why a pipe is always drained: Bun buffers an unread pipe without limit (docs/runtime-notes.md#spawn-pipes).
     proc = Bun.spawn(cmd, {
       env: opts.env,
       cwd,
       detached: true,
       stdin: GUARD_SHELL ? "pipe" : "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
+      stdout: fifo ? fifo.writeFd : "pipe",
+      stderr: fifo ? fifo.writeFd : "pipe",
     });
   } catch (err) {
+    if (fifo) {
+      closeSync(fifo.writeFd);
+      closeSync(fifo.readFd);
+    }
     const e = err as NodeJS.ErrnoException;
     throw new SpawnError(`cannot spawn ${command}: ${e.message}`, e.code ?? null);
   }
   const pid = proc.pid;
   trackGroup(pid);
   const onText = opts.onOutput ?? (() => {});
-  const outputDone = Promise.all([drain(proc.stdout, onText), drain(proc.stderr, onText)]).then(() => {});
+  let kickOutput = (): void => {};
+  let outputDone: Promise<void>;
+  if (fifo) {
+    // The child holds its own copy of the write end now; ours would keep EOF from ever coming.
+    closeSync(fifo.writeFd);
+    const reader = readOutputFifo(fifo.readFd, onText);
+    outputDone = reader.done;
+    kickOutput = reader.kick;
+  } else {
+    const out = proc.stdout as ReadableStream<Uint8Array>;
+    const err = proc.stderr as ReadableStream<Uint8Array>;
+    outputDone = Promise.all([drain(out, onText), drain(err, onText)]).then(() => {});
+  }
 
   let exitInfo: ExitInfo | null = null;
   const exited = proc.exited.then((): ExitInfo => {
@@ -143,6 +169,8 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
     untrackGroup(pid);
     // Closing the guard pipe makes the watcher SIGKILL what is left of the group.
     releaseGuard(proc);
+    // The last lines (a start's error above all) are read now, not at the next drain.
+    kickOutput();
     return info;
   });
 
@@ -154,6 +182,7 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
       return exitInfo;
     },
     outputDone,
+    flushOutput: () => kickOutput(),
     killGroup(signal: GroupSignal) {
       // Once the leader is gone, only signal while the group provably exists (no pid reuse).
       if (exitInfo !== null && !groupAlive()) return;
@@ -167,7 +196,7 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
   };
 }
 
-function releaseGuard(proc: Bun.Subprocess<"pipe" | "ignore", "pipe", "pipe">): void {
+function releaseGuard(proc: Bun.Subprocess<"pipe" | "ignore", "pipe" | number, "pipe" | number>): void {
   const stdin = proc.stdin;
   if (stdin && typeof stdin !== "number") {
     try {

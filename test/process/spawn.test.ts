@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { spawnGroup, resolveExecutable, SpawnError } from "../../src/process/spawn-group.ts";
 import { isGroupAlive, isPidAlive } from "../../src/process/proc-liveness.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 const env = { ...process.env };
 
@@ -15,6 +17,39 @@ describe("spawnGroup", () => {
     expect(out).toContain("err\n");
     expect(out).toContain("é€🚀");
     expect(p.exitInfo).toEqual({ code: 7, signal: null });
+  });
+
+  for (const via of ["fifo", "pipe"] as const) {
+    test(`output via ${via}: whole, in order, UTF-8 split across writes, the last line read when the leader exits`, async () => {
+      let out = "";
+      // é is written as its two bytes apart, 30 ms between them.
+      const script = "for i in 1 2 3; do echo line$i; done; printf '\\303'; sleep 0.03; printf '\\251\\n'; echo last >&2";
+      const p = spawnGroup(["sh", "-c", script], { env, onOutput: (t) => (out += t), outputVia: via });
+      await p.exited;
+      await p.outputDone;
+      expect(out).toBe("line1\nline2\nline3\né\nlast\n");
+    });
+
+    test(`output via ${via}: a child that writes 4 MiB at once (64 reads of a full FIFO) finishes, and every byte arrives`, async () => {
+      let bytes = 0;
+      const p = spawnGroup(["sh", "-c", "head -c 4194304 /dev/zero | tr '\\0' x; echo"], { env, onOutput: (t) => (bytes += t.length), outputVia: via });
+      expect((await p.exited).code).toBe(0);
+      await p.outputDone;
+      expect(bytes).toBe(4 * 1024 * 1024 + 1);
+    });
+  }
+
+  test("flushOutput hands over what the child wrote without waiting for the next batch", async () => {
+    let out = "";
+    const marker = `${tmpdir()}/switchyard-flush-${process.pid}`;
+    rmSync(marker, { force: true });
+    const p = spawnGroup(["sh", "-c", `echo written; touch ${marker}; exec sleep 30`], { env, onOutput: (t) => (out += t), outputVia: "fifo" });
+    await waitFor(() => existsSync(marker), 5000, "the child wrote its line");
+    p.flushOutput();
+    expect(out).toBe("written\n");
+    p.killGroup("SIGKILL");
+    await p.exited;
+    rmSync(marker, { force: true });
   });
 
   test("the command is the group leader and keeps its pid behind the guard", async () => {

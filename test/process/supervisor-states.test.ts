@@ -20,6 +20,8 @@ class FakeProcess implements SpawnedProcess {
   exitInfo: ExitInfo | null = null;
   readonly signals: GroupSignal[] = [];
   readonly outputDone = Promise.resolve();
+  /** It writes nothing, so there is nothing to hand over. */
+  flushOutput(): void {}
   readonly exited: Promise<ExitInfo>;
   private resolveExit!: (i: ExitInfo) => void;
   constructor(readonly ignoreTerm = false) {
