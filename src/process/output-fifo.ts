@@ -117,8 +117,8 @@ export function readOutputFifo(fd: number, onText: (text: string) => void): Fifo
     wait = total > 0 ? ACTIVE_MS : Math.min(IDLE_MAX_MS, wait * 2);
     timer = setTimeout(step, wait);
   };
-  // The first lines of a start (its errors above all) are read at once.
-  step();
+  // Never on the caller's stack: output is handed over after spawnGroup has returned, as a pipe's is.
+  timer = setTimeout(step, ACTIVE_MS);
 
   return {
     done,
