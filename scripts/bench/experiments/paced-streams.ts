@@ -18,6 +18,7 @@ import { freePort } from "../ports.ts";
 import { childrenOf, cpuMsOf } from "../procfs.ts";
 import { spawnServer, startSwitchyard } from "../switchyard.ts";
 import { loadModel, oneModelConfig } from "../scenarios/overhead.ts";
+import type { Path } from "../scenarios/targets.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -29,13 +30,6 @@ const rounds = Number(opt("--rounds") ?? 2);
 const FLAGS = ["--model", "bench", "--tps", "200", "--tokens", "200"];
 const STREAMS = 192;
 const CONCURRENCY = 64;
-
-interface Path {
-  name: string;
-  url: string;
-  pids(): number[];
-  stop(): Promise<void>;
-}
 
 async function minimal(mode: "native" | "pull", backend: Backend): Promise<Path> {
   const port = freePort();

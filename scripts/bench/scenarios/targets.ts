@@ -28,7 +28,7 @@ const SIM_FLAGS = ["--model", MODEL, "--tps", "0", "--tokens", "16"];
 const TOKENS = 2000;
 
 /** One measured path. */
-interface Path {
+export interface Path {
   name: string;
   url: string;
   /** The processes whose CPU and memory count as the proxy's (none for direct). */
