@@ -77,11 +77,20 @@ export function readOutputFifo(fd: number, onText: (text: string) => void): Fifo
   let finished = false;
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  // Runs on a timer, where a throw would be uncaught and stop the whole proxy: a listener that
+  // throws loses its text, and the reading goes on.
+  const deliver = (text: string): void => {
+    if (!text) return;
+    try {
+      onText(text);
+    } catch {
+      // the listener's failure, not the child's output's
+    }
+  };
 
   const finish = (): void => {
     finished = true;
-    const tail = decoder.decode();
-    if (tail) onText(tail);
+    deliver(decoder.decode());
     try {
       closeSync(fd);
     } catch {
@@ -106,8 +115,7 @@ export function readOutputFifo(fd: number, onText: (text: string) => void): Fifo
       }
       if (got === 0) return finish();
       total += got;
-      const text = decoder.decode(buf.subarray(0, got), { stream: true });
-      if (text) onText(text);
+      deliver(decoder.decode(buf.subarray(0, got), { stream: true }));
       // A full read: more may be waiting, and the child may be blocked on a full FIFO.
       if (got === READ_BYTES) {
         timer = setTimeout(step, 0);

@@ -147,19 +147,13 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
   const pid = proc.pid;
   trackGroup(pid);
   const onText = opts.onOutput ?? (() => {});
-  let kickOutput = (): void => {};
-  let outputDone: Promise<void>;
-  if (fifo) {
-    // The child holds its own copy of the write end now; ours would keep EOF from ever coming.
-    closeSync(fifo.writeFd);
-    const reader = readOutputFifo(fifo.readFd, onText);
-    outputDone = reader.done;
-    kickOutput = reader.kick;
-  } else {
-    const out = proc.stdout as ReadableStream<Uint8Array>;
-    const err = proc.stderr as ReadableStream<Uint8Array>;
-    outputDone = Promise.all([drain(out, onText), drain(err, onText)]).then(() => {});
-  }
+  // The child holds its own copy of the write end now; ours would keep EOF from ever coming.
+  if (fifo) closeSync(fifo.writeFd);
+  const reader = fifo ? readOutputFifo(fifo.readFd, onText) : null;
+  // Bun's pipes hand output over as it arrives: nothing to flush.
+  const flushOutput = (): void => reader?.kick();
+  const outputDone =
+    reader?.done ?? Promise.all([drain(proc.stdout as ReadableStream<Uint8Array>, onText), drain(proc.stderr as ReadableStream<Uint8Array>, onText)]).then(() => {});
 
   let exitInfo: ExitInfo | null = null;
   const exited = proc.exited.then((): ExitInfo => {
@@ -170,7 +164,7 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
     // Closing the guard pipe makes the watcher SIGKILL what is left of the group.
     releaseGuard(proc);
     // The last lines (a start's error above all) are read now, not at the next drain.
-    kickOutput();
+    flushOutput();
     return info;
   });
 
@@ -182,7 +176,7 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
       return exitInfo;
     },
     outputDone,
-    flushOutput: () => kickOutput(),
+    flushOutput,
     killGroup(signal: GroupSignal) {
       // Once the leader is gone, only signal while the group provably exists (no pid reuse).
       if (exitInfo !== null && !groupAlive()) return;

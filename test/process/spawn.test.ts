@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { spawnGroup, resolveExecutable, SpawnError } from "../../src/process/spawn-group.ts";
 import { isGroupAlive, isPidAlive } from "../../src/process/proc-liveness.ts";
 import { waitFor } from "../fixtures/wait.ts";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 
 const env = { ...process.env };
@@ -38,6 +38,26 @@ describe("spawnGroup", () => {
       expect(bytes).toBe(4 * 1024 * 1024 + 1);
     });
   }
+
+  test("output via fifo: a listener that throws loses that text only; the reading goes on and nothing escapes", async () => {
+    let out = "";
+    let calls = 0;
+    const onOutput = (t: string): void => {
+      if (calls++ === 0) throw new Error("listener bug");
+      out += t;
+    };
+    const marker = `${tmpdir()}/switchyard-throw-${process.pid}`;
+    rmSync(marker, { force: true });
+    // The second line waits until the first was delivered, so the two never share a read.
+    const script = `echo first; while [ ! -e ${marker} ]; do sleep 0.01; done; echo second`;
+    const p = spawnGroup(["sh", "-c", script], { env, onOutput, outputVia: "fifo" });
+    await waitFor(() => calls >= 1, 5000, "the first line delivered");
+    writeFileSync(marker, "");
+    await p.exited;
+    await p.outputDone;
+    rmSync(marker, { force: true });
+    expect([calls, out]).toEqual([2, "second\n"]);
+  });
 
   test("flushOutput hands over what the child wrote without waiting for the next batch", async () => {
     let out = "";
