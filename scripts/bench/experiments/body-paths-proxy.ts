@@ -3,9 +3,11 @@
  * to price switchyard's body wrapper: `native` hands the upstream body to the Response, `pull`
  * wraps it in a pull-based ReadableStream as src/http/track-body.ts does, `direct` uses Bun's
  * `type: "direct"` stream, `transform` pipes it through an identity TransformStream (whose
- * `flush` would be an end hook), `iter` hands over an async generator of its chunks.
+ * `flush` would be an end hook), `iter` hands over an async generator of its chunks, `tee` hands
+ * one branch of `res.body.tee()` to the Response and reads the other (an accounting reader beside
+ * the client's).
  * `HEAP=<n>` keeps n small objects alive (three cells each), to price a bigger live heap.
- * Usage: [HEAP=n] bun body-paths-proxy.ts <native|pull|direct|transform|iter> <upstream> <port>.
+ * Usage: [HEAP=n] bun body-paths-proxy.ts <native|pull|direct|transform|iter|tee> <upstream> <port>.
  */
 const mode = process.argv[2]!;
 const upstream = process.argv[3]!;
@@ -24,6 +26,14 @@ Bun.serve({
       let ended = 0;
       const t = new TransformStream<Uint8Array, Uint8Array>({ flush() { ended++; } });
       return new Response(res.body!.pipeThrough(t), { status: res.status, headers: res.headers });
+    }
+    if (mode === "tee") {
+      const [client, counter] = res.body!.tee();
+      void (async () => {
+        const r = counter.getReader();
+        while (!(await r.read()).done);
+      })();
+      return new Response(client, { status: res.status, headers: res.headers });
     }
     if (mode === "iter") {
       const r = res.body!.getReader();
