@@ -26,6 +26,8 @@ interface DirectController {
 
 /** One request on a connection. */
 interface Job {
+  /** The connection it was sent on. */
+  conn: Conn;
   resolve(res: Response): void;
   reject(err: unknown): void;
   /** The response head so far, until its blank line. */
@@ -185,7 +187,7 @@ function responseBody(job: Job): ReadableStream<Uint8Array> {
           if (job.ended) c.close();
           else if (job.paused) {
             job.paused = false;
-            conn(job)?.resume();
+            job.conn.resume();
           }
         },
       },
@@ -203,9 +205,6 @@ function responseBody(job: Job): ReadableStream<Uint8Array> {
   };
   return new ReadableStream(source as unknown as UnderlyingDefaultSource<Uint8Array>);
 }
-
-const conns = new WeakMap<Job, Conn>();
-const conn = (job: Job): Conn | undefined => conns.get(job);
 
 function onHead(job: Job, b: Uint8Array, end: number, c: Conn): void {
   job.started = true;
@@ -261,8 +260,7 @@ async function send(method: string, path: string, headers: Headers, reqBody: Uin
   });
   const c = idle.pop() ?? (await Bun.connect({ hostname: upstream.hostname, port: Number(upstream.port), socket: handlers, data: { job: null } }));
   return new Promise<Response>((resolve, reject) => {
-    const job: Job = { resolve, reject, head: null, started: false, framing: "close", left: 0, carry: null, direct: null, pull: null, waiting: null, queued: [], paused: false, ended: false };
-    conns.set(job, c);
+    const job: Job = { conn: c, resolve, reject, head: null, started: false, framing: "close", left: 0, carry: null, direct: null, pull: null, waiting: null, queued: [], paused: false, ended: false };
     c.data.job = job;
     c.write(head + "\r\n");
     c.write(reqBody);
