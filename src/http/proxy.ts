@@ -14,10 +14,10 @@ import { errorResponse, routeErrorStatus } from "./errors.ts";
 import { stripHopByHop } from "./hop-by-hop.ts";
 import { trackBody } from "./track-body.ts";
 
-/** The fetch signature the proxy needs (injectable for tests). */
 /** Bodies up to this size with a declared length (not event streams) are read whole and handed over as bytes. */
 const SMALL_BODY_BYTES = 1024 * 1024;
 
+/** The fetch signature the proxy needs (injectable for tests). */
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 /**
