@@ -240,6 +240,14 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
         observer?.end(how, { status: res.status, error });
         return res;
       };
+      /** A sever before any body byte went out: the route error's own status (an operator's cancel is 499). */
+      const severedAnswer = (reason: unknown): Response => {
+        if (reason instanceof RouteError) {
+          const { status, opts: o } = routeErrorStatus(reason);
+          return ours("severed", errorResponse(status, reason.message, o), reason.message);
+        }
+        return ours("severed", errorResponse(503, "the request was cut by a model drain", { code: "request_severed" }), "severed");
+      };
       let released = false;
       const release = (): void => {
         if (released) return;
@@ -306,14 +314,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           release();
           const timeout = limits.fired();
           if (timeout) return ours("upstream_error", errorResponse(502, timeout.message, { code: timeout.code }), timeout.message);
-          if (opts.grant?.severed.aborted) {
-            const reason = opts.grant.severed.reason;
-            if (reason instanceof RouteError) {
-              const { status, opts: o } = routeErrorStatus(reason);
-              return ours("severed", errorResponse(status, reason.message, o), reason.message);
-            }
-            return ours("severed", errorResponse(503, "the request was cut by a model drain", { code: "request_severed" }), "severed");
-          }
+          if (opts.grant?.severed.aborted) return severedAnswer(opts.grant.severed.reason);
           if (opts.signal.aborted) return ours("cancelled", errorResponse(499, "client closed the request", { code: "cancelled" }), "client closed the request");
           const why = err instanceof Error ? err.message : String(err);
           const message = `upstream ${opts.label} unreachable: ${why}`;
@@ -354,11 +355,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           } catch (err) {
             unlink();
             release();
-            if (opts.grant?.severed.aborted) {
-              const reason = opts.grant.severed.reason;
-              const message = reason instanceof Error ? reason.message : "the request was cut by a model drain";
-              return ours("severed", errorResponse(503, message, { code: "request_severed" }), message);
-            }
+            if (opts.grant?.severed.aborted) return severedAnswer(opts.grant.severed.reason);
             if (opts.signal.aborted) return ours("cancelled", errorResponse(499, "client closed the request", { code: "cancelled" }), "client closed the request");
             const message = `upstream ${opts.label} failed mid-body: ${err instanceof Error ? err.message : String(err)}`;
             return ours("upstream_error", errorResponse(502, message, { code: "upstream_unreachable" }), message);

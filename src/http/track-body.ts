@@ -71,6 +71,12 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           chunk = await reader.read();
         } catch (err) {
           if (ended) return;
+          // After `data: [DONE]` nothing was lost, whatever failed: end the stream as whole.
+          if (opts.sse && lastWasDone) {
+            controller.close();
+            end("complete");
+            return;
+          }
           if (severReason === null && opts.sse) {
             const why = err instanceof Error ? err.message : String(err);
             failInBand(controller, sseErrorBytes(`upstream connection lost mid-stream: ${why}`, { status: 502 }));
@@ -82,11 +88,12 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
         }
         if (ended) return;
         if (chunk.done) {
-          if (severReason !== null) {
+          // A sever that lands after the client got `data: [DONE]` cut nothing: the answer is whole.
+          if (severReason !== null && !lastWasDone) {
             if (opts.sse) failInBand(controller, sseRouteErrorBytes(severReason));
             else controller.error(severReason);
           } else controller.close();
-          end(severReason !== null ? "severed" : "complete");
+          end(severReason !== null && !lastWasDone ? "severed" : "complete");
           return;
         }
         const v = chunk.value;

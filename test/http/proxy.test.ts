@@ -233,6 +233,39 @@ describe("proxy.forward", () => {
     }
   });
 
+  test("an operator's cancel gets the same 499 while a small body is read as before the response head", async () => {
+    const cancel = new RouteError("cancelled", "cancelled by an operator (POST /api/inflight/{id}/cancel)");
+    const silent = await startRawUpstream(() => {});
+    const stalled = await startRawUpstream((socket) => {
+      socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{");
+    });
+    try {
+      const before = grant();
+      let sent = false;
+      const p1 = createProxy({ fetch: (u, i) => ((sent = true), fetch(u, i)) }).forward({ url: silent.url, method: "GET", headers: new Headers(), body: null, signal: new AbortController().signal, grant: before, label: "m" });
+      await waitFor(() => sent, 3000, "the request sent");
+      before.sever(cancel);
+      const r1 = await p1;
+
+      const during = grant();
+      let head = false;
+      const ends: [string, number | undefined][] = [];
+      const observer = { response: () => void (head = true), chunk: () => {}, end: (how: string, o?: { status?: number }) => void ends.push([how, o?.status]) };
+      const p2 = createProxy().forward({ url: stalled.url, method: "GET", headers: new Headers(), body: null, signal: new AbortController().signal, grant: during, label: "m", observer });
+      await waitFor(() => head, 3000, "the response head");
+      during.sever(cancel);
+      const r2 = await p2;
+
+      expect([r1.status, r2.status]).toEqual([499, 499]);
+      expect(((await r2.json()) as { error: { code: string } }).error.code).toBe("cancelled");
+      expect(ends).toEqual([["severed", 499]]);
+      expect(during.doneCalls).toBe(1);
+    } finally {
+      silent.stop();
+      stalled.stop();
+    }
+  });
+
   test("a small whole body: the client's abort while it is read aborts the upstream and releases the grant once", async () => {
     const stalled = await stalledJson();
     try {

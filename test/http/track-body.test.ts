@@ -101,6 +101,35 @@ describe("trackBody", () => {
     expect(t.aborts).toBe(1);
   });
 
+  test("a sever after the client got [DONE] adds nothing and ends complete", async () => {
+    const ac = new AbortController();
+    const ends: string[] = [];
+    const body = trackBody(source(['data: {"x":1}\n\ndata: [DONE]\n\n'], "hang").stream, {
+      onEnd: (h) => void ends.push(h),
+      abortUpstream: () => {},
+      severed: ac.signal,
+      sse: true,
+    });
+    const reader = body.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
+    // The upstream's terminating chunk has not come yet when the drain deadline passes.
+    ac.abort(new RouteError("severed", "drain deadline passed"));
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      text += new TextDecoder().decode(r.value);
+    }
+    expect(text).toBe('data: {"x":1}\n\ndata: [DONE]\n\n');
+    expect(ends).toEqual(["complete"]);
+  });
+
+  test("an event stream whose connection fails after [DONE] ends whole and complete", async () => {
+    const ends: string[] = [];
+    const body = trackBody(source(["data: 1\n\n", "data: [DONE]\n\n"], "error").stream, { onEnd: (h) => void ends.push(h), abortUpstream: () => {}, sse: true });
+    expect(await new Response(body).text()).toBe("data: 1\n\ndata: [DONE]\n\n");
+    expect(ends).toEqual(["complete"]);
+  });
+
   test("a sever cuts a plain body with an error", async () => {
     const ac = new AbortController();
     const { body, t } = track(source(["x"], "hang").stream, false, ac.signal);
