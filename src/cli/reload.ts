@@ -30,7 +30,7 @@ export interface ReloaderOptions {
   paths: ConfigPaths;
   live: LiveConfig;
   router: SwitchyardRouter;
-  /** The router's supervisors (current ones: load histories and ttl updates). */
+  /** The router's supervisors (current ones: their load histories carry over a restart). */
   supervisors: ReadonlyMap<string, Supervisor>;
   /** A new, stopped supervisor for `model`, observed like the others. */
   makeSupervisor(model: ModelConfig, loadHistoryMs: readonly number[]): Supervisor;
@@ -94,11 +94,11 @@ export function createReloader(o: ReloaderOptions): Reloader {
       added: diff.added,
       removed: diff.removed,
       restarted: diff.restarted.map((r) => r.id),
+      ttls: new Map(diff.metadata.filter((d) => d.keys.includes("ttl")).map((d) => [d.id, next.models[d.id]!.ttl])),
       onApplied() {
         o.live.config = next;
         o.live.warnings = warnings;
         for (const f of o.live.replaced ?? []) f();
-        for (const { id, keys } of diff.metadata) if (keys.includes("ttl")) o.supervisors.get(id)?.setTtl(next.models[id]!.ttl);
       },
     });
     const changes = describeDiff(diff);

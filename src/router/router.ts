@@ -52,6 +52,8 @@ export interface RouterReload {
   added: readonly string[];
   removed: readonly string[];
   restarted: readonly string[];
+  /** New `ttl`s (seconds) of models whose process stays: set on the running supervisor and on a replacement waiting its turn. */
+  ttls?: ReadonlyMap<string, number>;
   /** Runs on the loop in the same step as the switch (the HTTP layer switches its config here). */
   onApplied?(): void;
 }
@@ -249,12 +251,20 @@ export function createRouter(opts: RouterOptions): SwitchyardRouter {
             config = change.config;
             for (const m of change.added) {
               const s = change.supervisors.get(m);
-              if (s) install(m, s);
+              if (!s) continue;
+              // Removed by an earlier reload and not retired yet: its old process may still drain or
+              // stop, so the new supervisor waits its turn like a restart's (the scheduler swaps it in).
+              if (supervisors.has(m)) replacements.set(m, s);
+              else install(m, s);
             }
             for (const m of change.removed) replacements.delete(m);
             for (const m of change.restarted) {
               const s = change.supervisors.get(m);
               if (s) replacements.set(m, s);
+            }
+            for (const [m, ttl] of change.ttls ?? []) {
+              supervisors.get(m)?.setTtl(ttl);
+              replacements.get(m)?.setTtl(ttl);
             }
             const models = [...new Set([...Object.keys(change.config.models)])].filter((m) => supervisors.has(m));
             const settings = schedulerSettings(change.config, models);

@@ -373,6 +373,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
         removedPending.add(m);
       }
       for (const m of change.restarted) if (!removedPending.has(m)) restartPending.add(m);
+      // Back before its removal finished: the old process stops as for a restart, then the new one takes over.
+      for (const m of change.added) if (removedPending.delete(m)) restartPending.add(m);
       // New priorities may order the queue differently.
       st.resort();
       pump();

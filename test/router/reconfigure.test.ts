@@ -117,6 +117,26 @@ describe("config reload in the scheduler", () => {
     expect(eff.violations).toEqual([]);
   });
 
+  test("a model removed and added back before it stopped is restarted, not retired: its old stream finishes, then the new one serves", () => {
+    const { eff, h, reload } = setup({ a: "ready", d: "ready" }, stubSwapper(), { limits: { d: 10 } });
+    const streaming = h.req("d");
+    reload(["a"], { removed: ["d"] });
+    // The user undoes the edit while d still drains its stream.
+    reload(["a", "d"], { added: ["d"] });
+    const next = h.req("d");
+    expect(eff.resolutions.has(next)).toBe(false);
+    expect(eff.stops).toEqual([]);
+    h.done(streaming);
+    expect(eff.stops).toEqual([{ models: ["d"], reason: "unload" }]);
+    h.stopsDone();
+    expect(eff.retired).toEqual([]);
+    expect(eff.replaced).toEqual(["d"]);
+    expect(eff.startsFor("d")).toBe(1);
+    h.swapDone("d");
+    expect(eff.resolutions.get(next)).toMatchObject({ kind: "served", model: "d" });
+    expect(eff.violations).toEqual([]);
+  });
+
   test("a restarted model that is not running gets its new settings at once; one loading finishes its load first", () => {
     const { eff, h, reload } = setup({ a: "stopped", b: "stopped" });
     const loading = h.req("b");

@@ -1,0 +1,113 @@
+/**
+ * The reloader against a real router, with fake supervisors and real config files: reloads that
+ * follow each other while an earlier one's drain or stop is still on its way.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readConfigSources } from "../../src/cli/config-sources.ts";
+import { createReloader } from "../../src/cli/reload.ts";
+import { loadConfigSources } from "../../src/config/load.ts";
+import type { ModelConfig } from "../../src/config/types.ts";
+import type { LiveConfig, ReloadOutcome } from "../../src/http/context.ts";
+import type { Logger } from "../../src/log/types.ts";
+import type { Supervisor } from "../../src/process/types.ts";
+import { createRouter } from "../../src/router/router.ts";
+import { waitFor } from "../fixtures/wait.ts";
+import { FakeSupervisor } from "../router/fake-supervisor.ts";
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} } as unknown as Logger;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A config file, a router over fake supervisors, and a reloader; `write` changes the file. */
+function setup(yaml: string) {
+  const dir = mkdtempSync(join(tmpdir(), "sy-reload-"));
+  dirs.push(dir);
+  const file = join(dir, "config.yaml");
+  writeFileSync(file, yaml);
+  const paths = { config: file };
+  const { config } = loadConfigSources(readConfigSources(paths), { env: {}, selfCommand: ["switchyard"] });
+  const supervisors = new Map<string, Supervisor>();
+  const builtTtl = new Map<Supervisor, number>();
+  const make = (m: ModelConfig): FakeSupervisor => {
+    const s = new FakeSupervisor(m.id, m.proxy);
+    s.autoReady = true;
+    builtTtl.set(s, m.ttl);
+    return s;
+  };
+  for (const m of Object.values(config.models)) supervisors.set(m.id, make(m));
+  const router = createRouter({ config, supervisors, log: quiet });
+  const live = { config, warnings: [] } as unknown as LiveConfig;
+  const reloader = createReloader({ paths, live, router, supervisors, makeSupervisor: (m) => make(m), log: quiet, observe() {}, env: {}, selfCommand: ["switchyard"] });
+  const reload = async (next: string): Promise<ReloadOutcome> => {
+    writeFileSync(file, next);
+    const out = await reloader.reload("test");
+    await router.settled();
+    return out;
+  };
+  /** The ttl a supervisor runs with: the last setTtl, else the one it was built with. */
+  const ttlOf = (s: Supervisor): number | undefined => (s as FakeSupervisor).ttl ?? builtTtl.get(s);
+  return { router, supervisors, live, reload, ttlOf };
+}
+
+const withX = "models:\n  a:\n    cmd: llama-server --port ${PORT}\n  x:\n    cmd: llama-server --port ${PORT}\n";
+const withoutX = "models:\n  a:\n    cmd: llama-server --port ${PORT}\n";
+
+describe("reloads that follow each other", () => {
+  test("a model removed and added back while its stream drains: the stream finishes, the old process stops, the new one serves", async () => {
+    const { router, supervisors, live, reload } = setup(withX);
+    const old = supervisors.get("x") as FakeSupervisor;
+    const streaming = await router.acquire("x", { signal: new AbortController().signal });
+    expect((await reload(withoutX)).ok).toBe(true);
+    // The user undoes the edit before the stream has ended.
+    expect((await reload(withX)).ok).toBe(true);
+    expect(old.stops).toEqual([]);
+    streaming.done();
+    await waitFor(() => old.state === "stopped", 3000, "the old process stopped");
+    await router.settled();
+    expect("x" in live.config.models).toBe(true);
+    const now = supervisors.get("x");
+    expect(now).toBeDefined();
+    expect(now).not.toBe(old);
+    const g = await router.acquire("x", { signal: AbortSignal.timeout(3000) });
+    expect(g.model).toBe("x");
+    expect(now!.state).toBe("ready");
+    g.done();
+  });
+
+  test("a model removed and added back while its process stops is not retired: the next request starts the new one", async () => {
+    const { router, supervisors, reload } = setup(withX);
+    const old = supervisors.get("x") as FakeSupervisor;
+    (await router.acquire("x", { signal: new AbortController().signal })).done();
+    await router.settled();
+    old.holdStops = true;
+    await reload(withoutX);
+    expect(old.state).toBe("stopping");
+    await reload(withX);
+    old.releaseStop();
+    await waitFor(() => supervisors.get("x") !== old, 3000, "the new supervisor swapped in");
+    const g = await router.acquire("x", { signal: AbortSignal.timeout(3000) });
+    expect(supervisors.get("x")!.state).toBe("ready");
+    expect(router.status().map((s) => s.model).sort()).toEqual(["a", "x"]);
+    g.done();
+  });
+
+  test("a ttl edit while an earlier reload's restart still waits reaches the process that will run", async () => {
+    const cfg = (flag: string, ttl: number) => `models:\n  x:\n    cmd: llama-server ${flag} --port \${PORT}\n    ttl: ${ttl}\n`;
+    const { router, supervisors, reload, ttlOf } = setup(cfg("-a", 60));
+    const old = supervisors.get("x")!;
+    const streaming = await router.acquire("x", { signal: new AbortController().signal });
+    // The command changes: the restart waits for the stream.
+    await reload(cfg("-b", 60));
+    // Then only the ttl: in place, for the old process and for the one that waits.
+    await reload(cfg("-b", 5));
+    expect(ttlOf(old)).toBe(5);
+    streaming.done();
+    await waitFor(() => supervisors.get("x") !== old, 3000, "the restart");
+    expect(ttlOf(supervisors.get("x")!)).toBe(5);
+  });
+});
