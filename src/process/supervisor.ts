@@ -24,6 +24,12 @@ import { StartError, type ProcessState, type StartPlacement, type Supervisor, ty
 export type { SupervisorOptions } from "./supervisor-options.ts";
 
 const LOAD_HISTORY = 10;
+/**
+ * How long cmdStop gets after a failed start before SIGKILL (llama-swap's 5 s). Without cmdStop a
+ * failed start is SIGKILLed at once; with it, cmdStop may be what ends a server outside the group
+ * (`docker stop` for a `docker run` cmd), so it runs first.
+ */
+const FAILED_START_STOP_MS = 5_000;
 
 /** Create the supervisor of one model; it starts in `stopped`. */
 export function createSupervisor(opts: SupervisorOptions): Supervisor {
@@ -110,7 +116,10 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (signal.aborted) throw startAborted(id, signal);
     const e = err instanceof StartError ? err : new StartError("spawn", `[${id}] ${(err as Error).message}`);
     log.error(e.lastLines.length ? `${e.message}; last output:\n  ${e.lastLines.join("\n  ")}` : e.message);
-    if (spawned && proc === spawned) await stopInternal(0, true);
+    if (spawned && proc === spawned) {
+      if (m.cmdStop.length > 0) await stopInternal(FAILED_START_STOP_MS, false);
+      else await stopInternal(0, true);
+    }
     else if (state === "starting") transition("stopped");
     throw e;
   }

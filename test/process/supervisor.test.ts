@@ -129,6 +129,24 @@ describe("supervisor start", () => {
     expect(isPidAlive(gc)).toBe(false);
   });
 
+  test("a health-check timeout runs cmdStop before the group is killed (what stops a server outside the group)", async () => {
+    const h = harness(
+      simModel(["--never-healthy", "--ignore-sigterm"], {
+        healthCheckTimeout: 0.6,
+        cmdStop: ["sh", "-c", 'echo "cmdStop for $1"; kill -KILL "$1"', "sh", "${PID}"],
+      }),
+    );
+    const start = h.sup.start();
+    await waitFor(() => h.sup.pid !== null, 5000, "spawn");
+    const leader = h.sup.pid!;
+    const err = await startError(start);
+    expect(err.kind).toBe("timeout");
+    expect(h.sup.state).toBe("stopped");
+    expect(isPidAlive(leader)).toBe(false);
+    expect(h.logs.model("sim").history()).toContain(`cmdStop for ${leader}`);
+    expect(h.logs.proxy.history()).not.toContain("sending SIGKILL");
+  });
+
   test("stop during start aborts the start promptly", async () => {
     const h = harness(simModel(["--load-ms", "60000"]));
     const start = h.sup.start();
