@@ -8,7 +8,7 @@
  * watchers).
  */
 import { readFileSync, watch, type FSWatcher } from "node:fs";
-import { basename, dirname } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { ConfigPaths } from "./args.ts";
 import { ConfigReadError, listConfigDir, readConfigSources } from "./config-sources.ts";
 import { describeDiff, diffConfigs, PROCESS_KEYS, sameValue } from "../config/diff.ts";
@@ -125,7 +125,8 @@ export function createReloader(o: ReloaderOptions): Reloader {
  * temp file, rename it over) is seen too, and so is a Kubernetes ConfigMap's symlink swap; bursts
  * of events are debounced into one reload, and only a real change of some file's text reloads. As
  * llama-swap, a directory left without any such file (or gone) is taken for the middle of a save
- * and does not reload; its files coming back do. Returns the stop function.
+ * and does not reload; its files coming back do, in a directory made anew too. Returns the stop
+ * function.
  */
 export function watchConfig(paths: ConfigPaths, onChange: () => void, debounceMs = 300): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -142,18 +143,63 @@ export function watchConfig(paths: ConfigPaths, onChange: () => void, debounceMs
     if (timer !== null) clearTimeout(timer);
     timer = setTimeout(fire, debounceMs);
   };
-  const watchers: FSWatcher[] = [];
+  const watchers: { close(): void }[] = [];
   if (paths.config !== null) {
     const name = basename(paths.config);
-    watchers.push(watch(dirname(paths.config), (_event, file) => {
+    watchers.push(watchDir(dirname(paths.config), (file) => {
       if (file === null || file === name) poke();
     }));
   }
   // Any name: the files may be symlinks whose targets change elsewhere in the directory.
-  if (paths.configDir !== undefined) watchers.push(watch(paths.configDir, poke));
+  if (paths.configDir !== undefined) watchers.push(watchDir(paths.configDir, poke));
   return () => {
     if (timer !== null) clearTimeout(timer);
     for (const w of watchers) w.close();
+  };
+}
+
+/**
+ * Watch a directory's entries, and watch it afresh when it is replaced (`rm -rf conf.d && cp -r
+ * new conf.d`, a git checkout, `rsync --delete`): a watch follows the directory's inode and goes
+ * deaf with it, so its parent is watched too, and an event there for its name arms a new watch
+ * (`file` is then null). A directory that is gone is watched again when it comes back.
+ */
+function watchDir(path: string, onEvent: (file: string | null) => void): { close(): void } {
+  // Absolute, so that "." has a parent to watch.
+  const dir = resolve(path);
+  let inner: FSWatcher | null = null;
+  let closed = false;
+  const arm = (): void => {
+    inner?.close();
+    inner = null;
+    if (closed) return;
+    try {
+      inner = watch(dir, (_event, file) => onEvent(file));
+      // A watched directory that goes away may report an error; the parent's watch takes over.
+      inner.on("error", () => {});
+    } catch {
+      // Gone for now: the parent's watch arms it again when it is back.
+    }
+  };
+  arm();
+  const name = basename(dir);
+  let outer: FSWatcher | null = null;
+  try {
+    outer = watch(dirname(dir), (_event, file) => {
+      if (file !== null && file !== name) return;
+      arm();
+      onEvent(null);
+    });
+    outer.on("error", () => {});
+  } catch {
+    // The parent cannot be watched (a root, no permission): the directory's own watch still works.
+  }
+  return {
+    close() {
+      closed = true;
+      inner?.close();
+      outer?.close();
+    },
   };
 }
 

@@ -3,11 +3,11 @@
  * follow each other while an earlier one's drain or stop is still on its way.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readConfigSources } from "../../src/cli/config-sources.ts";
-import { createReloader } from "../../src/cli/reload.ts";
+import { createReloader, watchConfig } from "../../src/cli/reload.ts";
 import { loadConfigSources } from "../../src/config/load.ts";
 import type { ModelConfig } from "../../src/config/types.ts";
 import type { LiveConfig, ReloadOutcome } from "../../src/http/context.ts";
@@ -109,5 +109,31 @@ describe("reloads that follow each other", () => {
     streaming.done();
     await waitFor(() => supervisors.get("x") !== old, 3000, "the restart");
     expect(ttlOf(supervisors.get("x")!)).toBe(5);
+  });
+});
+
+describe("--watch-config", () => {
+  test("a --config-dir removed and made anew is watched again: its files coming back reload, and so do later edits", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sy-watch-"));
+    dirs.push(root);
+    const dir = join(root, "conf.d");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.yaml"), "models: {}\n");
+    let reloads = 0;
+    const stop = watchConfig({ config: null, configDir: dir }, () => reloads++, 20);
+    try {
+      writeFileSync(join(dir, "a.yaml"), "models: {a: {cmd: x}}\n");
+      await waitFor(() => reloads === 1, 5000, "the edit in place");
+      // rm -rf conf.d && cp -r new conf.d
+      rmSync(dir, { recursive: true });
+      mkdirSync(dir);
+      writeFileSync(join(dir, "a.yaml"), "models: {b: {cmd: y}}\n");
+      await waitFor(() => reloads >= 2, 5000, "the directory back with a changed file");
+      const before = reloads;
+      writeFileSync(join(dir, "a.yaml"), "models: {c: {cmd: z}}\n");
+      await waitFor(() => reloads > before, 5000, "an edit in the new directory");
+    } finally {
+      stop();
+    }
   });
 });
