@@ -32,6 +32,8 @@ export interface Outgoing {
   signal?: AbortSignal;
   /** The controller of `signal`, made for this request alone (the proxy then aborts the upstream through it). */
   upstream?: AbortController;
+  /** Ask for an uncompressed body (a loading stream splices it after its own events). */
+  identity?: boolean;
 }
 
 /** A model's or peer's `timeouts` (seconds) as the proxy's limits (ms). */
@@ -41,7 +43,7 @@ function limits(t: ProxyTimeouts | undefined): ForwardTimeouts | undefined {
 
 /** Forward `out` to `dest`; resolves with the upstream response or our error envelope. */
 export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): Promise<Response> {
-  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.signal ?? out.request.signal, upstream: out.signal ? out.upstream : undefined, observer: out.observer };
+  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.signal ?? out.request.signal, upstream: out.signal ? out.upstream : undefined, observer: out.observer, identity: out.identity };
   if (dest.kind === "peer") {
     // llama-swap's peer proxy tells a remote server nothing of our clients, and adds the peer's key.
     return ctx.proxy.forward({

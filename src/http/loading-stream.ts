@@ -28,7 +28,7 @@ export interface LoadingStreamOptions {
   /** The request ended without being forwarded: refused after the stream began, or its client left. */
   onGiveUp?: (err: unknown) => void;
   /** Forward the request on the grant; resolves with the upstream response or our error envelope. */
-  forward(grant: Grant): Promise<Response>;
+  forward: ForwardOnGrant;
   /** Abort the wait and the upstream request (the client left). */
   abort(reason: unknown): void;
   /** Progress tick interval. */
@@ -38,6 +38,12 @@ export interface LoadingStreamOptions {
   /** When the request arrived (epoch ms). */
   startedAt: number;
 }
+
+/**
+ * Forward a request on its grant. `identity`: ask the upstream for an uncompressed body, because
+ * the loading stream splices it after its own plain events (a gzip stream cannot be joined so).
+ */
+export type ForwardOnGrant = (grant: Grant, o?: { identity?: boolean }) => Promise<Response>;
 
 /** Median of past load durations, or null on a first load. */
 export function medianMs(history: readonly number[]): number | null {
@@ -50,9 +56,16 @@ export function medianMs(history: readonly number[]): number | null {
 const secs = (ms: number): string => String(Math.max(0, Math.round(ms / 1000)));
 const RULE = "━━━━━";
 
-/** Read at most `limit` bytes of an error body and pull a message out of it. */
-async function errorMessageOf(res: Response, limit = 64 * 1024): Promise<string> {
-  if (!res.body) return `upstream answered ${res.status}`;
+/** An error answer's message, and its envelope's code and type when it names them as strings. */
+interface ErrorOf {
+  message: string;
+  code?: string;
+  type?: string;
+}
+
+/** Read at most `limit` bytes of an error body and pull its message (and envelope code and type) out of it. */
+async function errorOf(res: Response, limit = 64 * 1024): Promise<ErrorOf> {
+  if (!res.body) return { message: `upstream answered ${res.status}` };
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -75,14 +88,25 @@ async function errorMessageOf(res: Response, limit = 64 * 1024): Promise<string>
   }
   const text = new TextDecoder().decode(buf).slice(0, limit);
   try {
-    const j = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    if (typeof j.error === "string") return j.error;
-    if (j.error && typeof j.error.message === "string") return j.error.message;
-    if (typeof j.message === "string") return j.message;
+    const j = JSON.parse(text) as { error?: { message?: unknown; code?: unknown; type?: unknown } | string; message?: unknown };
+    if (typeof j.error === "string") return { message: j.error };
+    if (j.error && typeof j.error.message === "string") {
+      // Our own envelopes (a timeout, a sever, a cancel) and OpenAI-style ones keep their code in-band.
+      const code = typeof j.error.code === "string" ? j.error.code : undefined;
+      const type = typeof j.error.type === "string" ? j.error.type : undefined;
+      return { message: j.error.message, ...(code ? { code } : {}), ...(type ? { type } : {}) };
+    }
+    if (typeof j.message === "string") return { message: j.message };
   } catch {
     // not JSON
   }
-  return text.trim() || `upstream answered ${res.status}`;
+  return { message: text.trim() || `upstream answered ${res.status}` };
+}
+
+/** Whether a response's body is compressed (a content-encoding other than identity). */
+function encoded(res: Response): boolean {
+  const ce = res.headers.get("content-encoding");
+  return ce !== null && ce.trim() !== "" && ce.trim().toLowerCase() !== "identity";
 }
 
 /** Build the 200 event-stream response for a request that is waiting for its model. */
@@ -179,18 +203,21 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
       const took = (opts.now() - opts.startedAt) / 1000;
       push(chunk(`Done! ${opts.modelId} ready after ${took.toFixed(2)}s\n${RULE}\n\n`));
       phase = "forwarding";
-      const res = await opts.forward(grant);
+      const res = await opts.forward(grant, { identity: true });
       if (cancelled) {
         res.body?.cancel().catch(() => {});
         return;
       }
       const ct = (res.headers.get("content-type") ?? "").toLowerCase();
       if (res.status >= 400 || !res.body) {
-        const message = await errorMessageOf(res);
-        finish(sseErrorBytes(message, { status: res.status >= 400 ? res.status : 502 }));
+        const e = await errorOf(res);
+        finish(sseErrorBytes(e.message, { status: res.status >= 400 ? res.status : 502, code: e.code, type: e.type }));
       } else if (!ct.includes("text/event-stream")) {
         res.body.cancel().catch(() => {});
         finish(sseErrorBytes(`upstream answered ${ct || "no content type"} instead of an event stream`, { status: 502 }));
+      } else if (encoded(res)) {
+        res.body.cancel().catch(() => {});
+        finish(sseErrorBytes(`upstream answered a ${res.headers.get("content-encoding")}-compressed event stream though asked for identity; it cannot follow the loading progress`, { status: 502 }));
       } else {
         reader = res.body.getReader();
         phase = "piping";
@@ -273,7 +300,7 @@ export interface ProgressAcquireOptions {
   /** The client's signal. */
   signal: AbortSignal;
   loadHistoryMs: readonly number[];
-  forward(grant: Grant): Promise<Response>;
+  forward: ForwardOnGrant;
   tickMs: number;
   now(): number;
   /** Hears every update too (the request's activity record). */

@@ -159,10 +159,10 @@ export function createModelHandler(ctx: HttpContext): Handler {
       if (target.kind === "peer") return forwardTo(ctx, { kind: "peer", peer: target.peer }, out);
 
       const a = act;
-      const forward = (grant: Grant): Promise<Response> => {
+      const forward = (grant: Grant, o?: { identity?: boolean }): Promise<Response> => {
         a?.granted();
         granted = grant;
-        return forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
+        return forwardTo(ctx, { kind: "local", id: target.id, grant }, o?.identity ? { ...out, identity: true } : out);
       };
       const onWait = a ? (u: WaitUpdate): void => a.waiting(u.loading, u.position) : undefined;
       const wantsLoading = req.stream && target.model.sendLoadingState && LOADING_PATHS.has(url.pathname);

@@ -72,6 +72,8 @@ export interface ForwardOptions {
   observer?: ResponseObserver;
   /** Limits before the response begins (none when absent). */
   timeouts?: ForwardTimeouts;
+  /** Ask for an uncompressed body whatever the client accepts (a loading stream splices it after its own events). */
+  identity?: boolean;
 }
 
 /** How a forward ended, for its observer. */
@@ -280,7 +282,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           else headers.set("content-type", opts.contentType);
         }
         // Bun's fetch adds "gzip, deflate, br, zstd" when absent; ask for what the client can read.
-        if (!headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
+        if (opts.identity || !headers.has("accept-encoding")) headers.set("accept-encoding", "identity");
         if (opts.forwarding === "drop") {
           for (const h of FORWARDING_HEADERS) headers.delete(h);
         } else if (opts.forwarding?.appendFor) {
@@ -323,6 +325,9 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
 
         const outHeaders = stripHopByHop(res.headers);
         const isSse = (res.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
+        // A compressed event stream cannot take an injected plain event: its cut is a transport error.
+        const contentEncoding = res.headers.get("content-encoding")?.trim().toLowerCase() ?? "";
+        const inBand = isSse && (contentEncoding === "" || contentEncoding === "identity");
         // Tell nginx-style intermediaries not to buffer event streams (llama-swap #236).
         if (isSse) outHeaders.set("x-accel-buffering", "no");
         const init2 = { status: res.status, statusText: res.statusText, headers: outHeaders };
@@ -378,7 +383,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           onChunk: observer ? (c) => observer.chunk(c) : undefined,
           abortUpstream: (reason) => upstream.abort(reason),
           severed: opts.grant?.severed,
-          sse: isSse,
+          sse: inBand,
         });
         return new Response(body, init2);
       } catch (err) {

@@ -174,6 +174,49 @@ describe("loading stream", () => {
     }
   });
 
+  test("an error envelope after the load keeps its code in-band (a timeout, a backend's own code)", async () => {
+    const failing = startUpstream(() => Response.json({ error: { message: "no headers in time", type: "server_error", code: "upstream_header_timeout" } }, { status: 502 }));
+    const router = createFakeRouter({ cold: { baseUrl: failing.url, updates: [{ position: 0, model: "cold", loading: true }] } });
+    const app = startApp({ config: makeConfig([modelConfig("cold", { sendLoadingState: true })]), router, loadingTickMs: 20 });
+    try {
+      const res = await chat(app.url, { model: "cold", stream: true });
+      const events = parseSse(await res.text());
+      expect(JSON.parse(events.at(-2)!.data).error).toMatchObject({ message: "no headers in time", code: "upstream_header_timeout", type: "server_error" });
+      expect(events.at(-1)!.data).toBe("[DONE]");
+    } finally {
+      app.stop();
+      failing.stop();
+    }
+  });
+
+  test("after the load the upstream is asked for an uncompressed stream though the client accepts gzip (it follows plain events)", async () => {
+    const seen: (string | null)[] = [];
+    const gzipping = startUpstream((req) => {
+      const ae = req.headers.get("accept-encoding");
+      seen.push(ae);
+      const body = new TextEncoder().encode('data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n');
+      if (ae?.includes("gzip")) return new Response(Bun.gzipSync(body), { headers: { "content-type": "text/event-stream", "content-encoding": "gzip" } });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    });
+    const router = createFakeRouter({ cold: { baseUrl: gzipping.url, updates: [{ position: 0, model: "cold", loading: true }] } });
+    const app = startApp({ config: makeConfig([modelConfig("cold", { sendLoadingState: true })]), router, loadingTickMs: 20 });
+    try {
+      const res = await fetch(`${app.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "accept-encoding": "gzip" },
+        body: JSON.stringify({ model: "cold", stream: true }),
+      });
+      expect(res.headers.get("content-encoding")).toBeNull();
+      const events = parseSse(await res.text());
+      expect(seen).toEqual(["identity"]);
+      expect(events.some((e) => e.data.includes('"content":"hi"'))).toBe(true);
+      expect(events.at(-1)!.data).toBe("[DONE]");
+    } finally {
+      app.stop();
+      gzipping.stop();
+    }
+  });
+
   test("a sever while streaming after the load ends with an error event and [DONE]", async () => {
     const slow = startUpstream(() => {
       let n = 0;

@@ -188,6 +188,34 @@ describe("proxy.forward", () => {
     expect(g.doneCalls).toBe(1);
   });
 
+  test("a sever mid-way through a gzip event stream is a transport error, never plain bytes inside the gzip", async () => {
+    // A gzip member per event, flushed as it goes (what a compressing server sends), and then nothing.
+    const gz = startUpstream(
+      () =>
+        new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(Bun.gzipSync(new TextEncoder().encode('data: {"n":0}\n\n')));
+            },
+          }),
+          { headers: { "content-type": "text/event-stream", "content-encoding": "gzip" } },
+        ),
+    );
+    try {
+      const g = grant();
+      const res = await createProxy().forward({ url: gz.url, method: "GET", headers: new Headers({ "accept-encoding": "gzip" }), body: null, signal: new AbortController().signal, grant: g, label: "m" });
+      expect(res.headers.get("content-encoding")).toBe("gzip");
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(Bun.gunzipSync(first.value!))).toBe('data: {"n":0}\n\n');
+      g.sever(new RouteError("severed", "drain deadline passed for m"));
+      await expect(reader.read()).rejects.toThrow("drain deadline passed for m");
+      await waitFor(() => g.doneCalls === 1, 3000, "the grant released");
+    } finally {
+      gz.stop();
+    }
+  });
+
   test("a sever before the upstream answers gives 503 with the reason", async () => {
     const slow = startUpstream(async () => {
       await Bun.sleep(3000);
