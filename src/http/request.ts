@@ -220,7 +220,8 @@ export async function rewriteBody(req: ModelRequest, rw: Rewrite): Promise<Forwa
     if (!changed) return original;
     return { bytes: new TextEncoder().encode(JSON.stringify(doc)), contentType: req.contentType ?? "application/json" };
   }
-  if (req.kind === "multipart" && req.form && rw.modelName !== undefined && req.form.get("model") !== rw.modelName) {
+  // A form without its own model field (the model came in the query) keeps its exact bytes: rewriteSearch rewrites the query.
+  if (req.kind === "multipart" && req.form && rw.modelName !== undefined && formModel(req) !== null && formModel(req) !== rw.modelName) {
     const form = new FormData();
     for (const [k, v] of req.form.entries()) form.append(k, k === "model" ? rw.modelName : v);
     // Re-encoding picks a new boundary; the content type must carry it. Read the header before
@@ -243,9 +244,15 @@ export async function rewriteBody(req: ModelRequest, rw: Rewrite): Promise<Forwa
 
 /** The query string to forward: `model` replaced when the model came from the query and is rewritten. */
 export function rewriteSearch(url: URL, req: ModelRequest, rw: Rewrite): string {
-  if (rw.modelName === undefined || req.kind === "json" || req.kind === "multipart") return url.search;
+  if (rw.modelName === undefined || req.kind === "json" || formModel(req) !== null) return url.search;
   if (url.searchParams.get("model") === null || url.searchParams.get("model") === rw.modelName) return url.search;
   const params = new URLSearchParams(url.search);
   params.set("model", rw.modelName);
   return `?${params.toString()}`;
+}
+
+/** A multipart body's own `model` field (null: none, or not text). */
+function formModel(req: ModelRequest): string | null {
+  const m = req.kind === "multipart" ? req.form?.get("model") : null;
+  return typeof m === "string" ? m : null;
 }

@@ -130,6 +130,21 @@ describe("rewriteBody", () => {
     expect((await rewriteBody(req, { modelName: "a" })).bytes).toBe(req.bytes);
   });
 
+  test("multipart with the model only in the query: the query is rewritten, the body's bytes stay", async () => {
+    const form = new FormData();
+    form.append("file", new File(["data"], "a.wav"));
+    const req = await parse({ method: "POST", body: form, url: "http://x/v1/audio/transcriptions?model=alias" });
+    expect(req.model).toBe("alias");
+    const rw = { modelName: "real" };
+    expect((await rewriteBody(req, rw)).bytes).toBe(req.bytes);
+    expect(rewriteSearch(new URL("http://x/v1/audio/transcriptions?model=alias"), req, rw)).toBe("?model=real");
+    // With its own model field, the field is rewritten and the query left alone.
+    const withField = new FormData();
+    withField.append("model", "alias");
+    const req2 = await parse({ method: "POST", body: withField, url: "http://x/v1/audio/transcriptions?model=alias" });
+    expect(rewriteSearch(new URL("http://x/v1/audio/transcriptions?model=alias"), req2, rw)).toBe("?model=alias");
+  });
+
   test("rewriteSearch rewrites ?model= only for query-borne models", async () => {
     const url = new URL("http://x/props?model=a&k=1");
     const req = await parse({ method: "GET", url: url.href });
