@@ -46,11 +46,17 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
     opts.severed?.removeEventListener("abort", onSever);
     opts.onEnd(how);
   };
+  // The stream's controller, and whether a pull is waiting on the upstream right now.
+  let ctl: ReadableStreamDefaultController<Uint8Array> | null = null;
+  let pulling = false;
   const onSever = (): void => {
     severReason = opts.severed?.reason ?? new Error("severed");
     opts.abortUpstream(severReason);
     // Resolves a pending read with done, so pull() below notices the sever at once.
     reader.cancel(severReason).catch(() => {});
+    // No pull waiting: the client is not reading (a stalled client an operator or a drain cuts).
+    // End now, with the error queued for its next read, so the grant is not held until then.
+    if (!pulling && ctl !== null && !ended) finishSevered(ctl);
   };
   if (opts.severed?.aborted) onSever();
   else opts.severed?.addEventListener("abort", onSever, { once: true });
@@ -63,37 +69,50 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
     controller.close();
   };
 
+  /** The body was severed: an event stream gets its in-band error (nothing, after `[DONE]`), any other body a transport error. */
+  function finishSevered(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    if (opts.sse && lastWasDone) controller.close();
+    else if (opts.sse) failInBand(controller, sseRouteErrorBytes(severReason));
+    else controller.error(severReason);
+    end(opts.sse && lastWasDone ? "complete" : "severed");
+  }
+
   return new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        ctl = controller;
+      },
       async pull(controller) {
         let chunk: Awaited<ReturnType<typeof reader.read>>;
+        pulling = true;
         try {
           chunk = await reader.read();
         } catch (err) {
+          pulling = false;
           if (ended) return;
+          if (severReason !== null) return finishSevered(controller);
           // After `data: [DONE]` nothing was lost, whatever failed: end the stream as whole.
           if (opts.sse && lastWasDone) {
             controller.close();
             end("complete");
             return;
           }
-          if (severReason === null && opts.sse) {
+          if (opts.sse) {
             const why = err instanceof Error ? err.message : String(err);
             failInBand(controller, sseErrorBytes(`upstream connection lost mid-stream: ${why}`, { status: 502 }));
-          } else if (severReason !== null && opts.sse) {
-            failInBand(controller, sseRouteErrorBytes(severReason));
-          } else controller.error(severReason ?? err);
-          end(severReason !== null ? "severed" : "upstream_error");
+          } else controller.error(err);
+          end("upstream_error");
           return;
         }
+        pulling = false;
         if (ended) return;
         if (chunk.done) {
           // A sever that lands after the client got `data: [DONE]` cut nothing: the answer is whole.
-          if (severReason !== null && !lastWasDone) {
-            if (opts.sse) failInBand(controller, sseRouteErrorBytes(severReason));
-            else controller.error(severReason);
-          } else controller.close();
-          end(severReason !== null && !lastWasDone ? "severed" : "complete");
+          if (severReason !== null) finishSevered(controller);
+          else {
+            controller.close();
+            end("complete");
+          }
           return;
         }
         const v = chunk.value;

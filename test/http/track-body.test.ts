@@ -123,6 +123,33 @@ describe("trackBody", () => {
     expect(ends).toEqual(["complete"]);
   });
 
+  test("a sever while the client is not reading ends at once (the grant is not held), the error waiting for its next read", async () => {
+    for (const sse of [true, false]) {
+      const ac = new AbortController();
+      const ends: string[] = [];
+      let aborts = 0;
+      const body = trackBody(source(["data: 1\n\n", "data: 2\n\n"], "hang").stream, { onEnd: (h) => void ends.push(h), abortUpstream: () => aborts++, severed: ac.signal, sse });
+      const reader = body.getReader();
+      await reader.read();
+      // The client stalls: no read is pending when the operator's cancel (or a drain) cuts it.
+      ac.abort(new RouteError("cancelled", "cancelled by an operator"));
+      expect(ends).toEqual(["severed"]);
+      expect(aborts).toBe(1);
+      if (sse) {
+        let text = "";
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) break;
+          text += new TextDecoder().decode(r.value);
+        }
+        const events = parseSse(text);
+        expect(JSON.parse(events[0].data).error.code).toBe("cancelled");
+        expect(events.at(-1)!.data).toBe("[DONE]");
+      } else await expect(reader.read()).rejects.toThrow("cancelled by an operator");
+      expect(ends).toEqual(["severed"]);
+    }
+  });
+
   test("an event stream whose connection fails after [DONE] ends whole and complete", async () => {
     const ends: string[] = [];
     const body = trackBody(source(["data: 1\n\n", "data: [DONE]\n\n"], "error").stream, { onEnd: (h) => void ends.push(h), abortUpstream: () => {}, sse: true });
