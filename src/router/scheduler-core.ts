@@ -215,9 +215,13 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
       const d = drains.get(m);
       if (d && d.cause !== "evict") continue; // a stop on its way
       const s = effects.modelState(m);
-      if (s === null || s === "stopped" || s === "shutdown") {
-        if (restartPending.delete(m)) effects.replaceModel(m);
-        else if (removedPending.delete(m)) effects.retireModel(m);
+      // A process that crashed may still have requests in flight (their clients have not finished):
+      // it is swapped or retired only once they are done or severed, after a bounded drain as any.
+      if ((s === null || s === "stopped" || s === "shutdown") && st.inFlightCount(m) === 0) {
+        // Shutting down: the old supervisor is the one shut down; a new one would never be.
+        if (restartPending.delete(m)) {
+          if (!shuttingDown) effects.replaceModel(m);
+        } else if (removedPending.delete(m)) effects.retireModel(m);
         changed = true;
       } else if (!shuttingDown) {
         beginStop(m, "reload");

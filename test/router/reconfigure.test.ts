@@ -204,6 +204,49 @@ describe("config reload in the scheduler", () => {
     expect(eff.violations).toEqual([]);
   });
 
+  test("a crashed model with a request still in flight is retired only once that request is done", () => {
+    const { eff, h, s, reload } = setup({ a: "ready", d: "ready" }, stubSwapper(), { limits: { d: 1 } });
+    const open = h.req("d");
+    // d's process dies; its client has not finished reading yet.
+    eff.states.set("d", "stopped");
+    s.onStateChange("d");
+    reload(["a"], { removed: ["d"] });
+    expect(eff.retired).toEqual([]);
+    h.done(open);
+    // The drain ends with a stop (of a process already gone), then the retirement.
+    h.stopsDone();
+    expect(eff.retired).toEqual(["d"]);
+    expect(h.s.routing("d")).toEqual({ inFlight: 0, queued: 0, drainingSince: null });
+    expect(eff.violations).toEqual([]);
+  });
+
+  test("a crashed model with a request in flight is replaced only once that request is done; a laggard is severed at the drain deadline", () => {
+    const { eff, h, s, reload } = setup({ d: "ready" }, stubSwapper(), { drain: { d: 1 } });
+    const open = h.req("d");
+    eff.states.set("d", "stopped");
+    s.onStateChange("d");
+    reload(["d"], { restarted: ["d"] }, { drain: { d: 1 } });
+    expect(eff.replaced).toEqual([]);
+    h.advance(1000);
+    expect(eff.severed.map((x) => x.model)).toEqual(["d"]);
+    h.stopsDone();
+    expect(eff.replaced).toEqual(["d"]);
+    h.done(open); // a late done after the sever is ignored
+    expect(eff.violations).toEqual([]);
+  });
+
+  test("a restart still pending at shutdown installs no new supervisor", () => {
+    const { eff, h, s, reload } = setup({ b: "ready" });
+    const open = h.req("b");
+    reload(["b"], { restarted: ["b"] });
+    s.onShutdown(1);
+    h.done(open);
+    h.stopsDone();
+    expect(eff.finished).toEqual([1]);
+    expect(eff.replaced).toEqual([]);
+    expect(eff.violations).toEqual([]);
+  });
+
   test("shutdown during a removal still stops the removed model", () => {
     const { eff, h, s, reload } = setup({ a: "ready", d: "ready" });
     const id = h.req("d");
