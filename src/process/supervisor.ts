@@ -149,7 +149,8 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     transition("stopping");
     const run = (async () => {
       try {
-        await terminateGroup(o, p, timeoutMs, force);
+        // cmdStop runs with the env its process started with (the placement's GPUs and visible devices).
+        await terminateGroup(placed(o, placement ?? undefined), p, timeoutMs, force);
         if (beforeStopped) await beforeStopped();
       } finally {
         if (proc === p) proc = null;

@@ -213,6 +213,18 @@ describe("supervisor stop", () => {
     expect(h.logs.model("sim").history()).toContain(`cmdStop for ${pid} with marked`);
   });
 
+  test("cmdStop runs with the placement's env: its GPUs in ${GPU} env values and the visible devices", async () => {
+    const h = harness(
+      simModel([], {
+        cmdStop: ["sh", "-c", 'echo "cmdStop sees $CUDA_VISIBLE_DEVICES and $MY_GPUS"; kill -TERM "$1"', "sh", "${PID}"],
+        env: { MY_GPUS: "gpus=${GPU}" },
+      }),
+    );
+    await h.sup.start({ devices: ["1", "2"], gpus: [1, 2] });
+    await h.sup.stop(5000);
+    expect(h.logs.model("sim").history()).toContain("cmdStop sees 1,2 and gpus=1,2");
+  });
+
   test("a stop that is queued behind a start-up restarts cleanly afterwards", async () => {
     const h = harness(simModel());
     await h.sup.start();
