@@ -1,20 +1,22 @@
 /**
  * Property test: random event sequences (requests, completions, cancellations, departures, swap
- * successes and failures, stops, unloads, timer ticks, crashes, shutdown) against both schedulers
- * and both swappers. After every step: no request resolved twice, no model evicted or stopped with
- * requests in flight (the fake flags it; severing is the only way out, and only once the drain
- * deadline passed), counts never negative and equal to what was granted, at most one swap per
- * model, and the resident set allowed by the swapper. After quiescing: every request resolved
- * exactly once and every count back to zero.
+ * successes and failures, stops, unloads, timer ticks, crashes, config reloads, shutdown) against
+ * both schedulers and both swappers. After every step: no request resolved twice, no model evicted,
+ * stopped, replaced or retired with requests in flight (the fake flags it; severing is the only way
+ * out, and only once the drain deadline passed), counts never negative and equal to what was
+ * granted, at most one swap per model, the resident set allowed by the swapper, and every waiting
+ * request's queue position true (the queued ones hold 1..n). After quiescing: every request
+ * resolved exactly once and every count back to zero.
  */
 import { expect, test } from "bun:test";
 import fc from "fast-check";
-import { createFifo } from "../../src/router/fifo.ts";
-import { createSerial } from "../../src/router/serial.ts";
+import { fifoPolicy } from "../../src/router/fifo.ts";
+import { createSchedulerCore, type ReconfigurableScheduler } from "../../src/router/scheduler-core.ts";
+import { serialPolicy } from "../../src/router/serial.ts";
 import { createGroupSwapper } from "../../src/router/swappers/group.ts";
 import { createMatrixSwapper } from "../../src/router/swappers/matrix.ts";
 import type { GroupConfig } from "../../src/config/types.ts";
-import type { Scheduler, SwapOutcome, Swapper } from "../../src/router/seams.ts";
+import type { SchedulerSettings, SwapOutcome, Swapper } from "../../src/router/seams.ts";
 import { RouteError } from "../../src/router/types.ts";
 import { FakeEffects, settings } from "./fake-effects.ts";
 
@@ -30,6 +32,8 @@ type Action =
   | { t: "unload"; models: number[] | null; idle: boolean }
   | { t: "tick"; ms: number }
   | { t: "crash"; m: number }
+  /** A config reload: the models kept (at least one), which of them restart, new limits and priorities. */
+  | { t: "reload"; keep: boolean[]; restart: boolean[]; limits: number[]; priorities: number[] }
   | { t: "shutdown" };
 
 const modelIdx = fc.integer({ min: 0, max: MODELS.length - 1 });
@@ -51,6 +55,16 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   },
   { weight: 4, arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 2500 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("crash" as const), m: modelIdx }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant("reload" as const),
+      keep: fc.array(fc.boolean(), { minLength: MODELS.length, maxLength: MODELS.length }),
+      restart: fc.array(fc.boolean(), { minLength: MODELS.length, maxLength: MODELS.length }),
+      limits: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: MODELS.length, maxLength: MODELS.length }),
+      priorities: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: MODELS.length, maxLength: MODELS.length }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ t: "shutdown" as const }) },
 );
 
@@ -111,25 +125,36 @@ function allowed(resident: string[], swapper: Swapper): boolean {
 class World {
   readonly eff = new FakeEffects(Object.fromEntries(MODELS.map((m) => [m, "stopped" as const])));
   readonly swapper: Swapper;
-  readonly s: Scheduler;
+  readonly s: ReconfigurableScheduler;
   readonly ids: number[] = [];
   private nextId = 1;
   private ticket = 100;
   readonly tickets: number[] = [];
   private shutdown = false;
   readonly drainSec: (m: string) => number;
+  /** The models in the config now (a reload removes and adds them back). */
+  private configured = new Set<string>(MODELS);
 
   constructor(readonly cfg: Cfg) {
     this.swapper = buildSwapper(cfg);
     const idx = (m: string) => MODELS.indexOf(m as (typeof MODELS)[number]);
     this.drainSec = (m) => cfg.drains[idx(m)] as number;
-    const set = settings([...MODELS], {
-      concurrencyLimit: (m) => cfg.limits[idx(m)] as number,
+    const set = this.settingsFor([...MODELS], cfg.limits, cfg.priorities);
+    this.s = createSchedulerCore(set, this.eff, this.policyFor(set));
+  }
+
+  private settingsFor(models: string[], limits: number[], priorities: number[]): SchedulerSettings {
+    const idx = (m: string) => MODELS.indexOf(m as (typeof MODELS)[number]);
+    return settings(models, {
+      concurrencyLimit: (m) => limits[idx(m)] as number,
       drainTimeoutSec: this.drainSec,
-      priority: (m) => cfg.priorities[idx(m)] as number,
-      maxWaitSec: cfg.maxWait,
+      priority: (m) => priorities[idx(m)] as number,
+      maxWaitSec: this.cfg.maxWait,
     });
-    this.s = cfg.scheduler === "fifo" ? createFifo(set, this.swapper, this.eff) : createSerial(set, this.eff);
+  }
+
+  private policyFor(set: SchedulerSettings) {
+    return this.cfg.scheduler === "fifo" ? fifoPolicy(this.swapper, (m) => set.priority(m)) : serialPolicy();
   }
 
   private inFlightIds(): number[] {
@@ -211,6 +236,21 @@ class World {
         this.s.onStateChange(m);
         return;
       }
+      case "reload": {
+        // As the reloader and the router do: a diff of the model sets, and settings for the
+        // models that have a supervisor (a removed one keeps its own until it is retired).
+        if (this.shutdown) return;
+        const next = new Set<string>(MODELS.filter((_, i) => a.keep[i]));
+        if (next.size === 0) return;
+        const removed = [...this.configured].filter((m) => !next.has(m));
+        const added = [...next].filter((m) => !this.configured.has(m));
+        const restarted = [...next].filter((m) => this.configured.has(m) && a.restart[MODELS.indexOf(m as (typeof MODELS)[number])]);
+        for (const m of added) if (!eff.states.has(m)) eff.states.set(m, "stopped");
+        this.configured = next;
+        const set = this.settingsFor([...next].filter((m) => eff.states.has(m)), a.limits, a.priorities);
+        this.s.onReconfigure({ settings: set, policy: this.policyFor(set), added, removed, restarted });
+        return;
+      }
       case "shutdown":
         if (this.shutdown) return;
         this.shutdown = true;
@@ -249,6 +289,22 @@ class World {
     const resident = eff.runningModels();
     if (this.cfg.scheduler === "serial") expect(resident.length).toBeLessThanOrEqual(1);
     expect(allowed(resident, this.swapper)).toBe(true);
+    this.checkPositions();
+  }
+
+  /** Every waiting request was told where it stands: the queued ones hold 1..n, a loading one has its load open. */
+  private checkPositions(): void {
+    const eff = this.eff;
+    const queued: number[] = [];
+    for (const id of this.ids) {
+      if (eff.resolutions.has(id)) continue;
+      const u = eff.lastUpdate(id);
+      expect(u).toBeDefined();
+      if (!u!.loading) queued.push(u!.position);
+      else expect([...eff.outstanding.values()].some((o) => o.target === u!.model)).toBe(true);
+    }
+    queued.sort((x, y) => x - y);
+    expect(queued).toEqual(queued.map((_, i) => i + 1));
   }
 
   /** Let everything finish: loads, stops, requests, timers, late cancels. */
@@ -292,6 +348,6 @@ test("random event sequences keep the router's invariants (both schedulers, both
       const drains = eff.observed.filter((e) => e.type === "drain-start").length;
       expect(eff.observed.filter((e) => e.type === "drain-end").length).toBe(drains);
     }),
-    { numRuns: 300 },
+    { numRuns: 1000 },
   );
 }, 30_000);
