@@ -22,6 +22,16 @@ function source(chunks: string[], end: "close" | "error" | "hang" = "close") {
   return { stream, wasCancelled: () => cancelled !== undefined };
 }
 
+/** Everything a reader still yields, as text. */
+async function readRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  let text = "";
+  for (;;) {
+    const r = await reader.read();
+    if (r.done) return text;
+    text += new TextDecoder().decode(r.value);
+  }
+}
+
 function track(src: ReadableStream<Uint8Array>, sse: boolean, severed?: AbortSignal) {
   const t = { ends: 0, aborts: 0 };
   const body = trackBody(src, { onEnd: () => t.ends++, abortUpstream: () => t.aborts++, severed, sse });
@@ -89,12 +99,7 @@ describe("trackBody", () => {
     const reader = body.getReader();
     await reader.read();
     ac.abort(new RouteError("severed", "evicted"));
-    let text = "";
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      text += new TextDecoder().decode(r.value);
-    }
+    const text = await readRest(reader);
     const events = parseSse(text);
     expect(events.map((e) => e.data)).toEqual(['{"src":"switchyard","error":{"message":"evicted","type":"server_error","param":null,"code":"request_severed"}}', "[DONE]"]);
     expect(t.ends).toBe(1);
@@ -114,11 +119,7 @@ describe("trackBody", () => {
     let text = new TextDecoder().decode((await reader.read()).value);
     // The upstream's terminating chunk has not come yet when the drain deadline passes.
     ac.abort(new RouteError("severed", "drain deadline passed"));
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) break;
-      text += new TextDecoder().decode(r.value);
-    }
+    text += await readRest(reader);
     expect(text).toBe('data: {"x":1}\n\ndata: [DONE]\n\n');
     expect(ends).toEqual(["complete"]);
   });
@@ -136,12 +137,7 @@ describe("trackBody", () => {
       expect(ends).toEqual(["severed"]);
       expect(aborts).toBe(1);
       if (sse) {
-        let text = "";
-        for (;;) {
-          const r = await reader.read();
-          if (r.done) break;
-          text += new TextDecoder().decode(r.value);
-        }
+        const text = await readRest(reader);
         const events = parseSse(text);
         expect(JSON.parse(events[0].data).error.code).toBe("cancelled");
         expect(events.at(-1)!.data).toBe("[DONE]");
