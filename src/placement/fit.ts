@@ -3,7 +3,8 @@
  * does not, evict residents on that device until it does: idle before busy, lower priority first,
  * least recently used first, never a persistent one. A model needing more than a device holds even
  * when empty is refused. With several devices, the one needing the fewest (and least recently
- * used) evictions wins, then the one with the most room left.
+ * used) evictions of busy models wins, then the fewest evictions in all, the least recently used,
+ * then the one with the most room left.
  */
 import { formatSize } from "../config/size.ts";
 import type { Bytes, Device, Need } from "./types.ts";
@@ -116,7 +117,8 @@ export function planFit(target: string, running: readonly string[], devices: rea
     const req = possible[0];
     return { kind: "blocked", devices: Object.keys(req), message: `${target} needs ${describe(req)}; persistent models hold the room` };
   }
-  scored.sort((a, b) => a.evict.length - b.evict.length || a.busy - b.busy || a.newest - b.newest || b.room - a.room);
+  // A busy eviction waits for its requests (or severs them at the drain deadline): idle ones elsewhere go first.
+  scored.sort((a, b) => a.busy - b.busy || a.evict.length - b.evict.length || a.newest - b.newest || b.room - a.room);
   const best = scored[0];
   const free: Record<string, Bytes> = {};
   for (const id of Object.keys(best.req)) free[id] = freeNow[id];

@@ -74,6 +74,11 @@ describe("planFit", () => {
     expect(planFit("c", ["a", "b"], devices, view({ needs: { a: 10, b: 10, c: 10 }, placed, last: { a: 50, b: 10 } }))).toMatchObject({ devices: ["1"], evict: ["b"] });
   });
 
+  test("several GPUs: two idle evictions on one beat one busy eviction on another", () => {
+    const v = view({ needs: { busy: 10, x: 7, y: 7, t: 10 }, busy: { busy: 1 }, placed: { busy: ["0"], x: ["1"], y: ["1"] } });
+    expect(planFit("t", ["busy", "x", "y"], [gpu(0, 16), gpu(1, 16)], v)).toMatchObject({ kind: "fit", devices: ["1"], evict: ["x", "y"] });
+  });
+
   test("a model spanning two GPUs needs room on both; the CPU is a device of its own", () => {
     const devices = [gpu(0, 16), gpu(1, 16), cpu(32)];
     const placed = { a: ["0"], r: ["cpu"] };
