@@ -29,7 +29,7 @@ export interface PlacementEdge {
   /** A model starts loading: read the GPUs now, for a device delta if its group shows no GPU memory later. */
   starting(model: string): void;
   /** Measure a model that just turned ready (its process group), then `record` it and remember it in the state file. */
-  measure(model: string, sup: Supervisor, record: (m: Measurement) => void): void;
+  measure(model: string, sup: Pick<Supervisor, "pid" | "placement">, record: (m: Measurement) => void): void;
 }
 
 /** Options of the edge (tests inject the tools). */
@@ -129,6 +129,13 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
         .then((m) => {
           // A GPU-placed model's RSS is mostly mapped weights: only its GPU figures count.
           const onGpu = Object.entries(m.perDevice).some(([d, b]) => d !== "cpu" && b > 0);
+          const placedGpus = sup.placement?.gpus ?? [];
+          if (!onGpu && placedGpus.length > 0) {
+            // Its GPU memory could not be read (declared devices, or nvidia-smi saw none of its
+            // pids): the RSS alone would take it off the GPU's books. Keep the figure it has.
+            log.info(`fit: ${id} runs on GPU ${placedGpus.join(",")}, whose memory use cannot be read here; its figure stays as it was`);
+            return;
+          }
           const perDevice = onGpu ? Object.fromEntries(Object.entries(m.perDevice).filter(([d]) => d !== "cpu")) : m.perDevice;
           const measured = { ...m, perDevice };
           record(measured);

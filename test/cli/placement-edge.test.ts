@@ -10,6 +10,7 @@ import { emptyMemoryState, rememberNeed, serializeMemoryState } from "../../src/
 import { dedent } from "../config/helpers.ts";
 import { installFakeNvidiaSmi } from "../fixtures/fake-nvidia-smi.ts";
 import { tinyModel } from "../fixtures/gguf.ts";
+import { waitFor } from "../fixtures/wait.ts";
 import { memoryLog } from "../router/fake-supervisor.ts";
 
 const GiB = 1024 ** 3;
@@ -94,5 +95,36 @@ describe("createPlacementEdge", () => {
     const edge = await createPlacementEdge({ config: fitConfig("  a:\n      cmd: srv --port ${PORT}"), configDir: dir, log, run });
     expect(edge.deps.ledger.need("a").source).toBe("unknown");
     expect(log.lines.filter((l) => l.startsWith("warn fit:"))).toHaveLength(1);
+  });
+});
+
+describe("createPlacementEdge: measuring", () => {
+  test("a model placed on a declared GPU, whose GPU memory cannot be read, keeps its figure (its RSS alone would take it off the GPU)", async () => {
+    const config = loadConfig(dedent(`
+      routing:
+        router:
+          use: fit
+          settings:
+            fit:
+              devices: [{ id: 0, memory: 24GiB }]
+              stateFile: ""
+      models:
+        a:
+          cmd: srv --port \${PORT}
+          memory: 10GiB
+    `), { env: {} }).config;
+    const log = memoryLog();
+    const edge = await createPlacementEdge({ config, configDir: mkdtempSync(join(tmpdir(), "sy-edge-")), log, run });
+    // A stand-in for the model's process group: a child that leads its own.
+    const child = Bun.spawn(["sleep", "30"], { detached: true });
+    try {
+      const recorded: unknown[] = [];
+      edge.measure("a", { pid: child.pid, placement: { devices: ["0"], gpus: [0] } }, (m) => void recorded.push(m));
+      await waitFor(() => log.lines.some((l) => l.includes("fit: a runs on GPU 0")), 5000, "the measurement skipped");
+      expect(recorded).toEqual([]);
+      expect(edge.deps.ledger.need("a")).toMatchObject({ any: 10 * GiB, source: "declared" });
+    } finally {
+      child.kill();
+    }
   });
 });
