@@ -69,7 +69,12 @@ export function createMemoryLedger(): MemoryLedger {
     },
     measure(m) {
       const before = need(m.model);
-      const next: Need = { perDevice: { ...m.perDevice }, source: "measured" };
+      // One GPU's figure for a model that may run on any GPU is a size, not a place: kept as `any`,
+      // or the GPU it ran on once would be the only one it could run on from then on.
+      const used = Object.entries(m.perDevice).filter(([, b]) => b > 0);
+      const d = declared.get(m.model);
+      const anyGpu = used.length === 1 && used[0][0] !== "cpu" && (d === undefined || d.any !== undefined);
+      const next: Need = anyGpu ? { perDevice: {}, any: used[0][1], source: "measured" } : { perDevice: { ...m.perDevice }, source: "measured" };
       measuredNeeds.set(m.model, next);
       raised.delete(m.model);
       const after = need(m.model);

@@ -79,7 +79,7 @@ describe("createPlacementEdge", () => {
     const log = memoryLog();
     const edge = await createPlacementEdge({ config, configDir: dir, log, run });
     const need = (m: string) => edge.deps.ledger.need(m);
-    expect(need("known")).toMatchObject({ source: "measured", perDevice: { "0": 5 * GiB } });
+    expect(need("known")).toMatchObject({ source: "measured", any: 5 * GiB });
     expect(need("changed").source).toBe("unknown");
     expect(need("gguf").source).toBe("guessed");
     expect(need("gguf").any).toBeGreaterThan(0);
