@@ -5,7 +5,7 @@
  * each model once it turns ready, posted to the router's loop and remembered in the state file.
  */
 import { isAbsolute, join } from "node:path";
-import type { Config } from "../config/types.ts";
+import type { Config, ModelConfig } from "../config/types.ts";
 import { formatSize } from "../config/size.ts";
 import type { Logger } from "../log/types.ts";
 import { describeDevice } from "../placement/describe-device.ts";
@@ -30,6 +30,12 @@ export interface PlacementEdge {
   starting(model: string): void;
   /** Measure a model that just turned ready (its process group), then `record` it and remember it in the state file. */
   measure(model: string, sup: Pick<Supervisor, "pid" | "placement">, record: (m: Measurement) => void): void;
+  /**
+   * A config reload: read what the changed and new models need (GGUF headers) now; the function
+   * returned switches the edge to `next` and updates the ledger, on the router's loop. A model
+   * whose command changed forgets what was measured; one whose `memory:` changed is declared anew.
+   */
+  prepareReload(next: Config): Promise<() => void>;
 }
 
 /** Options of the edge (tests inject the tools). */
@@ -54,7 +60,9 @@ export async function placementDevices(config: Config, opts: { run?: CommandRunn
 
 /** Build the edge: devices, the ledger (remembered, guessed), and the measurement hook. */
 export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<PlacementEdge> {
-  const { config, log } = o;
+  const { log } = o;
+  // The config in force: a reload switches it (remembered sizes are filed under its commands).
+  let config = o.config;
   const { devices, lines } = await placementDevices(config, o);
   const ledger = createMemoryLedger();
   const fit = config.routing.fit;
@@ -66,25 +74,46 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
     if (read.warning) log.warn(`fit: ${read.warning}`);
   }
   const gpus = devices.filter((d) => d.kind === "gpu").map((d) => d.id);
-  for (const m of Object.values(config.models)) {
-    ledger.declare(m.id, m.memory);
+  const hasCpu = devices.some((d) => d.id === "cpu");
+
+  /**
+   * A model's first figures: declared, else what the state file remembers for its command, else a
+   * GGUF guess. The slow part (reading the GGUF header) runs here; the ledger is written by the
+   * function returned, which runs at start, or on the router's loop for a reload.
+   */
+  const seed = async (m: ModelConfig): Promise<() => void> => {
     const remembered = rememberedNeed(state, m.id, m.cmd);
     if (remembered) {
-      ledger.measure({ model: m.id, perDevice: remembered.perDevice, method: "rss", at: 0 });
-      log.info(`fit: ${m.id} remembered at ${Object.entries(remembered.perDevice).map(([d, b]) => `${formatSize(b)} on ${d}`).join(" + ")}`);
-      continue;
+      return () => {
+        ledger.declare(m.id, m.memory);
+        ledger.measure({ model: m.id, perDevice: remembered.perDevice, method: "rss", at: 0 });
+        log.info(`fit: ${m.id} remembered at ${Object.entries(remembered.perDevice).map(([d, b]) => `${formatSize(b)} on ${d}`).join(" + ")}`);
+      };
     }
-    if (m.memory) continue;
-    // A first guess from the GGUF header: the GPU share when there are GPUs (weights in RAM are mapped pages), else the whole.
+    if (m.memory) return () => ledger.declare(m.id, m.memory);
+    // A first guess from the GGUF header: the GPU share when there are GPUs (weights in RAM are
+    // mapped pages), else the whole; a model kept off the GPUs (-ngl 0) needs its whole in RAM.
     const guess = await guessGgufNeed(m.cmd, { env: m.env, gpuIds: gpus.slice(0, 1) });
-    if (guess.need) {
-      const bytes = gpus.length > 0 ? (guess.need.perDevice[gpus[0]] ?? 0) : Object.values(guess.need.perDevice).reduce((a, b) => a + b, 0);
+    return () => {
+      ledger.declare(m.id, null);
+      if (!guess.need) {
+        ledger.guess(m.id, null);
+        log.info(`fit: ${m.id} has no memory figure (${guess.reason}); placed as needing nothing until it is measured after its first load`);
+        return;
+      }
+      const whole = Object.values(guess.need.perDevice).reduce((a, b) => a + b, 0);
+      const onGpu = gpus.length > 0 ? (guess.need.perDevice[gpus[0]] ?? 0) : 0;
+      if (gpus.length > 0 && onGpu === 0 && whole > 0 && hasCpu) {
+        ledger.guess(m.id, { cpu: whole });
+        log.info(`fit: ${m.id} guessed at ${formatSize(whole)} in RAM (no layers on a GPU) from ${guess.path}`);
+        return;
+      }
+      const bytes = gpus.length > 0 ? onGpu : whole;
       ledger.guess(m.id, bytes);
       log.info(`fit: ${m.id} guessed at ${formatSize(bytes)} from ${guess.path}`);
-    } else {
-      log.info(`fit: ${m.id} has no memory figure (${guess.reason}); placed as needing nothing until it is measured after its first load`);
-    }
-  }
+    };
+  };
+  for (const m of Object.values(config.models)) (await seed(m))();
 
   let saving = Promise.resolve();
   /** GPU readings taken when a model started loading (for the device delta). */
@@ -143,5 +172,34 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
         })
         .catch((err: unknown) => log.warn(`fit: measuring ${id} failed: ${(err as Error)?.message ?? err}`));
     },
+    async prepareReload(next) {
+      const prev = config;
+      const changed = Object.values(next.models).filter((m) => {
+        const was = prev.models[m.id];
+        return !was || !sameArgv(was.cmd, m.cmd) || JSON.stringify(was.memory) !== JSON.stringify(m.memory) || JSON.stringify(was.env) !== JSON.stringify(m.env);
+      });
+      const seeds = await Promise.all(
+        changed.map(async (m) => {
+          const apply = await seed(m);
+          const cmdChanged = !prev.models[m.id] || !sameArgv(prev.models[m.id]!.cmd, m.cmd);
+          return () => {
+            // A new command is a new process: what the old one measured does not carry over.
+            if (cmdChanged) ledger.forget(m.id);
+            apply();
+          };
+        }),
+      );
+      if (JSON.stringify(prev.routing.fit) !== JSON.stringify(next.routing.fit)) {
+        log.warn("fit: devices, reserves and the state file are read at start; the change takes effect at the next start");
+      }
+      return () => {
+        config = next;
+        for (const apply of seeds) apply();
+      };
+    },
   };
+}
+
+function sameArgv(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -39,6 +39,8 @@ export interface ReloaderOptions {
   env: Record<string, string | undefined>;
   selfCommand: string[];
   now?: () => number;
+  /** The fit router's edge: what changed models need, read before the switch and applied with it. */
+  placement?: { prepareReload(next: Config): Promise<() => void> } | null;
 }
 
 /** A reloader. */
@@ -88,6 +90,7 @@ export function createReloader(o: ReloaderOptions): Reloader {
       const keep = sameValue(prev.models[id]!.cmd, next.models[id]!.cmd) ? (o.supervisors.get(id)?.loadHistoryMs ?? []) : [];
       fresh.set(id, o.makeSupervisor(next.models[id]!, keep));
     }
+    const placementSwitch = o.placement ? await o.placement.prepareReload(next) : null;
     await o.router.reconfigure({
       config: next,
       supervisors: fresh,
@@ -99,6 +102,7 @@ export function createReloader(o: ReloaderOptions): Reloader {
         o.live.config = next;
         o.live.warnings = warnings;
         for (const f of o.live.replaced ?? []) f();
+        placementSwitch?.();
       },
     });
     const changes = describeDiff(diff);

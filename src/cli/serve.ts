@@ -158,7 +158,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   });
   // The config the HTTP layer reads; a reload replaces it in the router's switch step.
   const live: LiveConfig = { config, warnings };
-  const reloader = createReloader({ paths: cmd, live, router, supervisors, makeSupervisor, log: logs.log, observe, env: process.env, selfCommand: selfCommand() });
+  const reloader = createReloader({ paths: cmd, live, router, supervisors, makeSupervisor, log: logs.log, observe, env: process.env, selfCommand: selfCommand(), placement });
   const app = createApp({ config, live, reload: () => reloader.reload("api"), configWarnings: warnings, dial: createDialProbe(), router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });
 
   let stopping: Promise<void> | null = null;

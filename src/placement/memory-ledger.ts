@@ -22,8 +22,8 @@ export interface MemoryLedger {
   need(model: string): Need;
   /** Set the declared figure (config `memory:`) or null. */
   declare(model: string, memory: ModelMemory | null): void;
-  /** Set the guessed figure (bytes on one device), or null. */
-  guess(model: string, bytes: Bytes | null): void;
+  /** Set the guessed figure: bytes on any one device, bytes per named device (RAM: `{ cpu }`), or null. */
+  guess(model: string, figure: Bytes | Readonly<Record<string, Bytes>> | null): void;
   /** Record a measurement; returns what changed, or null when the figure in use stays. */
   measure(m: Measurement): LedgerChange | null;
   /** After an out-of-memory failure: raise the figure by `factor` (at least once per failure). */
@@ -63,9 +63,10 @@ export function createMemoryLedger(): MemoryLedger {
       if (memory === null) declared.delete(model);
       else declared.set(model, memory.kind === "any" ? { perDevice: {}, any: memory.bytes, source: "declared" } : { perDevice: { ...memory.perDevice }, source: "declared" });
     },
-    guess(model, bytes) {
-      if (bytes === null) guessed.delete(model);
-      else guessed.set(model, { perDevice: {}, any: bytes, source: "guessed" });
+    guess(model, figure) {
+      if (figure === null) guessed.delete(model);
+      else if (typeof figure === "number") guessed.set(model, { perDevice: {}, any: figure, source: "guessed" });
+      else guessed.set(model, { perDevice: { ...figure }, source: "guessed" });
     },
     measure(m) {
       const before = need(m.model);

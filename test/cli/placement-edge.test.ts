@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createPlacementEdge, placementDevices } from "../../src/cli/placement-edge.ts";
+import { createPlacementEdge, placementDevices, type PlacementEdge } from "../../src/cli/placement-edge.ts";
 import { createCommandRunner } from "../../src/cli/run-command.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { emptyMemoryState, rememberNeed, serializeMemoryState } from "../../src/placement/memory-state.ts";
@@ -128,3 +128,67 @@ describe("createPlacementEdge: measuring", () => {
     }
   });
 });
+
+describe("createPlacementEdge: guesses and reloads", () => {
+  test("a GGUF model kept off the GPUs (-ngl 0) is guessed as RAM, not as nothing on GPU 0", async () => {
+    const gguf = tinyModel({ seed: 2 });
+    const config = fitConfig(`  ram:
+      cmd: llama-server --port \${PORT} -m ${gguf} -c 512 -ngl 0
+    gpu:
+      cmd: llama-server --port \${PORT} -m ${gguf} -c 512 -ngl 99`);
+    const edge = await createPlacementEdge({ config, configDir: mkdtempSync(join(tmpdir(), "placement-edge-")), log: memoryLog(), run });
+    const ram = edge.deps.ledger.need("ram");
+    expect(ram.source).toBe("guessed");
+    expect(ram.any).toBeUndefined();
+    expect(ram.perDevice.cpu).toBeGreaterThan(0);
+    expect(edge.deps.ledger.need("gpu").any).toBeGreaterThan(0);
+  });
+
+  test("a reload: a changed command forgets what was measured, a new model is guessed, a changed memory: is declared anew, and new measurements are remembered under the new commands", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "placement-edge-"));
+    const gguf = tinyModel({ seed: 3 });
+    const config = fitConfig(`  a:
+      cmd: srv --port \${PORT} --v1
+    d:
+      cmd: srv --port \${PORT}
+      memory: 3GiB`);
+    const edge = await createPlacementEdge({ config, configDir: dir, log: memoryLog(), run });
+    edge.deps.ledger.measure({ model: "a", perDevice: { "0": 6 * GiB }, method: "nvidia-per-process", at: 1 });
+    expect(edge.deps.ledger.need("a")).toMatchObject({ source: "measured", any: 6 * GiB });
+    const next = fitConfig(`  a:
+      cmd: srv --port \${PORT} --v2
+    d:
+      cmd: srv --port \${PORT}
+      memory: 5GiB
+    n:
+      cmd: llama-server --port \${PORT} -m ${gguf} -c 512`);
+    const apply = await edge.prepareReload(next);
+    // Nothing changes before the switch (it runs on the router's loop).
+    expect(edge.deps.ledger.need("a").source).toBe("measured");
+    apply();
+    expect(edge.deps.ledger.need("a").source).toBe("unknown");
+    expect(edge.deps.ledger.need("d")).toMatchObject({ source: "declared", any: 5 * GiB });
+    expect(edge.deps.ledger.need("n").source).toBe("guessed");
+    // A measurement of the new model is remembered under its command: a fresh edge finds it.
+    const child = Bun.spawn(["sleep", "30"], { detached: true });
+    try {
+      const recorded: unknown[] = [];
+      edge.measure("n", { pid: child.pid, placement: null }, (m) => void recorded.push(m));
+      await waitFor(() => recorded.length === 1, 5000, "the measurement");
+    } finally {
+      child.kill();
+    }
+    const again = await waitForRemembered(dir, next, "n");
+    expect(again.deps.ledger.need("n").source).toBe("measured");
+  });
+});
+
+/** A fresh edge over the same state file, once it remembers `model` (the file is written behind the measurement). */
+async function waitForRemembered(dir: string, config: ReturnType<typeof fitConfig>, model: string) {
+  let edge: PlacementEdge | null = null;
+  await waitFor(async () => {
+    edge = await createPlacementEdge({ config, configDir: dir, log: memoryLog(), run });
+    return edge.deps.ledger.need(model).source === "measured";
+  }, 5000, `${model} remembered in the state file`);
+  return edge!;
+}
