@@ -209,8 +209,23 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
     if (key !== "models") root.set(key, substituteTree(value, globalList));
   }
 
+  // Every model's macros first, so that which commands use ${PORT} is known after expansion (a
+  // macro `llama: "llama-server --port ${PORT}"` brings it in).
+  const ids = modelMap ? [...modelMap.keys()].sort(compareCodePoints) : [];
+  if (modelMap) {
+    for (const id of ids) {
+      let model = modelMap.get(id)!;
+      if (!isRawMap(model)) continue;
+      const macros = mergeMacros(id, self, globalMacros, modelMacros.get(id) ?? []);
+      model = substituteTree(model, macros) as RawMap;
+      substituteKeys(model, macros, ["models", id], report);
+      modelMap.set(id, model);
+    }
+  }
+
   const sp = root.get("startPort");
   let nextPort = typeof sp === "number" && Number.isInteger(sp) && sp >= 1 ? sp : opts.defaultStartPort;
+  // A reload keeps each model's port when its command still takes one, so it is not restarted for it.
   const kept = new Map<string, number>();
   if (modelMap && opts.previousPorts) {
     for (const id of modelMap.keys()) {
@@ -229,14 +244,10 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
   };
 
   if (modelMap) {
-    const ids = [...modelMap.keys()].sort(compareCodePoints);
     for (const id of ids) {
       let model = modelMap.get(id)!;
       if (!isRawMap(model)) continue;
       const path: PathSeg[] = ["models", id];
-      const macros = mergeMacros(id, self, globalMacros, modelMacros.get(id) ?? []);
-      model = substituteTree(model, macros) as RawMap;
-      substituteKeys(model, macros, path, report);
 
       const cmd = model.get("cmd");
       const proxy = model.get("proxy");

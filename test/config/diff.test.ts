@@ -80,4 +80,22 @@ models:
     expect(portsOf(reloaded)).toEqual(new Map([["a", 9000], ["aa", 9003], ["b", 9001], ["d", 9002]]));
     expect(diffConfigs(before, reloaded).restarted).toEqual([]);
   });
+
+  test("the ports are kept when ${PORT} comes in through a macro (llama-swap's usual `llama` macro)", () => {
+    const text = (extra: string) => `
+startPort: 9000
+macros:
+  llama: serve --port \${PORT}
+models:
+${extra}  b:
+    cmd: \${llama} --model b
+  c:
+    cmd: \${llama} --model c
+`;
+    const first = load(text(""));
+    expect(portsOf(first)).toEqual(new Map([["b", 9000], ["c", 9001]]));
+    const reloaded = load(text("  a:\n    cmd: ${llama} --model a\n"), portsOf(first));
+    expect(portsOf(reloaded)).toEqual(new Map([["a", 9002], ["b", 9000], ["c", 9001]]));
+    expect(diffConfigs(first, reloaded)).toMatchObject({ added: ["a"], restarted: [] });
+  });
 });
