@@ -274,9 +274,13 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
     }
   }
 
+  // ${GPU} is the fit router's to fill; with another router it would reach the process as text.
+  const routing = root.get("routing");
+  const router = isRawMap(routing) ? routing.get("router") : undefined;
+  const fit = isRawMap(router) && router.get("use") === "fit";
   for (const [key, value] of root) {
     if (!opts.knownKeys.has(key)) continue;
-    reportLeftovers(value, [key], (path, message) => {
+    reportLeftovers(value, [key], fit, (path, message) => {
       if (!reported.has(JSON.stringify(path))) report(path, message);
     });
   }
@@ -295,19 +299,19 @@ function leftoverMessage(name: string, path: PathSeg[]): string {
   return `unknown macro \${${name}}`;
 }
 
-/** Reports every `${name}` still present (`${PID}` is allowed in `models.*.cmdStop`). */
-function reportLeftovers(v: RawValue, path: PathSeg[], report: Report): void {
+/** Reports every `${name}` still present (`${PID}` is allowed in `models.*.cmdStop`, `${GPU}` in a model's cmd and env under the fit router). */
+function reportLeftovers(v: RawValue, path: PathSeg[], fit: boolean, report: Report): void {
   if (typeof v === "string") {
     const allowPid = path.length === 3 && path[0] === "models" && path[2] === "cmdStop";
     // ${GPU}: the GPU indices the fit router placed the model on, replaced when it starts.
-    const allowGpu = path[0] === "models" && (path[2] === "cmd" || path[2] === "env") && path.length <= 4;
+    const gpuPlace = path[0] === "models" && (path[2] === "cmd" || path[2] === "env") && path.length <= 4;
     const names = new Set<string>();
-    for (const m of v.matchAll(USE)) if (!(allowPid && m[1] === "PID") && !(allowGpu && m[1] === "GPU")) names.add(m[1]);
-    if (names.size > 0) report(path, [...names].map((n) => leftoverMessage(n, path)).join("; "));
+    for (const m of v.matchAll(USE)) if (!(allowPid && m[1] === "PID") && !(gpuPlace && fit && m[1] === "GPU")) names.add(m[1]);
+    if (names.size > 0) report(path, [...names].map((n) => (n === "GPU" && gpuPlace ? "${GPU} is only available with routing.router.use: fit (it is the GPUs that router placed the model on)" : leftoverMessage(n, path))).join("; "));
     for (const m of v.matchAll(ENV_USE)) report(path, `environment variable ${m[1]} is not set`);
     return;
   }
-  if (Array.isArray(v)) v.forEach((x, i) => reportLeftovers(x, [...path, i], report));
+  if (Array.isArray(v)) v.forEach((x, i) => reportLeftovers(x, [...path, i], fit, report));
   else if (isRawMap(v)) {
     const byIdPath = path.length === 4 && path[0] === "models" && path[2] === "filters" && path[3] === "setParamsByID";
     for (const [k, x] of v) {
@@ -315,7 +319,7 @@ function reportLeftovers(v: RawValue, path: PathSeg[], report: Report): void {
         const names = [...k.matchAll(USE)].map((m) => m[1]);
         if (names.length > 0) report([...path, k], `key: ${names.map((n) => leftoverMessage(n, path)).join("; ")}`);
       }
-      reportLeftovers(x, [...path, k], report);
+      reportLeftovers(x, [...path, k], fit, report);
     }
   }
 }

@@ -210,8 +210,11 @@ describe("macros", () => {
 });
 
 describe("${GPU}", () => {
-  test("left in cmd and env for the fit router to fill at start; elsewhere it is an unknown macro; a macro named GPU wins", () => {
+  test("left in cmd and env for the fit router to fill at start; with another router, or elsewhere, it is an error; a macro named GPU wins", () => {
     const c = load(`
+      routing:
+        router:
+          use: fit
       models:
         a:
           cmd: srv --port \${PORT} --device \${GPU}
@@ -219,6 +222,12 @@ describe("${GPU}", () => {
     `).config;
     expect(c.models.a.cmd).toEqual(["srv", "--port", "5800", "--device", "${GPU}"]);
     expect(c.models.a.env.CUDA_VISIBLE_DEVICES).toBe("${GPU}");
+    // As llama-swap: without the fit router nothing fills it, so it would reach the process as text.
+    expect(issuesOf(`
+      models:
+        a:
+          cmd: srv --port \${PORT} --device \${GPU}
+    `).map((i) => [i.path, i.message])).toEqual([["models.a.cmd", "${GPU} is only available with routing.router.use: fit (it is the GPUs that router placed the model on)"]]);
     expect(issuesOf(`
       models:
         a:
