@@ -123,7 +123,7 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     // llama-swap: a capture buffer that is not positive means no captures.
     captureBufferMB: Math.max(0, input.captureBuffer ?? 0),
     // llama-swap's default session headers unless the file lists its own ([] = none).
-    ui: { activity: { session_id: [...(input.ui?.activity?.session_id ?? DEFAULTS.sessionIdHeaders)] } },
+    ui: { activity: { session_id: headerNames(input.ui?.activity?.session_id ?? DEFAULTS.sessionIdHeaders) } },
     upstreamMetrics: input.metrics?.upstream ?? false,
     activityEnabled: !(input.activity?.disabled ?? false),
     apiKeys,
@@ -262,4 +262,17 @@ function normalizeModel(id: string, m: ModelInput, ctx: NormalizeContext, d: Mod
     // llama-swap forces it for its ComfyUI model: the UI's socket must not keep the model loaded.
     compat: { ignoreWebsockets: id === DEFAULTS.comfyUIModelId || (m.compat?.ignoreWebsockets ?? false) },
   };
+}
+
+/** Header names as llama-swap keeps them: trimmed, blanks dropped, the first of each spelling regardless of case. */
+function headerNames(names: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const raw of names) {
+    const name = raw.trim();
+    if (name === "" || seen.has(name.toLowerCase())) continue;
+    seen.add(name.toLowerCase());
+    out.push(name);
+  }
+  return out;
 }

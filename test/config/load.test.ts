@@ -26,6 +26,8 @@ describe("defaults", () => {
     const c = load(`ui:\n  activity:\n    session_id: [X-Conversation]\nmetrics:\n  upstream: true\n${ONE}`);
     expect(c.warnings).toEqual([]);
     expect(c.config.ui).toEqual({ activity: { session_id: ["X-Conversation"] } });
+    // As llama-swap: trimmed, blanks dropped, one of each name whatever its case.
+    expect(load(`ui:\n  activity:\n    session_id: [" X-Sess ", x-sess, "", X-Other]\n${ONE}`).config.ui).toEqual({ activity: { session_id: ["X-Sess", "X-Other"] } });
     expect(c.config.upstreamMetrics).toBe(true);
     expect(() => load(`metrics:\n  upstrem: true\n${ONE}`)).toThrow(/metrics\.upstrem/);
   });
