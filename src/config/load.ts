@@ -194,8 +194,14 @@ function parseSource(source: ConfigSource, env: Record<string, string | undefine
 
   for (const e of sub.issues) r.report(doc.errors.length === 0 ? pathAtOffset(doc, e.offset) : [], e.message, { file, pos: originalPos(e.offset) });
   for (const e of doc.errors) {
-    const message = e.code === "DUPLICATE_KEY" ? "duplicate key" : e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
-    r.report([], message, { file, pos: toPosition(e.pos[0]) });
+    if (e.code === "DUPLICATE_KEY") {
+      // The tree is still whole enough to say where: the key path of the second occurrence.
+      const path = pathAtOffset(doc, e.pos[0]);
+      const key = path.length > 0 ? String(path[path.length - 1]) : null;
+      r.report(path, key !== null ? `duplicate key "${key}"` : "duplicate key", { file, pos: toPosition(e.pos[0]) });
+      continue;
+    }
+    r.report([], e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, ""), { file, pos: toPosition(e.pos[0]) });
   }
   if (c.issues.length > before) return null;
   for (const w of doc.warnings) c.warnings.push({ path: "", line: toPosition(w.pos[0]).line, message: w.message.split("\n")[0], file });

@@ -123,7 +123,8 @@ const cases: Case[] = [
   { name: "typo in a store key", yaml: `store:\n  path: a.db\n  maxRecord: 5`, path: "store.maxRecord", line: 3, message: "unknown key, did you mean maxRecords?" },
   // YAML itself
   { name: "YAML syntax error", yaml: `models:\n  a:\n    cmd: "unclosed\n`, path: "", line: 4, message: /Missing closing "quote/ },
-  { name: "duplicate YAML key", yaml: `models:\n  a:\n    ${M}\n    ttl: 1\n    ttl: 2`, path: "", line: 5, message: "duplicate key" },
+  { name: "duplicate YAML key", yaml: `models:\n  a:\n    ${M}\n    ttl: 1\n    ttl: 2`, path: "models.a.ttl", line: 5, message: 'duplicate key "ttl"' },
+  { name: "duplicate top-level YAML key", yaml: `healthCheckTimeout: 5\nhealthCheckTimeout: 6\nmodels:\n  a:\n    ${M}`, path: "healthCheckTimeout", line: 2, message: 'duplicate key "healthCheckTimeout"' },
   { name: "top level is a list", yaml: `- a\n- b`, path: "", line: 1, message: "the config must be a mapping" },
 ];
 
