@@ -30,19 +30,16 @@ const fitConfig = (models: string, fit = "") => loadConfig(dedent(`
   ${models}
 `), { env: {} }).config;
 
+/** A fit config with declared `devices`, more `fit` lines, and one model `a` with more lines. */
+const declaredFit = (devices: string, fit: string[] = [], model: string[] = []) =>
+  loadConfig(
+    ["routing:", "  router:", "    use: fit", "    settings:", "      fit:", `        devices: ${devices}`, ...fit.map((l) => `        ${l}`), "models:", "  a:", "    cmd: srv --port ${PORT}", ...model.map((l) => `    ${l}`)].join("\n"),
+    { env: {} },
+  ).config;
+
 describe("placementDevices", () => {
   test("declared devices are used as written", async () => {
-    const config = loadConfig(dedent(`
-      routing:
-        router:
-          use: fit
-          settings:
-            fit:
-              devices: [{ id: 0, memory: 24GiB, reserve: 1GiB }, { id: cpu, memory: 64GiB }]
-      models:
-        a:
-          cmd: srv --port \${PORT}
-    `), { env: {} }).config;
+    const config = declaredFit("[{ id: 0, memory: 24GiB, reserve: 1GiB }, { id: cpu, memory: 64GiB }]");
     const { devices, lines } = await placementDevices(config, { run });
     expect(devices.map((d) => [d.id, d.kind, d.total, d.reserve, d.source])).toEqual([
       ["0", "gpu", 24 * GiB, 1 * GiB, "declared"],
@@ -100,19 +97,7 @@ describe("createPlacementEdge", () => {
 
 describe("createPlacementEdge: measuring", () => {
   test("a model placed on a declared GPU, whose GPU memory cannot be read, keeps its figure (its RSS alone would take it off the GPU)", async () => {
-    const config = loadConfig(dedent(`
-      routing:
-        router:
-          use: fit
-          settings:
-            fit:
-              devices: [{ id: 0, memory: 24GiB }]
-              stateFile: ""
-      models:
-        a:
-          cmd: srv --port \${PORT}
-          memory: 10GiB
-    `), { env: {} }).config;
+    const config = declaredFit("[{ id: 0, memory: 24GiB }]", ["stateFile: \"\""], ["memory: 10GiB"]);
     const log = memoryLog();
     const edge = await createPlacementEdge({ config, configDir: mkdtempSync(join(tmpdir(), "sy-edge-")), log, run });
     // A stand-in for the model's process group: a child that leads its own.
