@@ -427,11 +427,14 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
       return;
     }
     const rest = chunk.length - lf - 1;
-    if (lf + 1 >= tailBytes) {
-      // This chunk alone holds the tail (a backend that outruns its reader sends big chunks):
-      // keep its last tailBytes or so, from a line start, as a copy: a view would hold the whole
-      // chunk's memory until the stream ends (256 streams of such chunks: tens of MB).
-      const cut = lf + 1 > tailBytes ? chunk.lastIndexOf(LF, lf - tailBytes) : -1;
+    const cut = lf + 1 > tailBytes ? chunk.lastIndexOf(LF, lf - tailBytes) : -1;
+    // This chunk alone holds the tail when a line starts inside it at least tailBytes before its
+    // end, or when it starts at a line start itself (nothing of an earlier chunk is pending). A
+    // line begun in an earlier chunk and going on through this one keeps its beginning.
+    if (lf + 1 >= tailBytes && (cut >= 0 || newer.length === 1)) {
+      // (A backend that outruns its reader sends big chunks.) Keep its last tailBytes or so, from
+      // a line start, as a copy: a view would hold the whole chunk's memory until the stream ends
+      // (256 streams of such chunks: tens of MB).
       older = [cut + 1 > tailBytes ? chunk.slice(cut + 1, lf + 1) : chunk.subarray(cut + 1, lf + 1)];
       olderBytes = lf - cut;
     } else {

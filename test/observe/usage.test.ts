@@ -542,6 +542,17 @@ describe("usage scanner: the head and the tail of a long stream", () => {
     expect(s.result()).toEqual(usage({ promptTokens: 2, completionTokens: 3 }));
   });
 
+  test("a last event longer than the tail, begun in one read and ended in a big next one, keeps its beginning (Responses API response.completed)", () => {
+    const tok = (t: string) => `event: response.output_text.delta\ndata: ${JSON.stringify({ type: "response.output_text.delta", delta: t })}\n\n`;
+    const completed = `event: response.completed\ndata: ${JSON.stringify({ type: "response.completed", response: { output: [{ content: [{ type: "output_text", text: "x".repeat(8000) }] }], usage: { input_tokens: 7, output_tokens: 9 } } })}\n\n`;
+    const all = enc.encode(tok(" the").repeat(200) + completed);
+    const at = all.length - completed.length + 60; // inside the event's data line
+    const s = createUsageScanner({ sse: true });
+    s.push(all.slice(0, at));
+    s.push(all.slice(at));
+    expect(s.result()).toMatchObject({ promptTokens: 7, completionTokens: 9 });
+  });
+
   test("token events between the head and the tail are never read", () => {
     // A usage event in the middle of a long stream is not looked at: backends report it first or last.
     const s = createUsageScanner({ sse: true });
