@@ -96,21 +96,27 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
   const encoder = new TextEncoder();
   const unsubscribe: (() => void)[] = [];
   let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let room: (() => void) | null = null;
+  // Every source waiting for room (the events, each log follower): one slot would strand all but the last.
+  let rooms: (() => void)[] = [];
+  const wake = (): void => {
+    const waiting = rooms;
+    rooms = [];
+    for (const r of waiting) r();
+  };
   let closed = false;
 
   const close = (): void => {
     if (closed) return;
     closed = true;
     for (const u of unsubscribe) u();
-    room?.();
+    wake();
   };
   /** Queue one message; resolves once the reader has room again (so the source knows it is busy). */
   const send = (type: string, data: unknown): void | Promise<void> => {
     if (closed) return;
     controller.enqueue(encoder.encode(`event:message\ndata:${JSON.stringify({ type, data: JSON.stringify(data) })}\n\n`));
     if ((controller.desiredSize ?? 1) > 0) return;
-    return new Promise<void>((resolve) => (room = resolve));
+    return new Promise<void>((resolve) => void rooms.push(resolve));
   };
 
   const stream = new ReadableStream<Uint8Array>(
@@ -151,9 +157,7 @@ export function apiEventsResponse(ctx: HttpContext, events: Broadcast<ObserveEve
         else request.signal.addEventListener("abort", close, { once: true });
       },
       pull() {
-        const r = room;
-        room = null;
-        r?.();
+        wake();
       },
       cancel: close,
     },

@@ -128,3 +128,48 @@ describe("/api/events", () => {
     expect(drainEnd).toMatchObject({ model: "a", severed: 0 });
   }, 20_000);
 });
+
+describe("apiEventsResponse", () => {
+  test("a slow reader: every source waiting for room resumes when it reads again (a log line written meanwhile stranded the events)", async () => {
+    const { apiEventsResponse } = await import("../../src/http/api-events.ts");
+    const { createLogStream } = await import("../../src/log/log-stream.ts");
+    const proxyLog = createLogStream();
+    const ctx = {
+      logs: { proxy: proxyLog, upstream: createLogStream() },
+      config: { models: {}, ui: {} },
+      names: { active: () => null },
+      activity: null,
+      router: {},
+      stateOf: () => "stopped",
+      peers: { list: () => [] },
+    } as unknown as Parameters<typeof apiEventsResponse>[0];
+    const bus = createBroadcast<ObserveEvent>();
+    const res = apiEventsResponse(ctx, bus, new Request("http://x/api/events"));
+    // Nobody reads: more than the stream holds, so the events subscriber waits for room.
+    for (let i = 0; i < 100; i++) bus.publish({ type: "ttl-unload", model: `m${i}`, at: i });
+    // The broadcast delivers on a 0 ms timer: let that turn run (an ordering step, not a wait for time).
+    const timerTurn = () => new Promise((r) => setTimeout(r, 0));
+    await timerTurn();
+    await timerTurn();
+    // The log follower sends while the events subscriber waits.
+    proxyLog.write("one log line\n");
+    await timerTurn();
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    let published = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (!published && text.includes("m99")) {
+        bus.publish({ type: "ttl-unload", model: "AFTER", at: 1 });
+        published = true;
+      }
+      if (text.includes("AFTER")) break;
+    }
+    await reader.cancel();
+    expect(text).toContain("one log line");
+    expect(text).toContain("AFTER");
+  });
+});
