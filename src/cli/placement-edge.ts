@@ -6,6 +6,7 @@
  */
 import { isAbsolute, join } from "node:path";
 import type { Config, ModelConfig } from "../config/types.ts";
+import { sameValue } from "../config/diff.ts";
 import { formatSize } from "../config/size.ts";
 import type { Logger } from "../log/types.ts";
 import { describeDevice } from "../placement/describe-device.ts";
@@ -174,14 +175,15 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
     },
     async prepareReload(next) {
       const prev = config;
+      // What a model's figures come from: its command (the state file, the GGUF path), env and memory:.
       const changed = Object.values(next.models).filter((m) => {
         const was = prev.models[m.id];
-        return !was || !sameArgv(was.cmd, m.cmd) || JSON.stringify(was.memory) !== JSON.stringify(m.memory) || JSON.stringify(was.env) !== JSON.stringify(m.env);
+        return !was || !sameValue(was.cmd, m.cmd) || !sameValue(was.memory, m.memory) || !sameValue(was.env, m.env);
       });
       const seeds = await Promise.all(
         changed.map(async (m) => {
           const apply = await seed(m);
-          const cmdChanged = !prev.models[m.id] || !sameArgv(prev.models[m.id]!.cmd, m.cmd);
+          const cmdChanged = !sameValue(prev.models[m.id]?.cmd, m.cmd);
           return () => {
             // A new command is a new process: what the old one measured does not carry over.
             if (cmdChanged) ledger.forget(m.id);
@@ -189,7 +191,7 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
           };
         }),
       );
-      if (JSON.stringify(prev.routing.fit) !== JSON.stringify(next.routing.fit)) {
+      if (!sameValue(prev.routing.fit, next.routing.fit)) {
         log.warn("fit: devices, reserves and the state file are read at start; the change takes effect at the next start");
       }
       return () => {
@@ -198,8 +200,4 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
       };
     },
   };
-}
-
-function sameArgv(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -287,6 +287,9 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
   return { globalMacros, modelMacros, ports, defaultedProxy };
 }
 
+/** Where `${GPU}` may stand: a model's cmd and its env values. */
+const isGpuPlace = (path: PathSeg[]): boolean => path[0] === "models" && (path[2] === "cmd" || path[2] === "env") && path.length <= 4;
+
 function leftoverMessage(name: string, path: PathSeg[]): string {
   if (name === "PORT") {
     return path[0] === "models"
@@ -295,7 +298,7 @@ function leftoverMessage(name: string, path: PathSeg[]): string {
   }
   if (name === "MODEL_ID") return "${MODEL_ID} is only available inside a model";
   if (name === "PID") return "${PID} is only available in cmdStop";
-  if (name === "GPU") return "${GPU} is only available in a model's cmd and env";
+  if (name === "GPU") return isGpuPlace(path) ? "${GPU} is only available with routing.router.use: fit (it is the GPUs that router placed the model on)" : "${GPU} is only available in a model's cmd and env";
   return `unknown macro \${${name}}`;
 }
 
@@ -304,10 +307,10 @@ function reportLeftovers(v: RawValue, path: PathSeg[], fit: boolean, report: Rep
   if (typeof v === "string") {
     const allowPid = path.length === 3 && path[0] === "models" && path[2] === "cmdStop";
     // ${GPU}: the GPU indices the fit router placed the model on, replaced when it starts.
-    const gpuPlace = path[0] === "models" && (path[2] === "cmd" || path[2] === "env") && path.length <= 4;
+    const allowGpu = fit && isGpuPlace(path);
     const names = new Set<string>();
-    for (const m of v.matchAll(USE)) if (!(allowPid && m[1] === "PID") && !(gpuPlace && fit && m[1] === "GPU")) names.add(m[1]);
-    if (names.size > 0) report(path, [...names].map((n) => (n === "GPU" && gpuPlace ? "${GPU} is only available with routing.router.use: fit (it is the GPUs that router placed the model on)" : leftoverMessage(n, path))).join("; "));
+    for (const m of v.matchAll(USE)) if (!(allowPid && m[1] === "PID") && !(allowGpu && m[1] === "GPU")) names.add(m[1]);
+    if (names.size > 0) report(path, [...names].map((n) => leftoverMessage(n, path)).join("; "));
     for (const m of v.matchAll(ENV_USE)) report(path, `environment variable ${m[1]} is not set`);
     return;
   }

@@ -17,6 +17,12 @@ export const HOP_BY_HOP: readonly string[] = [
   "upgrade",
 ];
 
+/** Whether the body these headers describe is compressed (a `content-encoding` other than identity). */
+export function isCompressed(headers: Headers): boolean {
+  const ce = headers.get("content-encoding")?.trim().toLowerCase() ?? "";
+  return ce !== "" && ce !== "identity";
+}
+
 /** A copy of `headers` without hop-by-hop headers, including those the `Connection` header lists. */
 export function stripHopByHop(headers: Headers): Headers {
   const out = new Headers(headers);

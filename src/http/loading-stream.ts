@@ -10,6 +10,7 @@
 import { RouteError, type Grant, type Router, type WaitUpdate } from "../router/types.ts";
 import { sseBytes, sseEvent } from "../sse/encode.ts";
 import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
+import { isCompressed } from "./hop-by-hop.ts";
 
 /** Inputs of one loading stream. */
 export interface LoadingStreamOptions {
@@ -101,12 +102,6 @@ async function errorOf(res: Response, limit = 64 * 1024): Promise<ErrorOf> {
     // not JSON
   }
   return { message: text.trim() || `upstream answered ${res.status}` };
-}
-
-/** Whether a response's body is compressed (a content-encoding other than identity). */
-function encoded(res: Response): boolean {
-  const ce = res.headers.get("content-encoding");
-  return ce !== null && ce.trim() !== "" && ce.trim().toLowerCase() !== "identity";
 }
 
 /** Build the 200 event-stream response for a request that is waiting for its model. */
@@ -215,7 +210,7 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
       } else if (!ct.includes("text/event-stream")) {
         res.body.cancel().catch(() => {});
         finish(sseErrorBytes(`upstream answered ${ct || "no content type"} instead of an event stream`, { status: 502 }));
-      } else if (encoded(res)) {
+      } else if (isCompressed(res.headers)) {
         res.body.cancel().catch(() => {});
         finish(sseErrorBytes(`upstream answered a ${res.headers.get("content-encoding")}-compressed event stream though asked for identity; it cannot follow the loading progress`, { status: 502 }));
       } else {

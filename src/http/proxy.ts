@@ -11,7 +11,7 @@ import type { Logger } from "../log/types.ts";
 import type { Grant } from "../router/types.ts";
 import { RouteError } from "../router/types.ts";
 import { errorResponse, routeErrorStatus } from "./errors.ts";
-import { stripHopByHop } from "./hop-by-hop.ts";
+import { isCompressed, stripHopByHop } from "./hop-by-hop.ts";
 import { trackBody } from "./track-body.ts";
 
 /** Bodies up to this size with a declared length (not event streams) are read whole and handed over as bytes. */
@@ -326,8 +326,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
         const outHeaders = stripHopByHop(res.headers);
         const isSse = (res.headers.get("content-type") ?? "").toLowerCase().includes("text/event-stream");
         // A compressed event stream cannot take an injected plain event: its cut is a transport error.
-        const contentEncoding = res.headers.get("content-encoding")?.trim().toLowerCase() ?? "";
-        const inBand = isSse && (contentEncoding === "" || contentEncoding === "identity");
+        const inBand = isSse && !isCompressed(res.headers);
         // Tell nginx-style intermediaries not to buffer event streams (llama-swap #236).
         if (isSse) outHeaders.set("x-accel-buffering", "no");
         const init2 = { status: res.status, statusText: res.statusText, headers: outHeaders };

@@ -119,8 +119,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
     if (spawned && proc === spawned) {
       if (m.cmdStop.length > 0) await stopInternal(FAILED_START_STOP_MS, false);
       else await stopInternal(0, true);
-    }
-    else if (state === "starting") transition("stopped");
+    } else if (state === "starting") transition("stopped");
     throw e;
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { stripHopByHop } from "../../src/http/hop-by-hop.ts";
+import { isCompressed, stripHopByHop } from "../../src/http/hop-by-hop.ts";
 
 describe("stripHopByHop", () => {
   test("drops the fixed list and whatever Connection names, keeps the rest, leaves the input alone", () => {
@@ -19,5 +19,15 @@ describe("stripHopByHop", () => {
     const out = stripHopByHop(h);
     expect([...out.keys()].sort()).toEqual(["content-encoding", "content-type"]);
     expect(h.get("x-custom")).toBe("1");
+  });
+});
+
+describe("isCompressed", () => {
+  test("a content-encoding other than identity, whatever its case and spaces", () => {
+    expect(isCompressed(new Headers({ "content-encoding": "gzip" }))).toBe(true);
+    expect(isCompressed(new Headers({ "content-encoding": " BR " }))).toBe(true);
+    expect(isCompressed(new Headers({ "content-encoding": "Identity" }))).toBe(false);
+    expect(isCompressed(new Headers({ "content-encoding": "" }))).toBe(false);
+    expect(isCompressed(new Headers())).toBe(false);
   });
 });
