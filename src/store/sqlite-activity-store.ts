@@ -2,7 +2,7 @@
  * The persistent activity store (llama-swap's `store.path`): the ActivityStore port over a SQLite
  * file through `bun:sqlite`. An edge like cli/: the core never imports it, serve.ts opens it.
  *
- * - One writer (this process): WAL journal, `synchronous=NORMAL` (a commit survives a crash of the
+ * - One writer (this process, held by an OS lock on `<path>-lock`; a second process is refused): WAL journal, `synchronous=NORMAL` (a commit survives a crash of the
  *   process, kill -9 included; only a crash of the OS can lose the last commits), a busy timeout.
  * - `add()` only appends to an in-memory batch. A timer (`batchMs`) or the batch size (`batchSize`,
  *   on the next turn of the event loop) writes the batch in ONE transaction with one prepared
@@ -339,11 +339,10 @@ function pathProblem(path: string): string | null {
 }
 
 /**
- * Bring a database to the newest schema of `migrations` (each step in its own transaction).
- * Refuses a file from a newer version, and a file that has tables but no switchyard schema.
- * Returns the version the file had. Throws an Error with the reason.
+ * Why the file cannot be a switchyard store (another program's, a newer switchyard's), read
+ * without writing anything; the file's schema version when it can. Throws an Error with the reason.
  */
-export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+function checkOwner(db: Database, migrations: readonly Migration[]): number {
   const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
   const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
   if (appId !== 0 && appId !== APPLICATION_ID) {
@@ -361,16 +360,32 @@ export function migrate(db: Database, migrations: readonly Migration[] = MIGRATI
       throw new Error(`the file has tables (${tables.join(", ")}) but no switchyard schema (another program's database, or llama-swap's store?); use another path`);
     }
   }
-  for (let v = version; v < migrations.length; v++) {
-    const step = migrations[v]!;
-    db.transaction(() => {
-      step.up(db);
-      // Pragmas take no parameters; v is a number from this code, not input.
-      db.run(`PRAGMA user_version = ${v + 1}`);
-      db.run(`PRAGMA application_id = ${APPLICATION_ID}`);
-    })();
-  }
   return version;
+}
+
+/**
+ * Bring a database to the newest schema of `migrations`, all steps in one IMMEDIATE transaction
+ * whose checks read the version inside it: a second process opening the same file at the same
+ * moment waits, then finds nothing to do (deferred steps both ran the same CREATE). Refuses a file
+ * from a newer version, and a file that has tables but no switchyard schema. Returns the version
+ * the file had. Throws an Error with the reason; a failed step leaves the file as it was.
+ */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  // Up to date: no write lock asked for (another connection may hold it for a while).
+  const seen = checkOwner(db, migrations);
+  if (seen === migrations.length) return seen;
+  return db
+    .transaction(() => {
+      const version = checkOwner(db, migrations);
+      for (let v = version; v < migrations.length; v++) {
+        migrations[v]!.up(db);
+        // Pragmas take no parameters; v is a number from this code, not input.
+        db.run(`PRAGMA user_version = ${v + 1}`);
+        db.run(`PRAGMA application_id = ${APPLICATION_ID}`);
+      }
+      return version;
+    })
+    .immediate();
 }
 
 /** A histogram from n sorted values (at(rank)), their max, and the bins for a min and binSize. */
@@ -425,20 +440,25 @@ function binEdges(min: number, binSize: number, binOf: (v: number) => number): n
 export function openSqliteActivityStore(opts: SqliteActivityStoreOptions): ActivityStore {
   const problem = pathProblem(opts.path);
   if (problem !== null) throw new ActivityStoreOpenError(opts.path, problem);
+  // One writer per file: ids are numbered from the file's last id once, at open, so a second
+  // process on the same file would collide with the first and lose records.
+  const lock = lockStore(opts.path);
   let db: Database;
   try {
     db = new Database(opts.path, { create: true, readwrite: true, strict: true });
   } catch (err) {
+    lock.release(true);
     throw new ActivityStoreOpenError(opts.path, (err as { code?: unknown }).code === "SQLITE_CANTOPEN" ? `${messageOf(err)}${osReason(opts.path)}` : messageOf(err));
   }
   try {
-    return createStore(db, opts);
+    return createStore(db, opts, lock);
   } catch (err) {
     try {
       db.close(true);
     } catch {
       // Already failing: the first error is the one to report.
     }
+    lock.release(true);
     const msg = messageOf(err);
     const code = (err as { code?: string }).code;
     const reason =
@@ -447,7 +467,68 @@ export function openSqliteActivityStore(opts: SqliteActivityStoreOptions): Activ
   }
 }
 
-function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivityStore {
+/** The lock file beside a store: `<path>-lock`, as SQLite names its `-wal` and `-shm`. */
+export function lockPathOf(path: string): string {
+  return `${path}-lock`;
+}
+
+/** A held store lock. */
+interface StoreLock {
+  /** Let the next process have the file (and remove the lock file if this open made it and failed). */
+  release(failed?: boolean): void;
+}
+
+/**
+ * Take the store's lock for the life of the process: an exclusive SQLite lock on `<path>-lock`,
+ * held in an open transaction. SQLite's locks are the OS's file locks, so a crash or kill -9 frees
+ * it at once, with no stale pid file to clear by hand; and the store file itself stays readable by
+ * the sqlite3 shell while switchyard runs (an exclusive locking mode on it would not).
+ */
+function lockStore(path: string): StoreLock {
+  const lockPath = lockPathOf(path);
+  const existed = existsSync(lockPath);
+  let lock: Database;
+  try {
+    lock = new Database(lockPath, { create: true, readwrite: true });
+  } catch (err) {
+    // The lock file is made where the database and its -wal are: the same reason stops all three.
+    const cantOpen = (err as { code?: unknown }).code === "SQLITE_CANTOPEN";
+    throw new ActivityStoreOpenError(path, cantOpen ? `${messageOf(err)}${osReason(lockPath)}` : `cannot create its lock file ${lockPath}: ${messageOf(err)}`);
+  }
+  try {
+    lock.run("PRAGMA busy_timeout = 0");
+    lock.run("PRAGMA locking_mode = EXCLUSIVE");
+    lock.run("BEGIN EXCLUSIVE");
+  } catch (err) {
+    lock.close();
+    const busy = (err as { code?: unknown }).code === "SQLITE_BUSY";
+    throw new ActivityStoreOpenError(
+      path,
+      busy ? `another switchyard process is using it (its lock ${lockPath} is held); give each switchyard its own store.path` : `cannot lock ${lockPath}: ${messageOf(err)}`,
+    );
+  }
+  let held = true;
+  return {
+    release(failed = false) {
+      if (!held) return;
+      held = false;
+      try {
+        lock.close();
+      } catch {
+        // The OS frees the lock with the file handle in any case.
+      }
+      if (failed && !existed) {
+        try {
+          unlinkSync(lockPath);
+        } catch {
+          // Only tidiness.
+        }
+      }
+    },
+  };
+}
+
+function createStore(db: Database, opts: SqliteActivityStoreOptions, lock: StoreLock): ActivityStore {
   const maxRecords = Math.max(1, opts.maxRecords ?? DEFAULT_MAX_RECORDS);
   const maxAgeMs = (opts.maxAgeDays ?? DEFAULT_MAX_AGE_DAYS) * DAY_MS;
   const batchMs = Math.max(0, opts.batchMs ?? DEFAULT_BATCH_MS);
@@ -456,7 +537,9 @@ function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivitySt
   const onError = opts.onError ?? ((err: unknown) => console.error(`switchyard: activity store: ${messageOf(err)}`));
 
   db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS))}`);
-  // The first statement that reads the file: a file that is not a database fails here.
+  // The first statements that read the file: a file that is not a database fails here. Another
+  // program's database is refused before anything changes it (the WAL switch below is permanent).
+  checkOwner(db, MIGRATIONS);
   const mode = (db.query("PRAGMA journal_mode = WAL").get() as { journal_mode: string }).journal_mode;
   if (mode.toLowerCase() !== "wal") throw new Error(`cannot use the WAL journal (SQLite kept ${mode})`);
   db.run("PRAGMA synchronous = NORMAL");
@@ -487,7 +570,7 @@ function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivitySt
     }
     return { stored, refused, duplicates };
   });
-  const trimOldest = db.prepare("DELETE FROM activity WHERE id IN (SELECT id FROM activity ORDER BY id LIMIT ?)");
+  const trimBeyond = db.prepare("DELETE FROM activity WHERE id <= (SELECT id FROM activity ORDER BY id DESC LIMIT 1 OFFSET ?)");
   const trimBefore = db.prepare("DELETE FROM activity WHERE ts_ms < ?");
   const countRows = db.prepare("SELECT COUNT(*) AS n FROM activity");
   const sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'activity'");
@@ -514,7 +597,13 @@ function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivitySt
       lastAgeSweep = t;
       rows -= trimBefore.run(t - maxAgeMs).changes;
     }
-    if (rows > maxRecords) rows -= trimOldest.run(rows - maxRecords).changes;
+    if (rows > maxRecords) {
+      // By rank, not by the count kept here: rows deleted behind this process's back (a prune in
+      // the sqlite3 shell) leave the count too high, and must not cost the records that should stay.
+      const excess = rows - maxRecords;
+      const removed = trimBeyond.run(maxRecords).changes;
+      rows = removed === excess ? rows - removed : (countRows.get() as { n: number }).n;
+    }
   };
 
   const schedule = (ms: number): void => {
@@ -640,8 +729,14 @@ function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivitySt
     return { prompt_histogram: of(0), gen_histogram: of(1) };
   };
 
-  // A smaller maxRecords or maxAgeDays than last time applies at once.
-  retain();
+  // A smaller maxRecords or maxAgeDays than last time applies at once. A write lock another
+  // connection holds (a backup, a sqlite3 session) must not stop the start: the next flush tries again.
+  try {
+    retain();
+  } catch (err) {
+    lastAgeSweep = -Infinity;
+    onError(err);
+  }
 
   return {
     add(record) {
@@ -714,6 +809,8 @@ function createStore(db: Database, opts: SqliteActivityStoreOptions): ActivitySt
       } catch (err) {
         onError(err);
       }
+      // After the file is closed: the next process finds it checkpointed.
+      lock.release();
     },
   };
 }

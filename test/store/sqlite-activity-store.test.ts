@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import fc from "fast-check";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ActivityOutcome, ActivityRecord } from "../../src/observe/activity.ts";
@@ -313,6 +313,24 @@ describe("sqlite activity store: retention", () => {
     expect(again.lastId()).toBe(25);
   });
 
+  test("by count, after rows were deleted behind its back (a prune in the sqlite3 shell): it still keeps maxRecords", () => {
+    const path = join(dir(), "activity.db");
+    const s = open({ path, maxRecords: 10 });
+    const rs = records(30);
+    for (const r of rs.slice(0, 10)) s.add(r);
+    s.flush();
+    const shell = new Database(path);
+    shell.run("DELETE FROM activity WHERE id <= 5");
+    shell.close();
+    for (const r of rs.slice(10, 13)) s.add(r);
+    s.flush();
+    // 5 left + 3 new: under the limit, nothing goes.
+    expect(s.query(parseActivityQuery(new URLSearchParams("limit=999&order=asc"))).data.map((r) => r.id)).toEqual([6, 7, 8, 9, 10, 11, 12, 13]);
+    for (const r of rs.slice(13, 20)) s.add(r);
+    s.flush();
+    expect(s.query(parseActivityQuery(new URLSearchParams("limit=999&order=asc"))).data.map((r) => r.id)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+  });
+
   test("by age (the injected clock): at open and after flushes, at most once a minute", () => {
     const path = join(dir(), "activity.db");
     let now = T0;
@@ -388,6 +406,52 @@ describe("sqlite activity store: reopening and the schema", () => {
     db.close();
   });
 
+  test("a second connection migrating at the same moment waits for the first, then finds nothing to do", () => {
+    const path = join(dir(), "race.db");
+    const second = new Database(path);
+    second.run("PRAGMA busy_timeout = 0");
+    let during: unknown = null;
+    // The second connection tries while the first is inside its step (as two processes starting at once would).
+    const v1: Migration = {
+      name: "v1",
+      up(db) {
+        try {
+          migrate(second, [v1]);
+        } catch (err) {
+          during = err;
+        }
+        db.run("CREATE TABLE t (id INTEGER PRIMARY KEY)");
+      },
+    };
+    const first = new Database(path);
+    expect(migrate(first, [v1])).toBe(0);
+    // It could not start (it would have waited, with a busy timeout): no second CREATE ran under the first.
+    expect((during as { code?: string } | null)?.code).toBe("SQLITE_BUSY");
+    expect(migrate(second, [v1])).toBe(1);
+    expect(second.query("PRAGMA user_version").get()).toEqual({ user_version: 1 });
+    first.close();
+    second.close();
+  });
+
+  test("a write lock held at open (a backup, a sqlite3 session) does not stop the start; the age sweep runs at the next flush", () => {
+    const path = join(dir(), "activity.db");
+    const day = 86_400_000;
+    const old = { ...records(1)[0]!, id: 1, timestamp: new Date(T0 - 40 * day).toISOString() };
+    const first = open({ path, maxAgeDays: Infinity });
+    first.add(old);
+    first.close();
+    const other = new Database(path);
+    other.run("BEGIN IMMEDIATE");
+    const errs: unknown[] = [];
+    const s = openSqliteActivityStore({ path, maxAgeDays: 30, busyTimeoutMs: 0, now: () => T0, onError: (e) => void errs.push(e) });
+    opened.push(s);
+    expect(errs.map(String)).toEqual([expect.stringMatching(/locked|busy/i)]);
+    other.run("COMMIT");
+    other.close();
+    s.flush();
+    expect(s.query(parseActivityQuery(new URLSearchParams(""))).total).toBe(0);
+  });
+
   test("a file from a newer switchyard is refused with the path and the reason", () => {
     const path = join(dir(), "future.db");
     open({ path }).close();
@@ -404,11 +468,70 @@ describe("sqlite activity store: reopening and the schema", () => {
     db.run("CREATE TABLE activity (id INTEGER PRIMARY KEY AUTOINCREMENT, ts_created INTEGER NOT NULL)");
     db.close();
     expect(() => openSqliteActivityStore({ path })).toThrow(/the file has tables \(activity, goose_db_version\) but no switchyard schema/);
+    // Not changed: still in its rollback journal (a WAL switch is permanent), nothing made beside it.
+    const header = readFileSync(path).subarray(18, 20);
+    expect([...header]).toEqual([1, 1]);
+    expect(existsSync(`${path}-wal`)).toBe(false);
+    expect(existsSync(`${path}-lock`)).toBe(false);
     const other = join(dir(), "other.db");
     const db2 = new Database(other);
     db2.run("PRAGMA application_id = 1234");
     db2.close();
     expect(() => openSqliteActivityStore({ path: other })).toThrow("the file belongs to another program (application_id 1234)");
+  });
+});
+
+describe("sqlite activity store: one writer per file", () => {
+  const storeModule = join(import.meta.dir, "../../src/store/sqlite-activity-store.ts");
+  /** A child process that opens the store at `path`, says so on stdout, and holds it until its stdin closes (or it is killed). */
+  const holder = async (path: string) => {
+    const code = `import { openSqliteActivityStore } from ${JSON.stringify(storeModule)};
+      const s = openSqliteActivityStore({ path: ${JSON.stringify(path)} });
+      console.log("opened");
+      for await (const _ of Bun.stdin.stream()) {}
+      s.close();`;
+    const child = Bun.spawn([process.execPath, "-e", code], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const reader = child.stdout.getReader();
+    let out = "";
+    while (!out.includes("opened")) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the holder exited: ${await new Response(child.stderr).text()}`);
+      out += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    return child;
+  };
+
+  test("a second process on the same file is refused at open, and can open once the first has closed it", async () => {
+    const path = join(dir(), "activity.db");
+    const child = await holder(path);
+    expect(() => openSqliteActivityStore({ path })).toThrow(
+      `cannot open the activity store "${path}": another switchyard process is using it (its lock ${path}-lock is held); give each switchyard its own store.path`,
+    );
+    child.stdin.end();
+    expect(await child.exited).toBe(0);
+    const s = open({ path });
+    s.add(records(1)[0]!);
+    s.flush();
+    expect(s.query(parseActivityQuery(new URLSearchParams(""))).total).toBe(1);
+    // ... and in one process, a second open of a file already open.
+    expect(() => openSqliteActivityStore({ path })).toThrow("another switchyard process is using it");
+  });
+
+  test("a holder killed with SIGKILL leaves no stale lock", async () => {
+    const path = join(dir(), "activity.db");
+    const child = await holder(path);
+    child.kill("SIGKILL");
+    await child.exited;
+    const s = open({ path });
+    expect(s.lastId()).toBe(0);
+  });
+
+  test("a file that is not opened leaves no lock file behind", () => {
+    const d = dir();
+    writeFileSync(join(d, "junk.db"), "not a database, not even close to one, but long enough to have a header".repeat(10));
+    expect(() => openSqliteActivityStore({ path: join(d, "junk.db") })).toThrow("not a SQLite database");
+    expect(readdirSync(d)).toEqual(["junk.db"]);
   });
 });
 
