@@ -12,7 +12,7 @@
  */
 import type { MemoryStatus } from "../placement/memory-status.ts";
 import type { ActivityRecord } from "./activity.ts";
-import type { ObserveEvent } from "./events.ts";
+import type { ObserveEvent, SwapReason } from "./events.ts";
 import { CONTENT_TYPE, createRegistry } from "./metrics-registry.ts";
 
 /** A model's routing counters as the router reports them. */
@@ -56,6 +56,10 @@ export interface SwitchyardMetrics {
 
 const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 const LOAD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
+const SWAP_REASONS: readonly SwapReason[] = ["cold-start", "evict"];
+const DRAIN_CAUSES: readonly Extract<ObserveEvent, { type: "drain-start" }>["cause"][] = ["evict", "unload", "reload", "shutdown"];
+/** The router's refusals a configured model can meet (its RouteErrorKinds; an unknown name's model_not_found is not one). */
+const REFUSALS: readonly string[] = ["concurrency_limit", "start_failed", "health_timeout", "unloaded", "model_removed", "shutting_down", "does_not_fit"];
 const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 
 /** Create the metrics over their scrape-time sources. */
@@ -127,9 +131,28 @@ export function createMetrics(src: MetricsSources): SwitchyardMetrics {
     if (r.usage.completionTokens) completionTokens.labels({ model: r.model }).inc(r.usage.completionTokens);
   }
 
+  /**
+   * Every local model's counters and histograms exist at 0 from its first scrape, not from its
+   * first event: Prometheus' rate() and increase() see no step from "absent" to 1, so a model's
+   * first crash, swap or load (often its only one) would never show on a dashboard.
+   */
+  const seeded = new Set<string>();
+  function seed(model: string): void {
+    seeded.add(model);
+    requests.labels({ model, status: 200, outcome: "ok" });
+    for (const h of [queueWait, loadTime, ttft]) h.labels({ model });
+    for (const c of [loadFailures, severed, cancelled, crashes, ttlUnloads, promptTokens, completionTokens]) c.labels({ model });
+    for (const reason of SWAP_REASONS) swaps.labels({ model, reason });
+    for (const cause of DRAIN_CAUSES) drains.labels({ model, cause });
+    for (const reason of REFUSALS) refused.labels({ model, reason });
+  }
+
   return {
     contentType: CONTENT_TYPE,
-    render: () => reg.render(),
+    render() {
+      for (const m of src.models()) if (!seeded.has(m.model)) seed(m.model);
+      return reg.render();
+    },
     observe(ev) {
       switch (ev.type) {
         case "request":

@@ -4,7 +4,8 @@
  * given a `model` label, families merged across models so each has one HELP and one TYPE line,
  * then `switchyard_upstream_metrics_up{model}` saying which backends answered this scrape.
  * A backend's own `model` label is kept as `exported_model` (Prometheus' rule for clashing
- * labels); a family switchyard exports itself is left out, so the output stays valid.
+ * labels, `exported_exported_model` when that is taken too; the labels are read outside quoted
+ * values); a family switchyard exports itself is left out, so the output stays valid.
  * Text in, text out (web-standard).
  */
 
@@ -40,11 +41,42 @@ function labelValue(v: string): string {
 /** A sample's value and optional timestamp, as the exposition format writes them. */
 const VALUE = /^[ \t]+([-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|NaN))(?:[ \t]+-?[0-9]+)?[ \t]*$/;
 
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * A label block's pairs (name and the value's text with its quotes), read outside quoted values:
+ * a value may hold `,`, `=` and `}`. Null when malformed.
+ */
+function labelPairs(block: string): [string, string][] | null {
+  const pairs: [string, string][] = [];
+  let i = 0;
+  for (;;) {
+    while (block[i] === " " || block[i] === "\t") i++;
+    if (i >= block.length) return pairs;
+    const eq = block.indexOf("=", i);
+    if (eq < 0) return null;
+    const name = block.slice(i, eq).trim();
+    if (!LABEL_NAME.test(name)) return null;
+    i = eq + 1;
+    while (block[i] === " " || block[i] === "\t") i++;
+    if (block[i] !== '"') return null;
+    let j = i + 1;
+    for (; j < block.length && block[j] !== '"'; j++) if (block[j] === "\\") j++;
+    if (j >= block.length) return null;
+    pairs.push([name, block.slice(i, j + 1)]);
+    i = j + 1;
+    while (block[i] === " " || block[i] === "\t") i++;
+    if (i >= block.length) return pairs;
+    if (block[i] !== ",") return null;
+    i++;
+  }
+}
+
 /** `sample` (name, optional labels, value, optional timestamp) with model="…" as its first label; null when malformed. */
 export function withModelLabel(sample: string, model: string): string | null {
   const name = NAME.exec(sample)?.[0];
   if (!name) return null;
-  let labels = "";
+  let pairs: [string, string][] = [];
   let rest = sample.slice(name.length);
   if (rest.startsWith("{")) {
     // The closing brace outside quoted values.
@@ -56,14 +88,23 @@ export function withModelLabel(sample: string, model: string): string | null {
       else if (c === "}" && !quoted) break;
     }
     if (i >= rest.length) return null;
-    labels = rest.slice(1, i).trim().replace(/,$/, "");
+    const read = labelPairs(rest.slice(1, i));
+    if (read === null) return null;
+    pairs = read;
     rest = rest.slice(i + 1);
   }
   if (!VALUE.test(rest)) return null;
-  const ours = `model="${labelValue(model)}"`;
-  // A backend's own model label would clash with ours: it becomes exported_model.
-  const theirs = labels.replace(/(^|,)\s*model\s*=/, "$1exported_model=");
-  return `${name}{${theirs === "" ? ours : `${ours},${theirs}`}}${rest}`;
+  // A backend's own model label would clash with ours: it becomes exported_model, or
+  // exported_exported_model when that is taken too (Prometheus' rule for clashing labels).
+  const names = new Set(pairs.map(([n]) => n));
+  if (names.size !== pairs.length) return null;
+  let renamed = "model";
+  if (names.has("model")) {
+    do renamed = `exported_${renamed}`;
+    while (names.has(renamed));
+  }
+  const labels = [`model="${labelValue(model)}"`, ...pairs.map(([n, v]) => `${n === "model" ? renamed : n}=${v}`)];
+  return `${name}{${labels.join(",")}}${rest}`;
 }
 
 /**

@@ -67,6 +67,34 @@ describe("metrics", () => {
     }
   });
 
+  test("every configured model's counters and histograms are there at 0 before their first event (rate() cannot see a series appear at 1)", () => {
+    const { m, now } = setup();
+    const before = m.render();
+    for (const line of [
+      'switchyard_crashes_total{model="a"} 0',
+      'switchyard_load_failures_total{model="b"} 0',
+      'switchyard_ttl_unloads_total{model="a"} 0',
+      'switchyard_severed_requests_total{model="a"} 0',
+      'switchyard_cancelled_requests_total{model="b"} 0',
+      'switchyard_swaps_total{model="a",reason="cold-start"} 0',
+      'switchyard_swaps_total{model="a",reason="evict"} 0',
+      'switchyard_drains_total{model="b",cause="unload"} 0',
+      'switchyard_refused_requests_total{model="a",reason="concurrency_limit"} 0',
+      'switchyard_requests_total{model="a",status="200",outcome="ok"} 0',
+      'switchyard_load_seconds_count{model="a"} 0',
+      'switchyard_load_seconds_bucket{model="a",le="+Inf"} 0',
+      'switchyard_queue_wait_seconds_count{model="b"} 0',
+      'switchyard_time_to_first_token_seconds_count{model="b"} 0',
+      'switchyard_prompt_tokens_total{model="a"} 0',
+      'switchyard_completion_tokens_total{model="b"} 0',
+    ]) {
+      expect(before).toContain(`${line}\n`);
+    }
+    // The first event then moves the series that was already there.
+    m.observe({ type: "crash", model: "a", exitCode: 1, signal: null, at: now() });
+    expect(m.render()).toContain('switchyard_crashes_total{model="a"} 1\n');
+  });
+
   const withPromtool = promtool ? test : process.env.CI ? test : test.skip;
   if (!promtool && !process.env.CI) console.log("metrics: skipping the promtool check (promtool missing: apt-get install prometheus)");
   withPromtool("the exposition passes promtool (its only complaint: the ':' in vLLM's names)", () => {

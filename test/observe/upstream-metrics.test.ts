@@ -76,6 +76,19 @@ not a sample line
     expect(withModelLabel("m 1", "a")).toBe('m{model="a"} 1');
     expect(withModelLabel('m{x="1"} 1', "a")).toBe('m{model="a",x="1"} 1');
     expect(withModelLabel("m", "a")).toBeNull();
+    expect(withModelLabel('m{x="1",} 1', "a")).toBe('m{model="a",x="1"} 1');
+    // Malformed label blocks are dropped rather than passed on to break the whole scrape.
+    expect(withModelLabel('m{x=1} 1', "a")).toBeNull();
+    expect(withModelLabel('m{x="1",x="2"} 1', "a")).toBeNull();
+  });
+
+  test("a label value that reads like a label (`,model=`) is not renamed; the real model label is, past an exported_model already there", () => {
+    const line = 'app_info{args="--host 0.0.0.0,model=/m/q.gguf",model="qwen2.5-7b"} 1';
+    expect(withModelLabel(line, "qwen")).toBe('app_info{model="qwen",args="--host 0.0.0.0,model=/m/q.gguf",exported_model="qwen2.5-7b"} 1');
+    expect(withModelLabel('x{exported_model="a",model="b"} 1', "m")).toBe('x{model="m",exported_model="a",exported_exported_model="b"} 1');
+    expect(withModelLabel('x{ model = "b" , y="}" } 1', "m")).toBe('x{model="m",exported_model="b",y="}"} 1');
+    const text = relabelUpstreamMetrics([{ model: "qwen", text: `# HELP app_info Build.\n# TYPE app_info gauge\n${line}\n` }], new Set());
+    expect(promtool(text)).toEqual([]);
     expect(familyNames("# TYPE a counter\na 1\n# TYPE b:c gauge\n")).toEqual(new Set(["a", "b:c"]));
     expect(relabelUpstreamMetrics([], new Set())).toBe("");
   });
