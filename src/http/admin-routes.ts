@@ -38,7 +38,8 @@ export interface AdminRoutes {
   unloadModel(name: string): Promise<Response>;
   /** POST /api/models/load/<model> (switchyard): load it through the router, answer once ready. */
   loadModel(name: string, request: Request): Promise<Response>;
-  logs(): Response;
+  /** GET /logs: the history as text; a browser is sent to the UI. */
+  logs(request?: Request): Response;
   /** `which`: "" (combined), "proxy", "upstream" or a model ID or alias. */
   logStream(which: string, request: Request): Response;
   version(): Response;
@@ -88,7 +89,9 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
         const state = ctx.process(m.id)?.state ?? s?.state ?? "stopped";
         const inFlight = s?.inFlight ?? 0;
         const queued = s?.queued ?? 0;
-        if ((state === "stopped" || state === "shutdown") && inFlight === 0 && queued === 0) continue;
+        // Loaded (or loading, or stopping) servers only, as llama-swap: a model with requests
+        // waiting but no process is not running (the queue shows in /api/events and /metrics).
+        if (state === "stopped" || state === "shutdown") continue;
         out.push({
           model: m.id,
           state,
@@ -141,7 +144,9 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
       return json({ msg: "ok", model: id, state: "ready" });
     },
 
-    logs: () => text(ctx.combinedLogs.history()),
+    // A browser (a /logs bookmark from llama-swap) is sent to the UI, as llama-swap does.
+    logs: (request) =>
+      (request?.headers.get("accept") ?? "").includes("text/html") ? new Response(null, { status: 302, headers: { location: "/ui/" } }) : text(ctx.combinedLogs.history()),
 
     logStream(which, request) {
       const noHistory = new URL(request.url).searchParams.has("no-history");

@@ -195,14 +195,17 @@ export function createApp(deps: AppDeps) {
     .get("/models", logged((r) => admin.models(r)))
     .get("/running", logged(() => admin.running()))
     .get("/unload", logged(() => admin.unloadAll("text")))
-    .post("/api/models/unload", logged(() => admin.unloadAll("json")), { parse: "none" })
+    // Why the path check: Elysia matches "/api/models/unload/" here too (a trailing slash is
+    // loose), and an empty model name from a script's unset variable must not unload everything:
+    // llama-swap answers it as the model "" (404).
+    .post("/api/models/unload", logged((r) => (new URL(r.url).pathname.endsWith("/") ? admin.unloadModel("") : admin.unloadAll("json"))), { parse: "none" })
     .post("/api/models/unload/*", logged((r) => admin.unloadModel(decoded(rest(r, "/api/models/unload/")))), {
       parse: "none",
     })
     .post("/api/models/load/*", logged((r) => admin.loadModel(decoded(rest(r, "/api/models/load/")), r)), {
       parse: "none",
     })
-    .get("/logs", logged(() => admin.logs()))
+    .get("/logs", logged((r) => admin.logs(r)))
     .get("/logs/stream", logged((r) => admin.logStream("", r)))
     .get("/logs/stream/*", logged((r) => admin.logStream(decoded(rest(r, "/logs/stream/")), r)))
     .get("/api/version", logged(() => admin.version()))
@@ -231,7 +234,18 @@ export function createApp(deps: AppDeps) {
     // Not access-logged, as llama-swap skips it: a dashboard polls it.
     .get("/api/performance", ({ request }) => negotiateError(performanceRoutes.performance(request), request.headers.get("accept")))
     .get("/api/hardware", logged(() => performanceRoutes.hardware()))
-    .get("/metrics", logged(() => activityRoutes.prometheus()))
+    // Not access-logged either, as llama-swap skips it: Prometheus scrapes it every few seconds.
+    .get("/metrics", async ({ request }) => {
+      let res: Response;
+      try {
+        res = await activityRoutes.prometheus();
+      } catch (err) {
+        res = toErrorResponse(err);
+      }
+      return negotiateError(res, request.headers.get("accept"));
+    })
+    // llama-swap sends the bare /upstream to its UI's model list (the UI opens on it).
+    .get("/upstream", () => new Response(null, { status: 302, headers: { location: "/ui/" } }))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })
     .all("/comfyui", logged(comfyUiHandler), { parse: "none" })
     .all("/comfyui/*", logged(comfyUiHandler), { parse: "none" })

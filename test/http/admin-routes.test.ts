@@ -15,6 +15,8 @@ const router = createFakeRouter({ "a-model": { baseUrl: "http://127.0.0.1:9002" 
 router.statuses = [
   { model: "b-model", state: "ready", inFlight: 2, queued: 1, drainingSince: 1_700_000_000_000 },
   { model: "a-model", state: "stopped", inFlight: 0, queued: 0, drainingSince: null },
+  // Requests wait for it, but it has no process: not running (llama-swap lists processes only).
+  { model: "org/with-slash", state: "stopped", inFlight: 0, queued: 2, drainingSince: null },
 ];
 const models = new Map([
   ["b-model", fakeSupervisor("b-model", "ready")],
@@ -108,6 +110,10 @@ describe("admin routes", () => {
     expect(slash.status).toBe(200);
     const missing = await fetch(`${app.url}/api/models/unload/nope`, { method: "POST" });
     expect(missing.status).toBe(404);
+    // An empty name (a script's unset $MODEL) is the model "", not everything.
+    const empty = await fetch(`${app.url}/api/models/unload/`, { method: "POST" });
+    expect(empty.status).toBe(404);
+    expect(((await empty.json()) as { error: { code: string } }).error.code).toBe("model_not_found");
     expect(router.unloads).toEqual([undefined, undefined, ["b-model"], ["org/with-slash"]]);
   });
 
@@ -123,6 +129,24 @@ describe("admin routes", () => {
     expect(((await failed.json()) as { error: { message: string } }).error.message).toContain("did not start");
     expect((await fetch(`${app.url}/api/models/load/nope`, { method: "POST" })).status).toBe(404);
     expect((await fetch(`${app.url}/api/models/load/a-model`)).status).toBe(405);
+  });
+
+  test("a browser asking for /logs or /upstream is sent to the UI, as llama-swap does", async () => {
+    for (const path of ["/logs", "/upstream"]) {
+      const res = await fetch(`${app.url}${path}`, { redirect: "manual", headers: { accept: "text/html,application/xhtml+xml" } });
+      expect([path, res.status, res.headers.get("location")]).toEqual([path, 302, "/ui/"]);
+    }
+    const plain = await fetch(`${app.url}/logs`, { redirect: "manual" });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get("content-type")).toStartWith("text/plain");
+  });
+
+  test("a Prometheus scrape of /metrics leaves no access-log line (llama-swap skips it too); other routes do", async () => {
+    await (await fetch(`${app.url}/metrics`)).text();
+    await (await fetch(`${app.url}/api/version`)).text();
+    const hist = logs.proxy.history();
+    expect(hist).toContain('"GET /api/version"');
+    expect(hist).not.toContain('"GET /metrics"');
   });
 
   test("GET /api/version", async () => {
