@@ -34,7 +34,7 @@ export function formatTable(rows: string[][]): string {
 function placement(config: Config): Map<string, string> {
   const out = new Map<string, string>();
   if (config.routing.matrix) {
-    for (const s of config.routing.matrix.expanded) {
+    for (const s of config.routing.matrix.compiled) {
       for (const m of s.models) {
         const names = out.get(m)?.split(",") ?? [];
         if (!names.includes(s.set)) out.set(m, [...names, s.set].join(","));

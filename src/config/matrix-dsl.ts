@@ -1,11 +1,11 @@
 /**
- * The matrix DSL (llama-swap's `matrix.sets`): compile named set expressions into the concrete model
- * sets they allow. Identifiers `[\p{L}\p{N}_.-]+` (a var or a model ID), `&` (together, binds tighter),
+ * The matrix DSL (llama-swap's `matrix.sets`): compile named set expressions into trees, and project
+ * them onto a few models to list the concrete combinations a decision needs. Identifiers `[\p{L}\p{N}_.-]+` (a var or a model ID), `&` (together, binds tighter),
  * `|` (alternatives), parentheses, `+name` (inline another set). Subset semantics are the swapper's.
  */
-import type { ExpandedSet, MatrixConfig } from "./types.ts";
+import type { CompiledMatrixSet, ExpandedSet, MatrixConfig, MatrixExpr } from "./types.ts";
 
-export type { ExpandedSet };
+export type { CompiledMatrixSet, ExpandedSet, MatrixExpr };
 
 /** A DSL error; `position` is the 0-based character index in `set`'s expression, or null. */
 export class MatrixDslError extends Error {
@@ -22,9 +22,6 @@ export class MatrixDslError extends Error {
     this.name = "MatrixDslError";
   }
 }
-
-/** Most combinations one set (or the whole matrix) may expand to. */
-export const MAX_EXPANDED_SETS = 10_000;
 
 type Token =
   | { kind: "ident" | "ref"; value: string; pos: number }
@@ -113,10 +110,13 @@ export function parseMatrixExpression(src: string, set: string): Node {
 }
 
 /**
- * Compiles the matrix into its concrete sets, in compiled order: referenced sets before the sets that
- * reference them, otherwise definition order. Identifiers resolve through `vars` first, then model IDs.
+ * Compiles the matrix, in compiled order: referenced sets before the sets that reference them,
+ * otherwise definition order. Identifiers resolve through `vars` first, then model IDs. Nothing is
+ * expanded here: like llama-swap (its internal/matrix keeps AND un-distributed over OR), ten groups
+ * of ten alternatives stay a small tree, not ten billion combinations; `projectMatrix` expands
+ * only onto the models a decision is about.
  */
-export function compileMatrix(m: Pick<MatrixConfig, "vars" | "sets">, modelIds: ReadonlySet<string>): ExpandedSet[] {
+export function compileMatrix(m: Pick<MatrixConfig, "vars" | "sets">, modelIds: ReadonlySet<string>): CompiledMatrixSet[] {
   if (m.sets.length === 0) throw new MatrixDslError("the matrix must define at least one set", "", null);
   const defs = new Map<string, { dsl: string; root: Node; refs: string[] }>();
   for (const { name, dsl } of m.sets) {
@@ -155,46 +155,62 @@ export function compileMatrix(m: Pick<MatrixConfig, "vars" | "sets">, modelIds: 
   for (const name of defs.keys()) visit(name, []);
 
   const resolve = (id: string): string => (Object.hasOwn(m.vars, id) ? m.vars[id] : id);
-  const expanded = new Map<string, string[][]>();
-  const expand = (n: Node, set: string): string[][] => {
-    if (n.kind === "leaf") return [[resolve(n.name)]];
-    if (n.kind === "ref") return expanded.get(n.name)!;
-    if (n.kind === "or") {
-      const out: string[][] = [];
-      for (const c of n.children) {
-        out.push(...expand(c, set));
-        if (out.length > MAX_EXPANDED_SETS) throw tooMany(set);
-      }
-      return out;
-    }
+  const toExpr = (n: Node): MatrixExpr =>
+    n.kind === "leaf" ? { kind: "model", id: resolve(n.name) } : n.kind === "ref" ? { kind: "ref", set: n.name } : { kind: n.kind, children: n.children.map(toExpr) };
+  const mentioned = new Map<string, string[]>();
+  const out: CompiledMatrixSet[] = [];
+  for (const name of order) {
+    const def = defs.get(name)!;
+    // Every model a set mentions is in one of its combinations: no expression is empty.
+    const models: string[] = [];
+    const add = (id: string): void => void (models.includes(id) || models.push(id));
+    const walk = (n: Node): void => {
+      if (n.kind === "leaf") add(resolve(n.name));
+      else if (n.kind === "ref") mentioned.get(n.name)!.forEach(add);
+      else n.children.forEach(walk);
+    };
+    walk(def.root);
+    mentioned.set(name, models);
+    out.push({ set: name, dsl: def.dsl, models, expr: toExpr(def.root) });
+  }
+  return out;
+}
+
+/**
+ * The matrix's combinations projected onto `universe` (each combination's models that are in it),
+ * set by set in compiled order, each set's repeats removed (the first wins), in the order full
+ * expansion would list them. A decision about a target and the running models depends only on
+ * these: a combination's cost, and what it keeps, is the same as its projection's. The work is
+ * bounded by 2^|universe| per node, however many combinations the matrix has.
+ */
+export function projectMatrix(compiled: readonly CompiledMatrixSet[], universe: readonly string[]): ExpandedSet[] {
+  const inside = new Set(universe);
+  const bySet = new Map<string, string[][]>();
+  const project = (e: MatrixExpr): string[][] => {
+    if (e.kind === "model") return [inside.has(e.id) ? [e.id] : []];
+    if (e.kind === "ref") return bySet.get(e.set)!;
+    if (e.kind === "or") return dedupe(e.children.flatMap(project));
     let acc: string[][] = [[]];
-    for (const c of n.children) {
-      const right = expand(c, set);
-      if (acc.length * right.length > MAX_EXPANDED_SETS) throw tooMany(set);
+    for (const c of e.children) {
+      const right = project(c);
       const next: string[][] = [];
-      for (const a of acc) for (const b of right) next.push([...a, ...b]);
-      acc = next;
+      for (const a of acc) for (const b of right) next.push(a.length === 0 ? b : b.length === 0 ? a : [...a, ...b]);
+      acc = dedupe(next);
     }
     return acc;
   };
-
   const result: ExpandedSet[] = [];
-  for (const name of order) {
-    const def = defs.get(name)!;
-    const combos = dedupe(expand(def.root, name));
-    expanded.set(name, combos);
-    for (const models of combos) {
-      result.push({ set: name, dsl: def.dsl, models });
-      if (result.length > MAX_EXPANDED_SETS) {
-        throw new MatrixDslError(`the matrix expands to more than ${MAX_EXPANDED_SETS} combinations in total`, name, null);
-      }
-    }
+  for (const s of compiled) {
+    const combos = project(s.expr);
+    bySet.set(s.set, combos);
+    for (const models of combos) result.push({ set: s.set, dsl: s.dsl, models });
   }
   return result;
 }
 
-function tooMany(set: string): MatrixDslError {
-  return new MatrixDslError(`expression expands to more than ${MAX_EXPANDED_SETS} combinations; simplify it`, set, null);
+/** Every combination of the matrix (its projection onto all the models it mentions): for small matrices, tests and reports. */
+export function expandMatrix(compiled: readonly CompiledMatrixSet[]): ExpandedSet[] {
+  return projectMatrix(compiled, [...new Set(compiled.flatMap((s) => s.models))]);
 }
 
 /** Removes repeated models inside each combination and repeated combinations (first one wins). */
@@ -202,8 +218,8 @@ function dedupe(combos: string[][]): string[][] {
   const seen = new Set<string>();
   const out: string[][] = [];
   for (const c of combos) {
-    const models = [...new Set(c)];
-    const key = JSON.stringify([...models].sort());
+    const models = c.length < 2 ? c : [...new Set(c)];
+    const key = models.length < 2 ? (models[0] ?? "") : JSON.stringify([...models].sort());
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(models);

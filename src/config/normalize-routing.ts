@@ -164,12 +164,12 @@ function normalizeMatrix(
   }
   const setsIn = m.sets ?? {};
   const sets = ordered(ctx, [...path, "sets"], setsIn).map((name) => ({ name, dsl: setsIn[name] }));
-  const matrix: MatrixConfig = { vars, evictCosts, sets, expanded: [], costById: resolveEvictCosts({ vars, evictCosts }) };
+  const matrix: MatrixConfig = { vars, evictCosts, sets, compiled: [], costById: resolveEvictCosts({ vars, evictCosts }) };
   if (sets.length === 0) {
     ctx.report([...path, "sets"], "must define at least one set");
     return matrix;
   }
-  // Parse every set first so that each syntax error is reported, then link and expand once.
+  // Parse every set first so that each syntax error is reported, then link and compile once.
   for (const { name, dsl } of sets) {
     try {
       parseMatrixExpression(dsl, name);
@@ -182,7 +182,7 @@ function normalizeMatrix(
   if (ok) {
     try {
       // Compiled once, here: the router and --check read the result from the Config.
-      matrix.expanded = compileMatrix(matrix, idSet);
+      matrix.compiled = compileMatrix(matrix, idSet);
     } catch (err) {
       if (!(err instanceof MatrixDslError)) throw err;
       ctx.report(err.set === "" ? [...path, "sets"] : [...path, "sets", err.set], err.detail);

@@ -7,6 +7,7 @@
  * peer model or selector, or ""/null (disabled); pins do not chain.
  */
 import type { PathSeg } from "./errors.ts";
+import { projectMatrix } from "./matrix-dsl.ts";
 import type { ConfigInput, NormalizeContext } from "./normalize-context.ts";
 import type { PeerConfig, ProfileConfig, RoutingConfig, SelectorConfig, SelectorStrategy } from "./types.ts";
 
@@ -44,7 +45,7 @@ function coexistProblem(routing: RoutingConfig, local: readonly string[]): strin
   // Placement by memory lets any models run together that fit.
   if (routing.router === "fit") return null;
   if (routing.router === "matrix") {
-    const ok = routing.matrix?.expanded.some((s) => local.every((m) => s.models.includes(m))) ?? false;
+    const ok = routing.matrix ? projectMatrix(routing.matrix.compiled, local).some((s) => local.every((m) => s.models.includes(m))) : false;
     return ok ? null : "spillover targets must all appear together in one expanded matrix set";
   }
   const group = routing.groups.find((g) => g.members.includes(local[0]));

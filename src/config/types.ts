@@ -115,7 +115,7 @@ export interface GroupConfig {
   persistent: boolean;
 }
 
-/** One concrete combination of models allowed to run together: a compiled matrix set. */
+/** One concrete combination of models allowed to run together (or its projection onto a few models). */
 export interface ExpandedSet {
   /** The set's name (several entries share it when the expression has alternatives). */
   set: string;
@@ -123,6 +123,19 @@ export interface ExpandedSet {
   dsl: string;
   /** Real model IDs that may run together (no duplicates, in first-mention order). */
   models: string[];
+}
+
+/** A compiled matrix expression: real model IDs, `+set` references kept by name. */
+export type MatrixExpr = { kind: "model"; id: string } | { kind: "ref"; set: string } | { kind: "and" | "or"; children: MatrixExpr[] };
+
+/** One matrix set, compiled (config/matrix-dsl): its expression tree and every model it mentions. */
+export interface CompiledMatrixSet {
+  set: string;
+  /** The expression as written. */
+  dsl: string;
+  /** Every real model ID in some combination of the set (first-mention order; through references too). */
+  models: string[];
+  expr: MatrixExpr;
 }
 
 /** Matrix router settings: as written, plus the sets and costs compiled once at load. */
@@ -133,8 +146,8 @@ export interface MatrixConfig {
   evictCosts: Record<string, number>;
   /** Ordered list of named set expressions, in definition order. */
   sets: { name: string; dsl: string }[];
-  /** The sets compiled by config/matrix-dsl when the config loads, in compiled order. */
-  expanded: ExpandedSet[];
+  /** The sets compiled by config/matrix-dsl when the config loads, in compiled order (not expanded: projectMatrix does that per decision). */
+  compiled: CompiledMatrixSet[];
   /** Evict costs keyed by real model ID (a var's cost applies to the model it names). */
   costById: Record<string, number>;
 }

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { ConfigError, type ConfigIssue } from "../../src/config/errors.ts";
+import { expandMatrix } from "../../src/config/matrix-dsl.ts";
 import type { Config } from "../../src/config/types.ts";
 import { load } from "./helpers.ts";
 
@@ -1109,7 +1110,7 @@ const TWO = `models:\n  gemma:\n    cmd: echo gemma\n    proxy: http://localhost
 
 const routing: Accept[] = [
   { name: "legacy top-level groups", ls: "TestConfig_Routing_LegacyTopLevelGroups", yaml: `${TWO}groups:\n  g1:\n    members: [gemma, qwen]\n`, got: (c) => [c.routing.router, c.routing.scheduler, c.routing.groups.map((g) => [g.id, g.members])], want: ["group", "fifo", [["g1", ["gemma", "qwen"]], ["(default)", []]]] },
-  { name: "legacy top-level matrix", ls: "TestConfig_Routing_LegacyTopLevelMatrix", yaml: `${TWO}matrix:\n  vars:\n    g: gemma\n    q: qwen\n  sets:\n    combo: "g | q"\n`, got: (c) => [c.routing.router, c.routing.matrix, c.routing.groups], want: ["matrix", { vars: { g: "gemma", q: "qwen" }, evictCosts: {}, sets: [{ name: "combo", dsl: "g | q" }], expanded: [{ set: "combo", dsl: "g | q", models: ["gemma"] }, { set: "combo", dsl: "g | q", models: ["qwen"] }], costById: {} }, []] },
+  { name: "legacy top-level matrix", ls: "TestConfig_Routing_LegacyTopLevelMatrix", yaml: `${TWO}matrix:\n  vars:\n    g: gemma\n    q: qwen\n  sets:\n    combo: "g | q"\n`, got: (c) => [c.routing.router, { ...c.routing.matrix, compiled: expandMatrix(c.routing.matrix!.compiled) }, c.routing.groups], want: ["matrix", { vars: { g: "gemma", q: "qwen" }, evictCosts: {}, sets: [{ name: "combo", dsl: "g | q" }], compiled: [{ set: "combo", dsl: "g | q", models: ["gemma"] }, { set: "combo", dsl: "g | q", models: ["qwen"] }], costById: {} }, []] },
   { name: "routing.router.use matrix", ls: "TestConfig_Routing_RouterUseMatrix", yaml: `${TWO}routing:\n  router:\n    use: matrix\n    settings:\n      matrix:\n        vars: {g: gemma, q: qwen}\n        sets:\n          combo: "g | q"\n`, got: (c) => [c.routing.router, c.routing.matrix?.sets], want: ["matrix", [{ name: "combo", dsl: "g | q" }]] },
   { name: "routing.router.use group", ls: "TestConfig_Routing_RouterUseGroup", yaml: `${TWO}routing:\n  router:\n    use: group\n    settings:\n      groups:\n        g1:\n          members: [gemma, qwen]\n`, got: (c) => [c.routing.router, c.routing.groups.map((g) => g.id)], want: ["group", ["g1", "(default)"]] },
   { name: "no routing: group router, fifo scheduler", ls: "TestConfig_Routing_DefaultsToGroup", yaml: TWO, got: (c) => [c.routing.router, c.routing.scheduler], want: ["group", "fifo"] },
@@ -1159,10 +1160,22 @@ const FIVE = ["gemma", "qwen", "mistral", "voxtral", "llama70B", "reranker"].map
 
 /** Expanded combinations of the loaded matrix, as `set:sorted+models`. */
 function combos(c: Config): string[] {
-  return c.routing.matrix!.expanded.map((e) => `${e.set}:${[...e.models].sort().join("+")}`);
+  return expandMatrix(c.routing.matrix!.compiled).map((e) => `${e.set}:${[...e.models].sort().join("+")}`);
 }
 
+/** 4 GPUs × 10 models a slot (10^4 combinations in one set), plus a set of 10^6 over the same models: llama-swap has no expansion limit. */
+const SLOTS = Array.from({ length: 4 }, (_, g) => Array.from({ length: 10 }, (_, k) => `g${g}m${k}`));
+const SLOT_MODELS = SLOTS.flat().map((id, i) => `  ${id}:\n    cmd: echo ${id}\n    proxy: http://localhost:${9000 + i}\n`).join("");
+const BIG_SET = SLOTS.map((s) => `(${s.join(" | ")})`).join(" & ");
+
 const matrix: Accept[] = [
+  {
+    name: "no expansion limit: a set of 10^4 combinations and one of 10^6",
+    ls: "TestProgram_NoExpansionLimit (internal/matrix/dsl_test.go)",
+    yaml: `models:\n${SLOT_MODELS}matrix:\n  sets:\n    gpus: "${BIG_SET}"\n    more: "${BIG_SET} & (${SLOTS.flat().slice(0, 10).join(" | ")}) & (${SLOTS.flat().slice(10, 20).join(" | ")})"\n`,
+    got: (c) => c.routing.matrix!.compiled.map((s) => [s.set, s.models.length]),
+    want: [["gpus", 40], ["more", 40]],
+  },
   {
     name: "vars, evict_costs and sets as written",
     ls: "TestValidateMatrix_Basic",

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../src/config/errors.ts";
 import { loadConfig } from "../../src/config/load.ts";
+import { expandMatrix } from "../../src/config/matrix-dsl.ts";
 import { issuesOf, load } from "./helpers.ts";
 
 const ONE = `models:\n  m:\n    cmd: srv --port \${PORT}\n`;
@@ -296,16 +297,25 @@ describe("normalisation", () => {
         { name: "10", dsl: "(g | q) & voice" },
         { name: "2", dsl: "+10 | gemma" },
       ],
-      // Compiled once at load: the router and --check read these.
-      expanded: [
-        { set: "10", dsl: "(g | q) & voice", models: ["gemma", "voice"] },
-        { set: "10", dsl: "(g | q) & voice", models: ["qwen", "voice"] },
-        { set: "2", dsl: "+10 | gemma", models: ["gemma", "voice"] },
-        { set: "2", dsl: "+10 | gemma", models: ["qwen", "voice"] },
-        { set: "2", dsl: "+10 | gemma", models: ["gemma"] },
+      // Compiled once at load (vars resolved, references by name): the router and --check read these.
+      compiled: [
+        {
+          set: "10",
+          dsl: "(g | q) & voice",
+          models: ["gemma", "qwen", "voice"],
+          expr: { kind: "and", children: [{ kind: "or", children: [{ kind: "model", id: "gemma" }, { kind: "model", id: "qwen" }] }, { kind: "model", id: "voice" }] },
+        },
+        { set: "2", dsl: "+10 | gemma", models: ["gemma", "qwen", "voice"], expr: { kind: "or", children: [{ kind: "ref", set: "10" }, { kind: "model", id: "gemma" }] } },
       ],
       costById: { gemma: 2, voice: 50 },
     });
+    expect(expandMatrix(config.routing.matrix!.compiled)).toEqual([
+      { set: "10", dsl: "(g | q) & voice", models: ["gemma", "voice"] },
+      { set: "10", dsl: "(g | q) & voice", models: ["qwen", "voice"] },
+      { set: "2", dsl: "+10 | gemma", models: ["gemma", "voice"] },
+      { set: "2", dsl: "+10 | gemma", models: ["qwen", "voice"] },
+      { set: "2", dsl: "+10 | gemma", models: ["gemma"] },
+    ]);
     expect(warnings.map((w) => [w.path, w.message])).toEqual([["routing.router.settings.groups", "ignored: routing.router.use is matrix"]]);
   });
 

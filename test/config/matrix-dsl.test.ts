@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { compileMatrix, MatrixDslError, MAX_EXPANDED_SETS, parseMatrixExpression, resolveEvictCosts, type ExpandedSet } from "../../src/config/matrix-dsl.ts";
+import fc from "fast-check";
+import { compileMatrix, expandMatrix, MatrixDslError, parseMatrixExpression, projectMatrix, resolveEvictCosts, type ExpandedSet } from "../../src/config/matrix-dsl.ts";
 import type { MatrixConfig } from "../../src/config/types.ts";
+import { naiveExpansion } from "../fixtures/matrix-naive.ts";
 
 const models = new Set(["a", "b", "c", "d", "gemma-3.1", "qwen_2", "modèle"]);
 
@@ -9,7 +11,7 @@ function matrix(sets: Record<string, string>, vars: Record<string, string> = {})
 }
 
 function combos(sets: Record<string, string>, vars?: Record<string, string>): string[] {
-  return compileMatrix(matrix(sets, vars), models).map((e) => `${e.set}:${e.models.join("+")}`);
+  return expandMatrix(compileMatrix(matrix(sets, vars), models)).map((e) => `${e.set}:${e.models.join("+")}`);
 }
 
 function error(fn: () => unknown): MatrixDslError {
@@ -56,14 +58,16 @@ describe("matrix DSL", () => {
   });
 
   test("+references inline another set; referenced sets come first in compiled order", () => {
-    const out: ExpandedSet[] = compileMatrix(matrix({ top: "+llms & c", solo: "d", llms: "a | b" }), models);
+    const out: ExpandedSet[] = expandMatrix(compileMatrix(matrix({ top: "+llms & c", solo: "d", llms: "a | b" }), models));
     expect(out.map((e) => `${e.set}:${e.models.join("+")}`)).toEqual(["llms:a", "llms:b", "top:a+c", "top:b+c", "solo:d"]);
     expect(out[2].dsl).toBe("+llms & c");
   });
 
   test("compiled order: dependencies depth-first, otherwise definition order", () => {
     const out = compileMatrix(matrix({ x: "+y & +z", z: "c", y: "+w", w: "a", v: "d" }), models);
-    expect([...new Set(out.map((e) => e.set))]).toEqual(["w", "y", "z", "x", "v"]);
+    expect(out.map((e) => e.set)).toEqual(["w", "y", "z", "x", "v"]);
+    // Every model a set mentions, through its references too.
+    expect(out.find((e) => e.set === "x")!.models).toEqual(["a", "c"]);
   });
 
   describe("errors carry the position", () => {
@@ -105,23 +109,45 @@ describe("matrix DSL", () => {
     expect(error(() => compileMatrix(matrix({}), models)).detail).toBe("the matrix must define at least one set");
   });
 
-  test("expansion is capped with a clear error instead of blowing up", () => {
-    // 10 factors of 4 alternatives = 4^10 ≈ 1M combinations.
+  test("no cap: a matrix of a million combinations compiles (llama-swap's TestProgram_NoExpansionLimit), and projects onto a few models at once", () => {
+    // 10 factors of 4 alternatives = 4^10 ≈ 1M combinations, never listed.
     const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
     const big = Array.from({ length: 10 }, (_, k) => `(${ids.slice(k * 4, k * 4 + 4).join(" | ")})`).join(" & ");
-    const e = error(() => compileMatrix(matrix({ huge: big }), new Set(ids)));
-    expect(e.set).toBe("huge");
-    expect(e.detail).toContain(`more than ${MAX_EXPANDED_SETS} combinations`);
+    const compiled = compileMatrix(matrix({ huge: big, other: "m0 & m39" }), new Set(ids));
+    expect(compiled.map((s) => [s.set, s.models.length])).toEqual([["huge", 40], ["other", 2]]);
+    // Onto m0, m1 (alternatives of one factor) and m4 (another factor).
+    const onto = projectMatrix(compiled, ["m0", "m1", "m4"]).map((e) => `${e.set}:${e.models.join("+")}`);
+    expect(onto).toEqual(["huge:m0+m4", "huge:m0", "huge:m1+m4", "huge:m1", "huge:m4", "huge:", "other:m0"]);
   });
 
-  test("the cap also bounds the total across sets", () => {
-    const ids = Array.from({ length: 20 }, (_, i) => `m${i}`);
-    const sixK = `(${ids.slice(0, 10).join("|")}) & (${ids.slice(10, 20).join("|")}) & (a | b | c | d | gemma-3.1 | qwen_2)`;
-    const all = new Set([...ids, ...models]);
-    expect(compileMatrix(matrix({ one: sixK }), all)).toHaveLength(600);
-    const sets: Record<string, string> = {};
-    for (let i = 0; i < 17; i++) sets[`s${i}`] = sixK;
-    expect(error(() => compileMatrix(matrix(sets), all)).detail).toContain("in total");
+  test("property: a projection is the full expansion projected, repeats removed, in the same order", () => {
+    const names = ["a", "b", "c", "d"];
+    const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+      e: fc.oneof(
+        { depthSize: "small", withCrossShrink: true },
+        fc.constantFrom(...names),
+        fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} & ${y})`),
+        fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} | ${y})`),
+      ),
+    })).e;
+    fc.assert(
+      fc.property(fc.array(expr, { minLength: 1, maxLength: 3 }), fc.subarray(names), (dsls, universe) => {
+        const sets = Object.fromEntries(dsls.map((d, i) => [`s${i}`, i > 0 && d.length % 2 === 0 ? `+s${i - 1} | ${d}` : d]));
+        const compiled = compileMatrix(matrix(sets), models);
+        const full = naiveExpansion(compiled);
+        expect(expandMatrix(compiled).map((e) => `${e.set}:${e.models.join("+")}`)).toEqual(full.map((e) => `${e.set}:${e.models.join("+")}`));
+        const want: string[] = [];
+        const seen = new Set<string>();
+        for (const e of full) {
+          const p = e.models.filter((m) => universe.includes(m));
+          const key = `${e.set}:${[...p].sort().join("+")}`;
+          if (!seen.has(key)) want.push(key);
+          seen.add(key);
+        }
+        expect(projectMatrix(compiled, universe).map((e) => `${e.set}:${[...e.models].sort().join("+")}`)).toEqual(want);
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -183,7 +183,7 @@ const RULE_CASES: Case[] = [
   {
     name: "matrix split across files by part (vars in one, sets in the other) merges",
     files: { "a.yaml": `models:\n${model("m1")}${model("m2")}matrix:\n  vars: {a: m1, b: m2}\n`, "b.yaml": `matrix:\n  sets:\n    duo: a & b\n` },
-    ok: (c) => expect(c.routing.matrix?.expanded.map((s) => s.set)).toEqual(["duo"]),
+    ok: (c) => expect(c.routing.matrix?.compiled.map((s) => s.set)).toEqual(["duo"]),
   },
   {
     name: "an identity-keyed map left empty in one file is not a mapping: refused, as llama-swap",

@@ -391,7 +391,7 @@ describe("serial and matrix composition", () => {
     const { router, sup } = setup(
       testConfig([modelConfig("a"), modelConfig("b"), modelConfig("c")], {
         router: "matrix",
-        matrix: { vars: {}, evictCosts: {}, sets: [{ name: "pair", dsl: "a & b" }], expanded: [{ set: "pair", dsl: "a & b", models: ["a", "b"] }], costById: {} },
+        matrix: { vars: {}, evictCosts: {}, sets: [{ name: "pair", dsl: "a & b" }], compiled: [{ set: "pair", dsl: "a & b", models: ["a", "b"], expr: { kind: "and", children: [{ kind: "model", id: "a" }, { kind: "model", id: "b" }] } }], costById: {} },
       }),
     );
     for (const m of ["a", "b", "c"]) sup(m).autoReady = true;

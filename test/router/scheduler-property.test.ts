@@ -105,7 +105,7 @@ function buildSwapper(cfg: Cfg): Swapper {
   if (cfg.swapper.kind === "group") return createGroupSwapper(cfg.swapper.groups);
   const { sets, costs } = cfg.swapper;
   return createMatrixSwapper({
-    sets: sets.map((models, i) => ({ set: `s${i}`, dsl: models.join(" & "), models })),
+    sets: sets.map((models, i) => ({ set: `s${i}`, dsl: models.join(" & "), models, expr: { kind: "and" as const, children: models.map((id) => ({ kind: "model" as const, id })) } })),
     evictCosts: Object.fromEntries(MODELS.map((m, i) => [m, costs[i] as number])),
   });
 }

@@ -1,24 +1,28 @@
 /**
- * The matrix eviction policy (llama-swap `matrix`): each compiled set lists models that may run
- * together (any subset of a set may). To run a target, pick the set containing it that is cheapest
- * to reach (Σ evict cost of the running models outside it; ties to the earlier set) and evict the
- * running models outside that set. A running target evicts nothing; a model in no set runs alone.
+ * The matrix eviction policy (llama-swap `matrix`): each combination of a set lists models that may
+ * run together (any subset of one may). To run a target, pick the combination containing it that is
+ * cheapest to reach (Σ evict cost of the running models outside it; ties to the earlier one, in
+ * compiled order and then expansion order) and evict the running models outside it. A running
+ * target evicts nothing; a model in no set runs alone. The combinations are the matrix projected
+ * onto the target and the running models: the same decision as over the full expansion, at a cost
+ * that does not grow with the number of combinations.
  */
-import type { ExpandedSet } from "../../config/types.ts";
+import { projectMatrix } from "../../config/matrix-dsl.ts";
+import type { CompiledMatrixSet, ExpandedSet } from "../../config/types.ts";
 import type { Logger } from "../../log/types.ts";
 import type { Swapper } from "../seams.ts";
 
 /** The decision for one target, with what it is based on (for the swap log line). */
 export interface MatrixDecision {
   evict: string[];
-  /** The chosen set, or null when the target is running already or in no set. */
+  /** The chosen combination (projected onto the target and the running models), or null when the target is running already or in no set. */
   chosen: ExpandedSet | null;
   cost: number;
 }
 
 /** Matrix swapper inputs: compiled sets (in compiled order) and per-model evict costs (default 1). */
 export interface MatrixSwapperOptions {
-  sets: readonly ExpandedSet[];
+  sets: readonly CompiledMatrixSet[];
   /** Real model ID → cost of evicting it. */
   evictCosts: Readonly<Record<string, number>>;
   log?: Logger;
@@ -26,12 +30,13 @@ export interface MatrixSwapperOptions {
 
 /** Solve one target against the running set (pure). */
 export function solveMatrix(
-  sets: readonly ExpandedSet[],
+  compiled: readonly CompiledMatrixSet[],
   evictCosts: Readonly<Record<string, number>>,
   target: string,
   running: readonly string[],
 ): MatrixDecision {
   if (running.includes(target)) return { evict: [], chosen: null, cost: 0 };
+  const sets = projectMatrix(compiled, [target, ...running]);
   const cost = (m: string): number => (Object.hasOwn(evictCosts, m) ? (evictCosts[m] as number) : 1);
   let best: { set: ExpandedSet; cost: number } | null = null;
   for (const set of sets) {

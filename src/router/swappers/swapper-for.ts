@@ -43,6 +43,6 @@ export function swapperFor(config: Config, log: Logger, placement?: PlacementDep
     });
   }
   const matrix = config.routing.router === "matrix" ? config.routing.matrix : null;
-  if (matrix) return createMatrixSwapper({ sets: matrix.expanded, evictCosts: matrix.costById, log });
+  if (matrix) return createMatrixSwapper({ sets: matrix.compiled, evictCosts: matrix.costById, log });
   return createGroupSwapper(config.routing.groups);
 }

@@ -64,7 +64,7 @@ export function membershipsOf(config: Config | null, id: string): Membership[] {
   const r = config.routing;
   if (r.router === "matrix" && r.matrix) {
     const seen = new Map<string, string>();
-    for (const s of r.matrix.expanded) if (s.models.includes(id) && !seen.has(s.set)) seen.set(s.set, s.dsl);
+    for (const s of r.matrix.compiled) if (s.models.includes(id) && !seen.has(s.set)) seen.set(s.set, s.dsl);
     return [...seen].map(([set, dsl]) => ({ label: `set ${set}`, title: `matrix set ${set}: ${dsl}` }));
   }
   return r.groups

@@ -4,11 +4,27 @@
 import { describe, expect, test } from "bun:test";
 import { createMatrixSwapper, solveMatrix } from "../../../src/router/swappers/matrix.ts";
 import { createFifo } from "../../../src/router/fifo.ts";
-import type { ExpandedSet } from "../../../src/config/matrix-dsl.ts";
+import fc from "fast-check";
+import { compileMatrix, type CompiledMatrixSet, type ExpandedSet } from "../../../src/config/matrix-dsl.ts";
+import { naiveExpansion } from "../../fixtures/matrix-naive.ts";
 import type { Logger } from "../../../src/log/types.ts";
 import { FakeEffects, Harness, settings } from "../fake-effects.ts";
 
-const set = (name: string, models: string[]): ExpandedSet => ({ set: name, dsl: models.join(" & "), models });
+/** A set of exactly these models together. */
+const set = (name: string, models: string[]): CompiledMatrixSet => ({ set: name, dsl: models.join(" & "), models, expr: { kind: "and", children: models.map((id) => ({ kind: "model", id })) } });
+
+/** The decision over every combination listed (switchyard before projections): the first cheapest set containing the target. */
+function solveOverAll(all: readonly ExpandedSet[], costs: Record<string, number>, target: string, running: string[]): string[] {
+  if (running.includes(target)) return [];
+  const cost = (m: string): number => costs[m] ?? 1;
+  let best: { set: ExpandedSet; cost: number } | null = null;
+  for (const s of all) {
+    if (!s.models.includes(target)) continue;
+    const c = running.filter((m) => !s.models.includes(m)).reduce((t, m) => t + cost(m), 0);
+    if (!best || c < best.cost) best = { set: s, cost: c };
+  }
+  return best ? running.filter((m) => !best.set.models.includes(m)) : [...running];
+}
 
 describe("solve", () => {
   const sets = [set("chat", ["l", "e"]), set("code", ["c", "e"]), set("big", ["x"])];
@@ -42,6 +58,43 @@ describe("solve", () => {
     expect(d.chosen?.set).toBe("second");
     expect(d.evict).toEqual(["a"]);
     expect(d.cost).toBe(1);
+  });
+});
+
+describe("solve over projections", () => {
+  const ids = ["a", "b", "c", "d", "e"];
+  const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
+    e: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      fc.constantFrom(...ids),
+      fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} & ${y})`),
+      fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} | ${y})`),
+    ),
+  })).e;
+
+  test("property: the same eviction as over the full expansion, for any matrix, costs, target and running models", () => {
+    fc.assert(
+      fc.property(
+        fc.array(expr, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: ids.length, maxLength: ids.length }),
+        fc.constantFrom(...ids, "solo"),
+        fc.subarray(ids),
+        (dsls, costList, target, running) => {
+          const sets = dsls.map((dsl, i) => ({ name: `s${i}`, dsl: i > 0 && dsl.length % 3 === 0 ? `+s${i - 1} & ${dsl}` : dsl }));
+          const compiled = compileMatrix({ vars: {}, sets }, new Set(ids));
+          const costs = Object.fromEntries(ids.map((m, i) => [m, costList[i]!]));
+          expect(solveMatrix(compiled, costs, target, running).evict).toEqual(solveOverAll(naiveExpansion(compiled), costs, target, running));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("a matrix of 7^5 combinations (one slot per GPU, seven models each) decides at once", () => {
+    const slots = Array.from({ length: 5 }, (_, g) => Array.from({ length: 7 }, (_, k) => `g${g}m${k}`));
+    const compiled = compileMatrix({ vars: {}, sets: [{ name: "gpus", dsl: slots.map((s) => `(${s.join(" | ")})`).join(" & ") }] }, new Set(slots.flat()));
+    expect(solveMatrix(compiled, {}, "g2m3", ["g0m1", "g2m0", "g4m6"]).evict).toEqual(["g2m0"]);
+    expect(solveMatrix(compiled, {}, "g2m3", ["g0m1", "g2m0", "g4m6"]).chosen?.models.sort()).toEqual(["g0m1", "g2m3", "g4m6"]);
   });
 });
 
