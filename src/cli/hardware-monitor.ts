@@ -1,14 +1,17 @@
 /**
- * The performance monitor and the hardware snapshot at the edge (Bun): every `everyMs` it reads
- * /proc (memory, CPU counters, load, network) and, when one is on PATH, runs nvidia-smi or rocm-smi
- * once (never two runs at a time: the next sample waits for the last to finish, and the first waits
- * for detection); a tool that hangs is killed after a timeout. Samples go into one-hour rings (observe/hardware.ts). The host description
+ * The performance monitor and the hardware snapshot at the edge (Bun): every `everyMs`, on a fixed
+ * schedule, it reads /proc (memory, CPU counters, load, network; node:os where there is no /proc)
+ * and, on a schedule of its own, runs nvidia-smi or rocm-smi once when one is on PATH (never two
+ * runs at a time: the next sample waits for the last to finish, and the first waits for
+ * detection); a tool that hangs is killed after a timeout, and not started again while it lingers. Samples go into one-hour rings (observe/hardware.ts). The host description
  * is detected once, at start. `stop()` ends the loop and kills a tool still running.
  */
 import { existsSync } from "node:fs";
+import os from "node:os";
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../log/types.ts";
 import { sleep } from "../process/abortable-sleep.ts";
+import { firstLine, runToolProcess } from "./tool-process.ts";
 import {
   createRing,
   NVIDIA_SMI_ARGS,
@@ -69,65 +72,45 @@ export interface RunningHardwareMonitor extends HardwareMonitor {
 /** The result of one tool run. */
 type ToolRun = { ok: true; stdout: string } | { ok: false; error: string };
 
-const MAX_OUTPUT = 1 << 20;
-
-/** Read a pipe to its end (at most MAX_OUTPUT bytes kept), or until `signal` aborts. */
-async function readPipe(stream: ReadableStream<Uint8Array>, signal: AbortSignal): Promise<string> {
-  const reader = stream.getReader();
-  const onAbort = () => void reader.cancel().catch(() => {});
-  signal.addEventListener("abort", onAbort, { once: true });
-  const decoder = new TextDecoder();
-  let text = "";
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (text.length < MAX_OUTPUT) text += decoder.decode(value, { stream: true });
-    }
-  } catch {
-    // cancelled or broken: what was read is all there is
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-  return text + decoder.decode();
-}
-
-/** The first non-empty line of a tool's complaint. */
-const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()).find((l) => l !== "")?.slice(0, 200) ?? "";
-
 /**
- * Run `path args` with no shell and no stdin; a run still going after `timeoutMs`, or when `stop`
- * aborts, is killed with SIGKILL and reported as failed.
+ * Run `path args` once (cli/tool-process.ts): a run still going after `timeoutMs`, or when `stop`
+ * aborts, is killed and reported as failed, and so is a run not started because the last one,
+ * killed, has not exited yet.
  */
 async function runTool(path: string, args: string[], timeoutMs: number, stop: AbortSignal): Promise<ToolRun> {
   const name = path.split("/").pop() ?? path;
   if (stop.aborted) return { ok: false, error: `${name} not run: stopping` };
-  let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  try {
-    proc = Bun.spawn([path, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  } catch (err) {
-    return { ok: false, error: `cannot run ${name}: ${(err as Error).message}` };
+  const r = await runToolProcess(path, args, { timeoutMs, signal: stop });
+  switch (r.kind) {
+    case "exited":
+      if (r.code !== 0) return { ok: false, error: `${name} exited with code ${r.code}${firstLine(r.stderr || r.stdout) ? `: ${firstLine(r.stderr || r.stdout)}` : ""}` };
+      return { ok: true, stdout: r.stdout };
+    case "timeout":
+      return { ok: false, error: `${name} did not answer within ${timeoutMs} ms; killed` };
+    case "stopped":
+      return { ok: false, error: `${name} stopped` };
+    case "busy":
+      return { ok: false, error: `${name} not run: its last run (pid ${r.pid}) was killed but has not exited (a hung driver?)` };
+    case "spawn-failed":
+      return { ok: false, error: `cannot run ${name}: ${r.error}` };
   }
-  const cut = new AbortController();
-  const timer = setTimeout(() => cut.abort(new Error("timeout")), timeoutMs);
-  const onStop = () => cut.abort(new Error("stopped"));
-  stop.addEventListener("abort", onStop, { once: true });
-  const aborted = new Promise<"cut">((resolve) => cut.signal.addEventListener("abort", () => resolve("cut"), { once: true }));
-  try {
-    const finished = Promise.all([readPipe(proc.stdout, cut.signal), readPipe(proc.stderr, cut.signal), proc.exited]);
-    const result = await Promise.race([finished, aborted]);
-    if (result === "cut") {
-      proc.kill("SIGKILL");
-      const why = (cut.signal.reason as Error).message;
-      return { ok: false, error: why === "timeout" ? `${name} did not answer within ${timeoutMs} ms; killed` : `${name} stopped` };
-    }
-    const [stdout, stderr, code] = result;
-    if (code !== 0) return { ok: false, error: `${name} exited with code ${code}${firstLine(stderr || stdout) ? `: ${firstLine(stderr || stdout)}` : ""}` };
-    return { ok: true, stdout };
-  } finally {
-    clearTimeout(timer);
-    stop.removeEventListener("abort", onStop);
-  }
+}
+
+/**
+ * Memory, CPU counters and load from node:os in /proc's own formats (meminfo in kB, one `cpuN` line
+ * of user nice system idle iowait irq per CPU, loadavg), for systems without /proc (macOS), so one
+ * parser serves both. os.cpus() counts in ms, not jiffies: only ratios are taken from it.
+ */
+function osTexts(): { meminfo: string; stat: string; loadavg: string } {
+  const kb = (bytes: number): number => Math.floor(bytes / 1024);
+  const free = kb(os.freemem());
+  const meminfo = `MemTotal: ${kb(os.totalmem())} kB\nMemFree: ${free} kB\nMemAvailable: ${free} kB\n`;
+  const stat = os
+    .cpus()
+    .map((c, i) => `cpu${i} ${c.times.user} ${c.times.nice} ${c.times.sys} ${c.times.idle} 0 ${c.times.irq}`)
+    .join("\n");
+  const [l1, l5, l15] = os.loadavg();
+  return { meminfo, stat, loadavg: `${l1} ${l5} ${l15} 0/0 0\n` };
 }
 
 const readText = (path: string): Promise<string | null> => readFile(path, "utf8").catch(() => null);
@@ -150,6 +133,8 @@ export function createHardwareMonitor(opts: HardwareMonitorOptions): RunningHard
 
   const readProc = async () => {
     const [meminfo, stat, loadavg, netDev] = await Promise.all(["meminfo", "stat", "loadavg", "net/dev"].map((f) => readText(`${proc}/${f}`)));
+    // No /proc (macOS): the same figures from node:os, written as /proc would have them.
+    if (meminfo === null && stat === null) return { ...osTexts(), netDev: null };
     return { meminfo, stat, loadavg, netDev };
   };
 
@@ -186,17 +171,38 @@ export function createHardwareMonitor(opts: HardwareMonitorOptions): RunningHard
     setGpuState({ tool, status: "ok", detail: null });
   };
 
-  const run = async (): Promise<void> => {
-    // Detection runs the same tools: let it finish first, so no two tool runs ever overlap.
-    await detection;
-    // The baseline for the first sample's CPU percentages.
-    const first = sysSample(await readProc(), null, new Date().toISOString());
-    if (first.ok) prevCpu = first.value.cpu;
+  /**
+   * Take `sample` every `everyMs` on a fixed schedule (llama-swap's ticker): a slow sample delays
+   * only its own next one, and ticks it ran past are skipped rather than taken back to back.
+   */
+  const every = async (sample: () => Promise<void>): Promise<void> => {
+    let next = performance.now() + everyMs;
     while (!stopper.signal.aborted) {
-      const ticked = await sleep(everyMs, stopper.signal).then(() => true, () => false);
+      const ticked = await sleep(Math.max(0, next - performance.now()), stopper.signal).then(() => true, () => false);
       if (!ticked) break;
-      await Promise.all([sampleSys(), sampleGpu()]);
+      await sample();
+      next += everyMs;
+      const now = performance.now();
+      if (next <= now) next += Math.ceil((now - next) / everyMs) * everyMs;
     }
+  };
+
+  const run = async (): Promise<void> => {
+    // System samples and GPU samples each on their own schedule: a slow or hung GPU tool must not
+    // hold back the CPU and memory charts.
+    const system = (async () => {
+      // The baseline for the first sample's CPU percentages.
+      const first = sysSample(await readProc(), null, new Date().toISOString());
+      if (first.ok) prevCpu = first.value.cpu;
+      await every(sampleSys);
+    })();
+    const gpus = (async () => {
+      if (gpuTool === null) return;
+      // Detection runs the same tools: let it finish first, so no two tool runs ever overlap.
+      await detection;
+      await every(sampleGpu);
+    })();
+    await Promise.all([system, gpus]);
   };
 
   const probe = async (tool: GpuTool, attempts: string[][], parse: (path: string, stdout: string) => Promise<DetectedAccelerator[] | string>): Promise<{ probe: AcceleratorProbe; found: DetectedAccelerator[] }> => {
@@ -233,7 +239,7 @@ export function createHardwareMonitor(opts: HardwareMonitorOptions): RunningHard
       readText("/etc/os-release"),
       readText(`${proc}/sys/kernel/osrelease`),
       readText(`${proc}/cpuinfo`),
-      readText(`${proc}/meminfo`),
+      readText(`${proc}/meminfo`).then((t) => t ?? osTexts().meminfo),
       readText("/sys/fs/cgroup/memory.max"),
       readText("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
     ]);

@@ -4,6 +4,7 @@
  * Never throws: a tool that is not on PATH is "missing", one that fails or hangs (killed after a
  * timeout) is "failed".
  */
+import { firstLine, runToolProcess } from "./tool-process.ts";
 
 /** What one run of a tool came to. */
 export type CommandResult = { status: "ok"; stdout: string } | { status: "missing"; detail: string } | { status: "failed"; detail: string };
@@ -21,53 +22,27 @@ export interface CommandRunnerOptions {
   env?: Record<string, string | undefined>;
 }
 
-const MAX_OUTPUT = 1 << 20;
-
-/** Read a pipe to its end, keeping at most MAX_OUTPUT characters. */
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  const reader = stream.getReader();
-  try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) if (text.length < MAX_OUTPUT) text += decoder.decode(r.value, { stream: true });
-  } catch {
-    // a broken pipe: what was read is all there is
-  }
-  return text + decoder.decode();
-}
-
-const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()).find((l) => l !== "")?.slice(0, 200) ?? "";
-
-/** The Bun runner: Bun.which, then Bun.spawn with no stdin, output collected, killed after the timeout. */
+/** The Bun runner: Bun.which, then one run through cli/tool-process.ts (killed after the timeout, not started again while a killed run lingers). */
 export function createCommandRunner(opts: CommandRunnerOptions = {}): CommandRunner {
   const timeoutMs = opts.timeoutMs ?? 5000;
   return async (argv) => {
     const name = argv[0] ?? "";
     const path = name === "" ? null : Bun.which(name, { PATH: opts.path ?? process.env.PATH ?? "" });
     if (path === null) return { status: "missing", detail: `${name || "(empty command)"} is not on PATH` };
-    let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
-    try {
-      proc = Bun.spawn([path, ...argv.slice(1)], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: opts.env ?? { ...process.env } });
-    } catch (err) {
-      return { status: "failed", detail: `cannot run ${name}: ${(err as Error).message}` };
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    // Why a race and not only the kill: a grandchild holding the pipes would keep them open.
-    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
-    try {
-      const result = await Promise.race([Promise.all([readAll(proc.stdout), readAll(proc.stderr), proc.exited]), timeout]);
-      if (result === "timeout") {
-        proc.kill("SIGKILL");
+    const r = await runToolProcess(path, argv.slice(1), { timeoutMs, env: opts.env });
+    switch (r.kind) {
+      case "exited": {
+        if (r.code === 0) return { status: "ok", stdout: r.stdout };
+        const why = firstLine(r.stderr || r.stdout);
+        return { status: "failed", detail: `${name} exited with code ${r.code}${why ? `: ${why}` : ""}` };
+      }
+      case "timeout":
+      case "stopped":
         return { status: "failed", detail: `${name} did not answer within ${timeoutMs} ms; killed` };
-      }
-      const [stdout, stderr, code] = result;
-      if (code !== 0) {
-        const why = firstLine(stderr || stdout);
-        return { status: "failed", detail: `${name} exited with code ${code}${why ? `: ${why}` : ""}` };
-      }
-      return { status: "ok", stdout };
-    } finally {
-      clearTimeout(timer);
+      case "busy":
+        return { status: "failed", detail: `${name} not run: its last run (pid ${r.pid}) was killed but has not exited (a hung driver?)` };
+      case "spawn-failed":
+        return { status: "failed", detail: `cannot run ${name}: ${r.error}` };
     }
   };
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHardwareMonitor, type HardwareMonitorOptions } from "../../src/cli/hardware-monitor.ts";
 import { createLogHub } from "../../src/log/log-hub.ts";
@@ -149,6 +149,28 @@ describe("hardware monitor", () => {
     const stuck = readFileSync(pids, "utf8").trim().split("\n").map(Number);
     await waitFor(() => stuck.every((pid) => !alive(pid)), 5000, "the stuck tools to be gone");
     expect((await m.snapshot())?.accelerator_probes[0]).toEqual({ tool: "nvidia-smi", status: "failed", found: 0, detail: "stuck-smi stopped" });
+  });
+
+  test("a GPU tool that hangs does not hold back the system samples (each on its own schedule)", async () => {
+    const path = tool("hung-for-long-smi", "exec sleep 60");
+    const { m } = monitor({ tools: { "nvidia-smi": path }, toolTimeoutMs: 60_000 });
+    m.start();
+    await waitFor(() => (m.samples()?.sys.length ?? 0) >= 3, 5000, "three system samples while the GPU tool hangs");
+    expect(m.samples()!.gpu).toEqual([]);
+    await m.stop();
+  });
+
+  test("no /proc (macOS): system samples and the snapshot's memory come from node:os", async () => {
+    const empty = mkdtempSync(join(dir, "no-proc-"));
+    const { m, logs } = monitor({ procRoot: empty });
+    m.start();
+    await waitFor(() => (m.samples()?.sys.length ?? 0) >= 2, 5000, "two system samples without /proc");
+    const s = m.samples()!.sys.at(-1)!;
+    expect(s.mem_total_mb).toBe(Math.floor(Math.floor(os.totalmem() / 1024) / 1024));
+    expect(s.cpu_util_per_core).toHaveLength(os.cpus().length);
+    expect(s.load_avg_1).toBeGreaterThanOrEqual(0);
+    expect((await m.snapshot())?.memory.capacity_bytes ?? 0).toBeGreaterThan(0);
+    expect(logs.proxy.history()).not.toContain("system sample skipped");
   });
 
   test("disabled: no samples (null), the snapshot still answers", async () => {
