@@ -27,6 +27,9 @@ export type AppDeps = HttpDeps;
 
 /** Paths that never need an API key (the UI's page and assets: it asks for a key itself). */
 const OPEN_PATHS = new Set(["/health", "/wol-health", "/", "/ui", "/ui/"]);
+/** Elysia's compiled handler takes the routed path from the first "/" at this index or later of request.url. */
+const ELYSIA_PATH_FROM = 11;
+
 const isOpen = (path: string): boolean => OPEN_PATHS.has(path) || path.startsWith("/ui/");
 
 /** Fixed admin paths and their methods, for 405 answers (model routes answer 405 themselves). */
@@ -99,7 +102,9 @@ export function createApp(deps: AppDeps) {
   const noUi = (): Response => errorResponse(404, "the web UI is not in this build", { code: "not_found" });
 
   /** The peer address of the connection (looked up once per request: it is not free in Bun). */
-  const peerIp = (request: Request, server: ServerLike): string | null => server?.requestIP(request)?.address ?? null;
+  /** Requests made again with a routable URL (see `gate`), each to the client's own request. */
+  const redone = new WeakMap<Request, Request>();
+  const peerIp = (request: Request, server: ServerLike): string | null => server?.requestIP(redone.get(request) ?? request)?.address ?? null;
   const accessLog = (request: Request, peer: string | null, status: number, started: number): void => {
     const fwd = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
     const ip = fwd || request.headers.get("x-real-ip") || peer || "-";
@@ -144,7 +149,7 @@ export function createApp(deps: AppDeps) {
    * What every request passes before its route: the timer off, CORS preflight, the /ui redirect
    * and auth. Returns the answer when the request stops here.
    */
-  const gate = (request: Request, server: ServerLike, routePath?: string): Response | undefined => {
+  const gate = (request: Request, server: ServerLike, routePath?: string): Response | Promise<Response> | undefined => {
     // Per-request too: the server-wide setting aside, this is what disables the timer for
     // streams (`.mount()` would hand us a cloned Request on which this has no effect).
     server?.timeout(request, 0);
@@ -153,7 +158,17 @@ export function createApp(deps: AppDeps) {
     if (preflight) return preflight;
     // A model route knows its path (none of them is open or /ui): no URL parse for it here.
     if (routePath === undefined) {
-      const path = new URL(request.url).pathname;
+      const url = new URL(request.url);
+      const path = url.pathname;
+      // Why: Elysia routes on request.url from its first "/" at index 11 or later, so with a Host of
+      // 3 characters or fewer ("http://llm/ui/api/config") it routes another path than this one
+      // ("/api/config"): auth decided on one path would open the other. Such a request is made
+      // again with a host long enough, the client's Host header and everything else kept.
+      if (request.url.indexOf("/", ELYSIA_PATH_FROM) !== request.url.indexOf("/", request.url.indexOf("//") + 2)) {
+        const again = new Request(`${url.protocol}//switchyard.invalid${path}${url.search}`, request);
+        redone.set(again, redone.get(request) ?? request);
+        return app.handle(again);
+      }
       // Here, not as a route: Elysia's loose paths would send /ui/ to a /ui route too.
       if (path === "/ui") return new Response(null, { status: 301, headers: { location: "/ui/" } });
       if (isOpen(path)) return;

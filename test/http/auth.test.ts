@@ -51,6 +51,35 @@ describe("auth in the app", () => {
     expect(post.status).toBe(401);
   });
 
+  test("a short Host header (3 characters or fewer) neither opens an admin route under /ui/ nor sends a request to the wrong route", async () => {
+    const port = Number(new URL(locked.url).port);
+    /** One request written by hand (fetch sets its own Host), answered with the status line and body. */
+    const raw = async (head: string): Promise<{ status: number; body: string }> => {
+      const net = await import("node:net");
+      const text = await new Promise<string>((resolve, reject) => {
+        let got = "";
+        const sock = net.connect(port, "127.0.0.1", () => sock.write(`${head}\r\nConnection: close\r\n\r\n`));
+        sock.on("data", (d) => (got += d.toString()));
+        sock.on("end", () => resolve(got));
+        sock.on("error", reject);
+      });
+      return { status: Number(text.split(" ")[1]), body: text.slice(text.indexOf("\r\n\r\n") + 4) };
+    };
+    for (const host of ["x", "abc", "llm:80"]) {
+      // Elysia alone would route these as /api/config and /running while the gate saw an open /ui/ path.
+      expect([host, (await raw(`GET /ui/api/config HTTP/1.1\r\nHost: ${host}`)).status]).toEqual([host, 404]);
+      expect([host, (await raw(`GET /ui/running HTTP/1.1\r\nHost: ${host}`)).status]).toEqual([host, 404]);
+      // Without a key: refused; with one: the route asked for.
+      expect([host, (await raw(`GET /running HTTP/1.1\r\nHost: ${host}`)).status]).toEqual([host, 401]);
+      const ok = await raw(`GET /running HTTP/1.1\r\nHost: ${host}\r\nx-api-key: sekret`);
+      expect([host, ok.status, ok.body]).toEqual([host, 200, expect.stringContaining('"running"')]);
+      const up = await raw(`GET /upstream/nope/x HTTP/1.1\r\nHost: ${host}\r\nx-api-key: sekret`);
+      expect([host, up.status, up.body]).toEqual([host, 404, expect.stringContaining(`"code":"model_not_found"`)]);
+    }
+    // The access log still names the client, not the request made again.
+    expect(locked.logs.proxy.history()).toContain('Request 127.0.0.1 "GET /running" 200');
+  });
+
   test("a browser (Accept: text/html) gets the 401 as a page, still with WWW-Authenticate", async () => {
     const res = await fetch(`${locked.url}/running`, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
     expect(res.status).toBe(401);
