@@ -18,7 +18,8 @@ import { peerHeaders, peerUrl } from "./peers.ts";
 
 /** The client's end of an upgraded connection (Bun's ServerWebSocket has this shape). */
 export interface ClientSocket {
-  send(data: string | Uint8Array): unknown;
+  /** Bytes sent, -1 when queued behind a backlog, 0 when dropped (the backlog is over its limit: Bun's ServerWebSocket). */
+  send(data: string | Uint8Array): number;
   close(code?: number, reason?: string): void;
   /** Drop the connection without a close frame. */
   terminate(): void;
@@ -147,10 +148,24 @@ export async function relayWebSocket(o: RelayOptions): Promise<Response> {
   upstream.onerror = (e) => {
     failure ||= (e as ErrorEvent).message || "connection failed";
   };
+  /**
+   * Hand one upstream message to the client. The standard client cannot pause its upstream, and
+   * Bun drops a message (send answers 0) once the client's backlog passes its limit (16 MiB): a
+   * gap the client would never see. Both ends are closed instead, said in-band and logged.
+   */
+  const deliver = (ws: ClientSocket, data: string | Uint8Array): void => {
+    if (clientClosed || ws.send(data) !== 0) return;
+    clientClosed = true;
+    const text = "the client fell too far behind; closed rather than drop messages";
+    o.log?.warn(`websocket ${o.label}: ${text}`);
+    ws.close(1011, text);
+    closeUpstream(upstream, 1001, "client too slow");
+    release();
+  };
   upstream.onmessage = (e: MessageEvent) => {
     const data = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
-    if (client && !clientClosed) client.send(data);
-    else if (!client) early.push(data);
+    if (client) deliver(client, data);
+    else early.push(data);
   };
   upstream.onclose = (e: CloseEvent) => {
     if (settle) {
@@ -192,7 +207,7 @@ export async function relayWebSocket(o: RelayOptions): Promise<Response> {
   const events: ClientSocketEvents = {
     open(ws) {
       client = ws;
-      for (const m of early.splice(0)) ws.send(m);
+      for (const m of early.splice(0)) deliver(ws, m);
       if (closedEarly) closeClient(ws, closedEarly.code, closedEarly.reason);
     },
     message(_ws, data) {

@@ -4,7 +4,7 @@
  * handshake carried, echoes, and closes when asked.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { isWebSocketUpgrade, sendableCloseCode, webSocketUrl } from "../../src/http/websocket-relay.ts";
+import { isWebSocketUpgrade, relayWebSocket, sendableCloseCode, webSocketUrl, type ClientSocket, type ClientSocketEvents } from "../../src/http/websocket-relay.ts";
 import type { Supervisor } from "../../src/process/types.ts";
 import { RouteError } from "../../src/router/types.ts";
 import { openSocket, UPGRADE_HEADERS } from "../fixtures/ws-client.ts";
@@ -212,5 +212,60 @@ describe("compat.ignoreWebsockets (llama-swap's)", () => {
     const before = router.grants.length;
     await (await fetch(`${app.url}/upstream/quiet-up/x`)).text();
     expect(router.grants.length).toBe(before + 1);
+  });
+});
+
+describe("a client too slow for its upstream", () => {
+  test("a message the client's backlog would drop closes both ends (1011, said and logged) instead of leaving a gap", async () => {
+    // An upstream that sends numbered messages as soon as it opens.
+    const closes: number[] = [];
+    const flood = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req, server) => (server.upgrade(req) ? undefined : new Response("no", { status: 400 })),
+      websocket: {
+        open(ws) {
+          for (let i = 0; i < 5; i++) ws.send(`m${i}`);
+        },
+        message() {},
+        close: (_ws, code) => void closes.push(code),
+      },
+    });
+    try {
+      const got: string[] = [];
+      const clientCloses: [number | undefined, string | undefined][] = [];
+      // Bun's ServerWebSocket answers 0 once the backlog is over its limit: from the third message on here.
+      const client: ClientSocket = {
+        send: (data) => (got.length >= 2 ? 0 : (got.push(String(data)), String(data).length)),
+        close: (code, reason) => void clientCloses.push([code, reason]),
+        terminate: () => {},
+      };
+      let released = 0;
+      const warnings: string[] = [];
+      const res = await relayWebSocket({
+        request: new Request("http://x/ws"),
+        edge: {
+          upgrade(_req, events: ClientSocketEvents) {
+            queueMicrotask(() => events.open(client));
+            return true;
+          },
+          connect: (url) => new WebSocket(url),
+        },
+        url: `ws://127.0.0.1:${flood.port}/`,
+        headers: new Headers(),
+        label: "m",
+        release: () => void released++,
+        log: { debug: () => {}, info: () => {}, warn: (m) => void warnings.push(m), error: () => {} },
+      });
+      expect(res.headers.has("x-switchyard-upgraded")).toBe(true);
+      await waitFor(() => closes.length === 1, 5000, "the upstream to be closed");
+      expect(got).toEqual(["m0", "m1"]);
+      expect(clientCloses).toEqual([[1011, "the client fell too far behind; closed rather than drop messages"]]);
+      expect(closes).toEqual([1001]);
+      expect(released).toBe(1);
+      expect(warnings).toEqual(["websocket m: the client fell too far behind; closed rather than drop messages"]);
+    } finally {
+      flood.stop(true);
+    }
   });
 });
