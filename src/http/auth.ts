@@ -28,22 +28,40 @@ const encoder = new TextEncoder();
 
 /** Compare two strings in time that depends only on their lengths' maximum. */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
+  return sameBytes(encoder.encode(a), encoder.encode(b));
+}
+
+/** Compare two byte strings in time that depends only on their lengths' maximum. */
+function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
   const n = Math.max(x.length, y.length);
   let diff = x.length ^ y.length;
   for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
   return diff === 0;
 }
 
+/**
+ * The bytes of a key as a request presents it. Header values (and atob's answer for Basic) are
+ * byte strings, one character per byte: a UTF-8 key arrives as its bytes read as Latin-1, and
+ * encoding that again as UTF-8 would never match the configured key (llama-swap compares bytes).
+ */
+export function presentedBytes(key: string): Uint8Array {
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i) & 0xff;
+  return out;
+}
+
 /** A check that returns null to let the request through, or the 401 response. */
 export function createAuthCheck(apiKeys: readonly string[]): (request: Request) => Response | null {
   if (apiKeys.length === 0) return () => null;
+  const keys = apiKeys.map((k) => encoder.encode(k));
   return (request) => {
     const key = extractApiKey(request.headers);
     let ok = false;
     // Every key is compared, so the time does not reveal which one matched.
-    if (key !== null) for (const k of apiKeys) ok = constantTimeEqual(key, k) || ok;
+    if (key !== null) {
+      const presented = presentedBytes(key);
+      for (const k of keys) ok = sameBytes(presented, k) || ok;
+    }
     if (ok) return null;
     // A page's own fetch() (Sec-Fetch-Mode other than navigate) gets no Basic challenge: the
     // browser would answer it with its native login dialog (headless: a hang) instead of

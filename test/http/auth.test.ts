@@ -80,6 +80,22 @@ describe("auth in the app", () => {
     expect(locked.logs.proxy.history()).toContain('Request 127.0.0.1 "GET /running" 200');
   });
 
+  test("a key with non-ASCII characters works in every form: headers carry its UTF-8 bytes", async () => {
+    const app = startApp({ config: makeConfig([modelConfig("m")], { apiKeys: ["pässwort-✓"] }), router: createFakeRouter({}) });
+    try {
+      // What a client sends for the key: its UTF-8 bytes, which a header holds one per character.
+      const bytes = String.fromCharCode(...new TextEncoder().encode("pässwort-✓"));
+      const forms: Record<string, string>[] = [{ authorization: `Bearer ${bytes}` }, { "x-api-key": bytes }, { authorization: `Basic ${btoa(`user:${bytes}`)}` }];
+      for (const headers of forms) {
+        expect([Object.keys(headers)[0], (await fetch(`${app.url}/running`, { headers })).status]).toEqual([Object.keys(headers)[0], 200]);
+      }
+      // Its Latin-1 look-alike is another key.
+      expect((await fetch(`${app.url}/running`, { headers: { "x-api-key": "pässwort-" } })).status).toBe(401);
+    } finally {
+      app.stop();
+    }
+  });
+
   test("a browser (Accept: text/html) gets the 401 as a page, still with WWW-Authenticate", async () => {
     const res = await fetch(`${locked.url}/running`, { headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
     expect(res.status).toBe(401);

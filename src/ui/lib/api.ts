@@ -18,9 +18,9 @@ export function setApiKey(key: string): void {
   needKey.value = false;
 }
 
-/** Headers with the key, when there is one. */
+/** Headers with the key, when there is one: its UTF-8 bytes, one per character (fetch refuses a header character above U+00FF). */
 export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {
-  return apiKey.value ? { ...extra, authorization: `Bearer ${apiKey.value}` } : extra;
+  return apiKey.value ? { ...extra, authorization: `Bearer ${String.fromCharCode(...new TextEncoder().encode(apiKey.value))}` } : extra;
 }
 
 /** An error the API answered, with its envelope's message. */
