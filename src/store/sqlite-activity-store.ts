@@ -148,6 +148,14 @@ export const MIGRATIONS: readonly Migration[] = [
       db.run("ALTER TABLE activity ADD COLUMN metadata TEXT");
     },
   },
+  {
+    name: "index the time sort",
+    up(db) {
+      // The UI's time column sorts by ts with id as the tie-break: a page is then an index range
+      // read, not a sort of every row (about 200 ms at 100,000 records, with the loop waiting).
+      db.run("CREATE INDEX activity_ts ON activity (ts, id)");
+    },
+  },
 ];
 
 /** `PRAGMA application_id` of a switchyard store ("SWYD"). */

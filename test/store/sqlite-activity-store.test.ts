@@ -388,6 +388,16 @@ describe("sqlite activity store: reopening and the schema", () => {
     db.close();
   });
 
+  test("a page sorted by time is read through an index, not by sorting every row", () => {
+    const path = join(dir(), "activity.db");
+    open({ path }).close();
+    const db = new Database(path, { readonly: true });
+    const plan = db.query("EXPLAIN QUERY PLAN SELECT * FROM activity ORDER BY ts DESC, id DESC LIMIT 25 OFFSET 50").all() as { detail: string }[];
+    db.close();
+    expect(plan.map((p) => p.detail).join("; ")).toContain("USING INDEX activity_ts");
+    expect(plan.map((p) => p.detail).join("; ")).not.toContain("TEMP B-TREE");
+  });
+
   test("an older file is migrated step by step, keeping its rows", () => {
     const path = join(dir(), "old.db");
     const v1: Migration = { name: "v1", up: (db) => db.run("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT)") };
