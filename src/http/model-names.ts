@@ -3,14 +3,14 @@
  * (llama-swap's profile and selector middlewares, in that order). A pin rewrites the requested
  * name (an empty pin refuses it with 404); a selector picks one of its targets from the current
  * process states (informing, never gating, what the router then decides) and, for spillover,
- * holds a reservation until the request ends. The active profile is none at start and after
- * every config reload; each change is published as a `profile` observation. Web-standard.
+ * holds a reservation until the request ends (a config reload keeps it). The active profile is
+ * none at start and after every config reload; each change is published as a `profile` observation. Web-standard.
  */
 import type { Config } from "../config/types.ts";
 import { createNameResolver } from "../config/normalize-selectors.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import { pinFor, rewriteUpstreamPath, upstreamPin } from "../select/profile-pins.ts";
-import { createSpilloverPool, NoSpilloverTarget, pinTarget, warmTarget, type ResolvedTarget, type SpilloverPool, type TargetState } from "../select/selector-strategies.ts";
+import { createSpilloverPool, NoSpilloverTarget, pinTarget, warmTarget, type ResolvedTarget, type SpilloverCounts, type SpilloverPool, type TargetState } from "../select/selector-strategies.ts";
 import { HttpError } from "./errors.ts";
 
 /** What a requested name became. */
@@ -35,7 +35,7 @@ export interface ModelNames {
   upstreamPath(rawPath: string): string;
   /** Reservations of a spillover selector by resolved model (for tests and the UI). */
   reservations(selector: string): ReadonlyMap<string, number>;
-  /** Bring the state to the current config: after a reload, no profile is active and reservations start afresh. */
+  /** Bring the state to the current config: after a reload, no profile is active; spillover reservations of requests still running are kept. */
   sync(): void;
 }
 
@@ -59,6 +59,8 @@ export function createModelNames(deps: ModelNamesDeps): ModelNames {
   let active: string | null = null;
   let pools = new Map<string, SpilloverPool>();
   let targetsOf = new Map<string, ResolvedTarget[]>();
+  /** Each spillover selector's counts, kept across reloads: its requests still running hold their reservations. */
+  const counts = new Map<string, SpilloverCounts>();
 
   const build = (): void => {
     const names = createNameResolver(new Set(Object.keys(config.models)), config.aliases, config.peers);
@@ -70,8 +72,13 @@ export function createModelNames(deps: ModelNamesDeps): ModelNames {
         return { target, id: r?.id ?? target, local: r?.local ?? false };
       });
       targetsOf.set(sid, resolved);
-      if (sel.strategy === "spillover") pools.set(sid, createSpilloverPool(sid, resolved, sel.spillover));
+      if (sel.strategy !== "spillover") continue;
+      let c = counts.get(sid);
+      if (!c) counts.set(sid, (c = { inflight: new Map(), turn: 0 }));
+      pools.set(sid, createSpilloverPool(sid, resolved, sel.spillover, c));
     }
+    // A selector the reload removed keeps no counts once its last request has given its reservation back.
+    for (const [sid, c] of counts) if (!pools.has(sid) && c.inflight.size === 0) counts.delete(sid);
   };
   build();
 

@@ -49,10 +49,19 @@ export interface SpilloverPool {
   held(): ReadonlyMap<string, number>;
 }
 
-/** Create the reservations of one spillover selector. */
-export function createSpilloverPool(selector: string, targets: readonly ResolvedTarget[], spillover: number): SpilloverPool {
-  const inflight = new Map<string, number>();
-  let turn = 0;
+/** A spillover selector's counts: reservations by resolved model, and the tie-break's turn. */
+export interface SpilloverCounts {
+  inflight: Map<string, number>;
+  turn: number;
+}
+
+/**
+ * Create the reservations of one spillover selector. `counts` (default: fresh) may be carried
+ * from the pool a config reload replaces: requests still running there keep their reservations,
+ * and give them back into the same counts.
+ */
+export function createSpilloverPool(selector: string, targets: readonly ResolvedTarget[], spillover: number, counts: SpilloverCounts = { inflight: new Map(), turn: 0 }): SpilloverPool {
+  const inflight = counts.inflight;
   const count = (t: ResolvedTarget): number => inflight.get(t.id) ?? 0;
   const take = (t: ResolvedTarget) => {
     inflight.set(t.id, count(t) + 1);
@@ -71,7 +80,7 @@ export function createSpilloverPool(selector: string, targets: readonly Resolved
   const leastBusy = (active: readonly ResolvedTarget[]) => {
     const min = Math.min(...active.map(count));
     const tied = active.filter((t) => count(t) === min);
-    return take(tied[turn++ % tied.length]);
+    return take(tied[counts.turn++ % tied.length]);
   };
   return {
     reserve(state) {
