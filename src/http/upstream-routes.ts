@@ -9,7 +9,10 @@ import type { HttpContext, Target } from "./context.ts";
 import { errorResponse, toErrorResponse } from "./errors.ts";
 import { forwardTo, type Outgoing } from "./forward.ts";
 import { tooLarge } from "./request.ts";
-import type { Handler } from "./model-routes.ts";
+import { MODEL_ROUTES, type Handler } from "./model-routes.ts";
+import type { ActivityHandle } from "../observe/activity.ts";
+import type { ResponseObserver } from "./proxy.ts";
+import { RouteError, type WaitUpdate } from "../router/types.ts";
 import { compileGoRegexp } from "../config/go-regexp.ts";
 import { isWebSocketUpgrade, webSocketPassThrough, type WebSocketEdge } from "./websocket-relay.ts";
 
@@ -79,7 +82,7 @@ export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onE
 export async function forwardBounded(
   ctx: HttpContext,
   request: Request,
-  where: { path: string; search: string; clientIp: string | null },
+  where: { path: string; search: string; clientIp: string | null; observer?: ResponseObserver },
   send: (out: Outgoing) => Promise<Response>,
 ): Promise<Response> {
   const limit = ctx.bodyLimitBytes;
@@ -105,6 +108,7 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
     return compiled.res;
   };
   return async (request, client) => {
+    let act: ActivityHandle | undefined;
     try {
       const url = new URL(request.url);
       // The active profile's pins rewrite the path's model part (the body passes untouched); selectors do not apply here.
@@ -116,9 +120,23 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
         const status = request.method === "GET" || request.method === "HEAD" ? 301 : 308;
         return new Response(null, { status, headers: { location: `/upstream/${match.rawName}/${url.search}` } });
       }
-      const where = { path: match.rest, search: url.search, clientIp: client?.ip ?? null };
       const target = match.target;
       const upgrade = isWebSocketUpgrade(request.headers);
+      // As llama-swap: a POST to a model endpoint through /upstream is recorded in the activity log
+      // like one to the model route (the body passes unread: whether it streams comes from the answer).
+      act =
+        !upgrade && request.method === "POST" && RECORDED_PATHS.has(match.rest)
+          ? ctx.activity?.begin({
+              model: target.kind === "peer" ? `${target.peer.id}/${target.model}` : target.id,
+              peer: target.kind === "peer" ? target.peer.id : "",
+              path: match.rest,
+              client: client?.ip ?? "",
+              bytesIn: Number(request.headers.get("content-length") ?? 0) || 0,
+              method: request.method,
+              headers: request.headers,
+            })
+          : undefined;
+      const where = { path: match.rest, search: url.search, clientIp: client?.ip ?? null, observer: act };
       if (target.kind === "peer") {
         if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
         return await forwardBounded(ctx, request, where, (out) => forwardTo(ctx, { kind: "peer", peer: target.peer }, out));
@@ -130,11 +148,19 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
       }
       if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
       return await forwardBounded(ctx, request, where, async (out) => {
-        const grant = await ctx.router.acquire(target.id, { signal: request.signal });
+        const onUpdate = act ? (u: WaitUpdate): void => act!.waiting(u.loading, u.position) : undefined;
+        const grant = await ctx.router.acquire(target.id, { signal: request.signal, onUpdate });
+        act?.granted();
         return forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
       });
     } catch (err) {
-      return toErrorResponse(err);
+      const res = toErrorResponse(err);
+      const cancelled = err instanceof RouteError && err.kind === "cancelled";
+      act?.end(cancelled ? "cancelled" : "refused", { status: res.status, error: err instanceof Error ? err.message : String(err) });
+      return res;
     }
   };
 }
+
+/** Paths after `/upstream/<model>` that llama-swap records in the activity log (its model routes). */
+const RECORDED_PATHS = new Set(MODEL_ROUTES.map((r) => r.path));

@@ -80,7 +80,8 @@ export interface ActivityStart {
   path: string;
   client: string;
   bytesIn: number;
-  streamed: boolean;
+  /** The client asked for a stream; absent when unknown (an `/upstream/` body passes unread): the answer tells. */
+  streamed?: boolean;
   /** HTTP method (default "POST"). */
   method?: string;
   /** The client's headers (shown redacted in flight; captured redacted). */
@@ -210,7 +211,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
       state: l.state,
       queue_position: l.position,
       peer: l.start.peer,
-      streamed: l.start.streamed,
+      streamed: l.start.streamed ?? false,
     };
   };
   const wants = opts.wantsInflight ?? (() => true);
@@ -366,7 +367,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
             load_wait_ms: loadWait,
             ttfb_ms: firstByteAt === null ? null : firstByteAt - arrived,
             ttft_ms: firstTokenAt === null ? null : firstTokenAt - arrived,
-            streamed: start.streamed,
+            streamed: start.streamed ?? sse,
             outcome,
             bytes_in: start.bytesIn,
             bytes_out: bytesOut,

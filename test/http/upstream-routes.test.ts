@@ -1,5 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { createActivityLog } from "../../src/observe/activity.ts";
 import { RouteError } from "../../src/router/types.ts";
+import { waitFor } from "../fixtures/wait.ts";
 import { createFakeRouter, fakeSupervisor, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream } from "./helpers.ts";
 
 interface Echo {
@@ -131,5 +133,32 @@ describe("/upstream with upstream.ignorePaths from the config", () => {
     // The default pattern no longer applies: a favicon loads the model like any page.
     expect((await fetch(`${a.url}/upstream/cold/favicon.ico`)).status).toBe(200);
     expect(r.grants.length).toBe(1);
+  });
+});
+
+describe("/upstream/<model>/<model endpoint> in the activity log (llama-swap's metrics middleware)", () => {
+  test("a POST to a model endpoint is recorded under the model; other paths and methods are not; a refusal is recorded as one", async () => {
+    const activity = createActivityLog({});
+    const logged = startApp({ config, router, models: supervisors, activity });
+    try {
+      const ok = await fetch(`${logged.url}/upstream/short/v1/chat/completions`, { method: "POST", body: '{"model":"x"}', headers: { "content-type": "application/json" } });
+      expect(ok.status).toBe(200);
+      await ok.text();
+      await (await fetch(`${logged.url}/upstream/short/health`)).text();
+      await (await fetch(`${logged.url}/upstream/short/v1/chat/completions`)).text();
+      const refused = await fetch(`${logged.url}/upstream/failing/v1/embeddings`, { method: "POST", body: "{}" });
+      expect(refused.status).toBe(503);
+      await refused.text();
+      const peerRes = await fetch(`${logged.url}/upstream/p/remote/v1/completions`, { method: "POST", body: "{}" });
+      await peerRes.text();
+      await waitFor(() => activity.recent().length === 3, 5000, "three records");
+      expect(activity.recent().map((r) => [r.model, r.req_path, r.outcome, r.resp_status_code, r.streamed])).toEqual([
+        ["org/model", "/v1/chat/completions", "ok", 200, false],
+        ["failing", "/v1/embeddings", "refused", 503, false],
+        ["p/remote", "/v1/completions", "ok", 200, false],
+      ]);
+    } finally {
+      logged.stop();
+    }
   });
 });
