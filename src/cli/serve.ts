@@ -19,6 +19,7 @@ import { installExitHandlers } from "../process/orphan-guard.ts";
 import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { createHardwareMonitor } from "./hardware-monitor.ts";
+import { createStdoutSink } from "./stdout-sink.ts";
 import { createDialProbe } from "./dial-probe.ts";
 import { loadUiBundle } from "./ui-bundle.ts";
 import { preload } from "../router/preload.ts";
@@ -87,7 +88,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   // Before the log hub and the children: a store that cannot open stops everything, with one line.
   let storeError: (err: unknown) => void = (err) => console.error(`switchyard: activity store: ${(err as Error)?.message ?? err}`);
   const store = config.store ? openStore(config.store, (err) => storeError(err)) : null;
-  const stdout = createBatchedWriter((s) => process.stdout.write(s));
+  const stdout = createBatchedWriter(createStdoutSink());
   process.on("exit", () => stdout.flush());
   const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, timeFormat: config.logTimeFormat, stdout: stdout.write });
   for (const w of warnings) logs.log.warn(`config: ${formatIssue(w, w.file)}`);

@@ -93,8 +93,9 @@ export function installExitHandlers(stopAll: () => Promise<void>, opts: ExitHand
     exit(code);
   };
 
-  const shutdown = (code: number) => {
-    if (shuttingDown) return force(1);
+  /** `signal`: a second one forces the exit. An error while already stopping is only reported: the stop goes on. */
+  const shutdown = (code: number, from: "signal" | "error" = "signal") => {
+    if (shuttingDown) return from === "signal" ? force(1) : undefined;
     shuttingDown = true;
     const timer = opts.forceAfterMs ? setTimeout(() => force(code || 1), opts.forceAfterMs) : null;
     stopAll()
@@ -115,11 +116,11 @@ export function installExitHandlers(stopAll: () => Promise<void>, opts: ExitHand
   const onSignal = () => shutdown(0);
   const onUncaught = (err: unknown) => {
     report("uncaught error", err);
-    shutdown(1);
+    shutdown(1, "error");
   };
   const onRejection = (reason: unknown) => {
     report("unhandled rejection", reason);
-    shutdown(1);
+    shutdown(1, "error");
   };
   const onExit = () => killAllGroupsNow("SIGKILL");
 

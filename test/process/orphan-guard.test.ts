@@ -71,6 +71,18 @@ describe("no orphans", () => {
     }
   }, 30_000);
 
+  test("an unhandled rejection while the graceful stop runs is reported, and the stop goes on (not a second signal)", async () => {
+    const { proc, pids, output } = await startProxy("reject-while-stopping");
+    try {
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+      expect(output()).toContain("stopped all");
+      expect(pids.filter(isPidAlive)).toEqual([]);
+    } finally {
+      cleanup(pids);
+    }
+  }, 30_000);
+
   test("an uncaught error stops every backend and exits 1", async () => {
     const { proc, pids, output } = await startProxy("uncaught");
     try {
