@@ -20,6 +20,7 @@ import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { createHardwareMonitor } from "./hardware-monitor.ts";
 import { createStdoutSink } from "./stdout-sink.ts";
+import { createPeerRequests } from "../http/peer-requests.ts";
 import { createDialProbe } from "./dial-probe.ts";
 import { loadUiBundle } from "./ui-bundle.ts";
 import { preload } from "../router/preload.ts";
@@ -160,13 +161,15 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   // The config the HTTP layer reads; a reload replaces it in the router's switch step.
   const live: LiveConfig = { config, warnings };
   const reloader = createReloader({ paths: cmd, live, router, supervisors, makeSupervisor, log: logs.log, observe, env: process.env, selfCommand: selfCommand(), placement });
-  const app = createApp({ config, live, reload: () => reloader.reload("api"), configWarnings: warnings, dial: createDialProbe(), router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });
+  const peerRequests = createPeerRequests();
+  const app = createApp({ peerRequests, config, live, reload: () => reloader.reload("api"), configWarnings: warnings, dial: createDialProbe(), router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });
 
   let stopping: Promise<void> | null = null;
   const stopAll = (): Promise<void> => {
     stopping ??= (async () => {
       logs.log.info("shutting down: draining requests and stopping every model");
-      await router.shutdown();
+      // Peer requests drain beside the local ones, bounded by the global drainTimeout.
+      await Promise.all([router.shutdown(), peerRequests.shutdown(live.config.drainTimeout * 1000)]);
       await hardware.stop();
       // Elysia prints a stack trace when asked to stop a server that never started listening.
       if (app.server) await app.stop(true).catch(() => {});

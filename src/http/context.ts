@@ -2,6 +2,7 @@
  * What every HTTP handler shares: the config, the router, the logs, the supervisors (for
  * states and load-time history), the proxy and the peer index. Web-standard only.
  */
+import { createPeerRequests, type PeerRequests } from "./peer-requests.ts";
 import type { Config, ConfigWarning, ModelConfig } from "../config/types.ts";
 import type { UiBundle } from "./ui-routes.ts";
 import { createLogStream } from "../log/log-stream.ts";
@@ -53,6 +54,8 @@ export interface HttpDeps {
   fetch?: FetchLike;
   /** Checks `timeouts.connect` with a second connection attempt; absent: connect limits are not enforced. */
   dial?: DialProbe;
+  /** Requests to peers in flight (serve mode drains them at shutdown; default: a fresh set). */
+  peerRequests?: PeerRequests;
   /** Interval of loading-progress ticks (default 1000 ms). */
   loadingTickMs?: number;
   /** Clock in epoch ms (default Date.now). */
@@ -94,6 +97,8 @@ export interface HttpContext {
   /** Proxy and upstream text interleaved in arrival order (llama-swap's combined log). */
   readonly combinedLogs: LogStream;
   readonly proxy: Proxy;
+  /** Requests to peers in flight, held like grants: refused, drained and severed at shutdown. */
+  readonly peerRequests: PeerRequests;
   readonly peers: PeerIndex;
   readonly bodyLimitBytes: number;
   readonly loadingTickMs: number;
@@ -177,6 +182,7 @@ export function createHttpContext(deps: HttpDeps): HttpContext {
     logs: deps.logs,
     combinedLogs: createCombinedLog(deps.logs),
     proxy: createProxy({ fetch: deps.fetch, log: deps.logs.log, dial: deps.dial }),
+    peerRequests: deps.peerRequests ?? createPeerRequests(),
     get peers() {
       return peersNow();
     },

@@ -41,13 +41,17 @@ function limits(t: ProxyTimeouts | undefined): ForwardTimeouts | undefined {
   return t ? { connectMs: t.connect * 1000, responseHeaderMs: t.responseHeader * 1000 } : undefined;
 }
 
-/** Forward `out` to `dest`; resolves with the upstream response or our error envelope. */
+/** Forward `out` to `dest`; resolves with the upstream response or our error envelope (throws RouteError for a peer request once a shutdown began). */
 export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): Promise<Response> {
   const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.signal ?? out.request.signal, upstream: out.signal ? out.upstream : undefined, observer: out.observer, identity: out.identity };
   if (dest.kind === "peer") {
+    // Held like a grant: a shutdown refuses, drains and severs peer requests as it does local ones.
+    // Throws RouteError("shutting_down") once it began.
+    const hold = ctx.peerRequests.acquire();
     // llama-swap's peer proxy tells a remote server nothing of our clients, and adds the peer's key.
     return ctx.proxy.forward({
       ...common,
+      grant: hold,
       url: peerUrl(dest.peer, out.path, out.search),
       setHeaders: peerHeaders(dest.peer),
       forwarding: "drop",
