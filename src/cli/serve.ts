@@ -90,8 +90,11 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   let storeError: (err: unknown) => void = (err) => console.error(`switchyard: activity store: ${(err as Error)?.message ?? err}`);
   const store = config.store ? openStore(config.store, (err) => storeError(err)) : null;
   const stdout = createBatchedWriter(createStdoutSink());
-  process.on("exit", () => stdout.flush());
   const logs = createLogHub({ level: config.logLevel, logToStdout: config.logToStdout, timeFormat: config.logTimeFormat, stdout: stdout.write });
+  process.on("exit", () => {
+    logs.flush();
+    stdout.flush();
+  });
   for (const w of warnings) logs.log.warn(`config: ${formatIssue(w, w.file)}`);
   storeError = (err) => logs.log.warn(`activity store: ${(err as Error)?.message ?? err}`);
   if (store) {

@@ -1,6 +1,7 @@
 /**
  * The log hub of one switchyard process: the proxy's own lines, every model's output combined
- * (each line prefixed `[model] `), and one stream per model. `logToStdout` picks what is echoed.
+ * (each whole line prefixed `[model] `, never one model's text inside another's line), and one
+ * stream per model as it came. `logToStdout` picks what is echoed.
  */
 import type { LogTimeFormat, LogToStdout } from "../config/types.ts";
 import { formatGoTime } from "./go-time-format.ts";
@@ -24,6 +25,8 @@ export interface LogHubOptions {
    * null / absent for ISO 8601 in UTC.
    */
   timeFormat?: LogTimeFormat | "" | null;
+  /** How long a model's unfinished line waits for its end before the combined stream gets it (default 500 ms). */
+  holdPartialMs?: number;
 }
 
 const LEVELS: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -45,17 +48,51 @@ function tee(stream: LogStream, also: (text: string) => void): LogStream {
   };
 }
 
-/** Prefix every line start of a model's output, remembering whether the last chunk ended a line. */
-function createLinePrefixer(prefix: string): (text: string) => string {
-  let atLineStart = true;
-  return (text) => {
-    if (text.length === 0) return text;
-    // Most chunks of a child's output are one line or part of one: no line start inside, no replace.
-    const lf = text.indexOf("\n");
-    const inner = lf !== -1 && lf < text.length - 1 ? text.replace(/\n(?=[\s\S])/g, "\n" + prefix) : text;
-    const out = atLineStart ? prefix + inner : inner;
-    atLineStart = text.endsWith("\n");
-    return out;
+/** `text` (whole lines, ending in "\n") with `prefix` at every line start. */
+function prefixLines(prefix: string, text: string): string {
+  // Most chunks of a child's output are one line: no line start inside, no replace.
+  const lf = text.indexOf("\n");
+  return prefix + (lf === text.length - 1 ? text : text.replace(/\n(?=[\s\S])/g, "\n" + prefix));
+}
+
+/**
+ * What a model's output adds to the combined stream: whole lines only, each prefixed. Models write
+ * into that stream side by side, so an unfinished line (a `\r` progress bar, llama.cpp's loading
+ * dots, a crash mid-line) would have the next model's lines glued onto it, and its own rest would
+ * then read as someone else's. It waits for its end, at most `holdMs`; after that it is written
+ * as a line of its own.
+ */
+function createLineJoiner(prefix: string, out: (text: string) => void, holdMs: number) {
+  let tail = "";
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const flush = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    if (tail === "") return;
+    const t = tail;
+    tail = "";
+    out(`${prefix}${t}\n`);
+  };
+  return {
+    write(text: string): void {
+      if (text.length === 0) return;
+      const lf = text.lastIndexOf("\n");
+      if (lf === -1) tail += text;
+      else {
+        const whole = tail + (lf === text.length - 1 ? text : text.slice(0, lf + 1));
+        tail = lf === text.length - 1 ? "" : text.slice(lf + 1);
+        out(prefixLines(prefix, whole));
+      }
+      if (tail === "") {
+        if (timer !== null) clearTimeout(timer);
+        timer = null;
+      } else if (timer === null) {
+        timer = setTimeout(flush, holdMs);
+        // Only a deadline for a line: it must not keep the process alive.
+        (timer as { unref?: () => void }).unref?.();
+      }
+    },
+    flush,
   };
 }
 
@@ -72,6 +109,8 @@ export function createLogHub(opts: LogHubOptions): LogHub {
   const proxy = echoProxy ? tee(proxyRing, stdout) : proxyRing;
   const upstream = echoUpstream ? tee(upstreamRing, stdout) : upstreamRing;
   const models = new Map<string, LogStream>();
+  const joiners: { flush(): void }[] = [];
+  const holdMs = opts.holdPartialMs ?? 500;
 
   const threshold = LEVELS[opts.level];
   const format = opts.timeFormat ?? null;
@@ -106,11 +145,15 @@ export function createLogHub(opts: LogHubOptions): LogHub {
     model(id: string): LogStream {
       let stream = models.get(id);
       if (!stream) {
-        const prefix = createLinePrefixer(`[${id}] `);
-        stream = tee(createLogStream(ringBytes), (text) => upstream.write(prefix(text)));
+        const joiner = createLineJoiner(`[${id}] `, (text) => upstream.write(text), holdMs);
+        joiners.push(joiner);
+        stream = tee(createLogStream(ringBytes), joiner.write);
         models.set(id, stream);
       }
       return stream;
+    },
+    flush() {
+      for (const j of joiners) j.flush();
     },
   };
 }

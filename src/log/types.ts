@@ -39,4 +39,6 @@ export interface LogHub {
   model(id: string): LogStream;
   /** The proxy logger (honours logLevel). */
   readonly log: Logger;
+  /** Write the models' unfinished lines to the combined stream now (they wait there for their end, briefly). */
+  flush(): void;
 }

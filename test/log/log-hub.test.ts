@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { waitFor } from "../fixtures/wait.ts";
 import { createLogHub } from "../../src/log/log-hub.ts";
 
 const fixedNow = () => Date.UTC(2026, 0, 2, 3, 4, 5, 6);
@@ -38,7 +39,11 @@ describe("createLogHub", () => {
           hub.model("m").write(t.slice(from, c));
           from = c;
         }
-        const want = t === "" ? "" : "[m] " + t.replace(/\n(?=[\s\S])/g, "\n[m] ");
+        // Whole lines at once; an unfinished one when flushed, as a line of its own.
+        const whole = t.slice(0, t.lastIndexOf("\n") + 1);
+        expect(hub.upstream.history()).toBe(whole === "" ? "" : "[m] " + whole.replace(/\n(?=[\s\S])/g, "\n[m] "));
+        hub.flush();
+        const want = t === "" ? "" : "[m] " + t.replace(/\n(?=[\s\S])/g, "\n[m] ") + (t.endsWith("\n") ? "" : "\n");
         expect(hub.upstream.history()).toBe(want);
       }),
       { numRuns: 500 },
@@ -52,8 +57,20 @@ describe("createLogHub", () => {
     hub.model("a").write("o\nthree\n");
     expect(hub.model("a").history()).toBe("one\ntwo\nthree\n");
     expect(hub.model("b").history()).toBe("x\n");
-    expect(hub.upstream.history()).toBe("[a] one\n[a] tw[b] x\no\n[a] three\n");
+    // a's unfinished "tw" waits for its end: b's line is not glued onto it.
+    expect(hub.upstream.history()).toBe("[a] one\n[b] x\n[a] two\n[a] three\n");
     expect(hub.model("a")).toBe(hub.model("a"));
+  });
+
+  test("an unfinished line (a \\r progress bar) reaches the combined stream after a while, as a line of its own, and a second model's lines stay whole", async () => {
+    const hub = createLogHub({ level: "info", logToStdout: "none", holdPartialMs: 20 });
+    hub.model("a").write("downloading 10%\rdownloading 20%\r");
+    hub.model("b").write("b: line 0\n");
+    expect(hub.upstream.history()).toBe("[b] b: line 0\n");
+    await waitFor(() => hub.upstream.history().includes("[a]"), 5000, "the unfinished line");
+    expect(hub.upstream.history()).toBe("[b] b: line 0\n[a] downloading 10%\rdownloading 20%\r\n");
+    // The model's own stream keeps its bytes as they came.
+    expect(hub.model("a").history()).toBe("downloading 10%\rdownloading 20%\r");
   });
 
   for (const [mode, expected] of [
@@ -74,8 +91,8 @@ describe("createLogHub", () => {
 
   test("the ring size applies to every stream", () => {
     const hub = createLogHub({ level: "info", logToStdout: "none", ringBytes: 8 });
-    hub.model("m").write("0123456789");
-    expect(hub.model("m").history()).toBe("23456789");
-    expect(hub.upstream.history()).toBe("23456789");
+    hub.model("m").write("0123456789\n");
+    expect(hub.model("m").history()).toBe("3456789\n");
+    expect(hub.upstream.history()).toBe("3456789\n");
   });
 });
