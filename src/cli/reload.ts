@@ -22,7 +22,7 @@ import type { Supervisor } from "../process/types.ts";
 import type { SwitchyardRouter } from "../router/router.ts";
 
 /** Settings read once at start: a change is reported and takes effect at the next start. */
-const START_ONLY: readonly (keyof Config)[] = ["logLevel", "logToStdout", "metricsMaxInMemory", "performance", "captureBufferMB", "activityEnabled", "store", "upstreamMetrics", "preload"];
+const START_ONLY: readonly (keyof Config)[] = ["logToStdout", "metricsMaxInMemory", "performance", "captureBufferMB", "activityEnabled", "store", "upstreamMetrics", "preload"];
 
 /** What a reloader needs. */
 export interface ReloaderOptions {

@@ -163,6 +163,8 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   });
   // The config the HTTP layer reads; a reload replaces it in the router's switch step.
   const live: LiveConfig = { config, warnings };
+  // logLevel and logTimeFormat apply on reload, as in llama-swap.
+  (live.replaced ??= []).push(() => logs.configure({ level: live.config.logLevel, timeFormat: live.config.logTimeFormat }));
   const reloader = createReloader({ paths: cmd, live, router, supervisors, makeSupervisor, log: logs.log, observe, env: process.env, selfCommand: selfCommand(), placement });
   const peerRequests = createPeerRequests();
   const app = createApp({ peerRequests, config, live, reload: () => reloader.reload("api"), configWarnings: warnings, dial: createDialProbe(), router, logs, version: BUILD, models: supervisors, events, activity, captures, metrics, hardware, ui, ...(store ? { activityStore: store } : {}) });

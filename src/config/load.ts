@@ -284,7 +284,10 @@ function finish(tree: RawMap, opts: LoadOptions, c: Collector, r: Reporter, file
     c.flag(path);
   });
 
-  const level = tree.get("logLevel");
+  // llama-swap trims and lowercases it: "DEBUG" and " debug " are debug.
+  const rawLevel = tree.get("logLevel");
+  const level = typeof rawLevel === "string" ? rawLevel.trim().toLowerCase() : rawLevel;
+  if (typeof level === "string" && level !== rawLevel && LOG_LEVELS.includes(level)) tree.set("logLevel", level);
   if (typeof level === "string" && !LOG_LEVELS.includes(level)) {
     r.warn(["logLevel"], `unknown log level ${JSON.stringify(level)}; using info (valid: ${LOG_LEVELS.join(", ")})`);
     tree.set("logLevel", "info");

@@ -112,8 +112,8 @@ export function createLogHub(opts: LogHubOptions): LogHub {
   const joiners: { flush(): void }[] = [];
   const holdMs = opts.holdPartialMs ?? 500;
 
-  const threshold = LEVELS[opts.level];
-  const format = opts.timeFormat ?? null;
+  let threshold = LEVELS[opts.level];
+  let format = opts.timeFormat ?? null;
   // The last stamp, reused while the clock reads the same millisecond: a busy proxy writes several
   // lines per millisecond, and formatting a date is most of a line's cost (issue 16).
   let stampMs = NaN;
@@ -154,6 +154,13 @@ export function createLogHub(opts: LogHubOptions): LogHub {
     },
     flush() {
       for (const j of joiners) j.flush();
+    },
+    configure(settings) {
+      threshold = LEVELS[settings.level];
+      if (settings.timeFormat !== format) {
+        format = settings.timeFormat;
+        stampMs = NaN;
+      }
     },
   };
 }

@@ -2,6 +2,7 @@
  * Logging contracts shared by the supervisor (writes upstream output), the router and HTTP
  * (write proxy lines), and the log endpoints (read history, follow live).
  */
+import type { LogTimeFormat } from "../config/types.ts";
 
 /** A bounded byte ring of text with live followers that can never slow the writer. */
 export interface LogStream {
@@ -41,4 +42,6 @@ export interface LogHub {
   readonly log: Logger;
   /** Write the models' unfinished lines to the combined stream now (they wait there for their end, briefly). */
   flush(): void;
+  /** Apply a reloaded `logLevel` and `logTimeFormat` (llama-swap applies both on reload). */
+  configure(settings: { level: Level; timeFormat: LogTimeFormat | "" | null }): void;
 }

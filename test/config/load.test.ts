@@ -223,6 +223,13 @@ describe("normalisation", () => {
     expect(warnings[0].message).toContain('unknown log level "verbose"');
   });
 
+  test("logLevel is trimmed and lowercased, as llama-swap reads it", () => {
+    for (const written of ["DEBUG", "Debug", '" debug "']) {
+      const { config, warnings } = load(`logLevel: ${written}\n${ONE}`);
+      expect([written, config.logLevel, warnings]).toEqual([written, "debug", []]);
+    }
+  });
+
   test("preload: trimmed, aliases resolved, duplicates and blanks dropped, unknown names warned", () => {
     const { config, warnings } = load(`
       models:

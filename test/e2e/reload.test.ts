@@ -201,6 +201,18 @@ models:
     expect(r.output()).toContain("config reload (api) refused, the running config stays");
   }, 60_000);
 
+  test("logLevel and logTimeFormat apply on reload, as in llama-swap", async () => {
+    const cfg = `startPort: ${freePortRange(1)}\nmodels:\n  a:\n    cmd: ${sim("a")}\n`;
+    const r = await start(cfg);
+    writeFileSync(join(r.dir, "config.yaml"), `logLevel: debug\nlogTimeFormat: kitchen\n${cfg}`);
+    const res = await reload(r);
+    expect(res.status).toBe(200);
+    await (await fetch(`${r.url}/v1/models`)).text();
+    // Lines after the reload: Go's Kitchen stamp ("3:04PM"), and debug lines written.
+    await waitFor(() => /\n\d{1,2}:\d{2}[AP]M \[INFO\] Request /.test(r.output()), 5000, "an access line stamped in the new format");
+    expect(r.output()).not.toContain("logLevel changed; read at start only");
+  }, 60_000);
+
   test("SIGHUP reloads (the process stays), and --watch-config reloads on an atomic-rename save", async () => {
     const head = `startPort: ${freePortRange(4)}\n`;
     const r = await start(`${head}models:\n  a:\n    cmd: ${sim("a")}\n`, ["--watch-config"]);

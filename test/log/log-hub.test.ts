@@ -89,6 +89,17 @@ describe("createLogHub", () => {
     });
   }
 
+  test("configure: a reloaded logLevel and logTimeFormat apply to the next line", () => {
+    const hub = createLogHub({ level: "info", logToStdout: "none", now: fixedNow });
+    hub.log.debug("hidden");
+    hub.configure({ level: "debug", timeFormat: "" });
+    hub.log.debug("shown");
+    hub.configure({ level: "warn", timeFormat: null });
+    hub.log.info("hidden too");
+    hub.log.warn("warned");
+    expect(hub.proxy.history()).toBe("[DEBUG] shown\n2026-01-02T03:04:05.006Z [WARN] warned\n");
+  });
+
   test("the ring size applies to every stream", () => {
     const hub = createLogHub({ level: "info", logToStdout: "none", ringBytes: 8 });
     hub.model("m").write("0123456789\n");
