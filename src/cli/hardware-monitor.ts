@@ -113,6 +113,12 @@ function osTexts(): { meminfo: string; stat: string; loadavg: string } {
   return { meminfo, stat, loadavg: `${l1} ${l5} ${l15} 0/0 0\n` };
 }
 
+/** The kernel's page size from /proc/self/smaps (`KernelPageSize: 4 kB`), or null. */
+function pageSizeOf(smaps: string | null): number | null {
+  const m = smaps ? /^KernelPageSize:\s+(\d+) kB/m.exec(smaps) : null;
+  return m ? Number(m[1]) * 1024 : null;
+}
+
 const readText = (path: string): Promise<string | null> => readFile(path, "utf8").catch(() => null);
 
 /** Create the monitor (nothing runs until `start()`). */
@@ -235,11 +241,14 @@ export function createHardwareMonitor(opts: HardwareMonitorOptions): RunningHard
       const r = parseRocmInventory(stdout);
       return r.ok ? r.value : r.error;
     });
-    const [osRelease, kernel, cpuinfo, meminfo, cgroupV2, cgroupV1] = await Promise.all([
+    const [osRelease, kernel, cpuinfo, meminfo, zoneinfo, smaps, cgroupV2, cgroupV1] = await Promise.all([
       readText("/etc/os-release"),
       readText(`${proc}/sys/kernel/osrelease`),
       readText(`${proc}/cpuinfo`),
       readText(`${proc}/meminfo`).then((t) => t ?? osTexts().meminfo),
+      readText(`${proc}/zoneinfo`),
+      // The page size: JavaScript has no getpagesize(); the kernel tells it per mapping.
+      readText(`${proc}/self/smaps`),
       readText("/sys/fs/cgroup/memory.max"),
       readText("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
     ]);
@@ -253,6 +262,8 @@ export function createHardwareMonitor(opts: HardwareMonitorOptions): RunningHard
       dockerEnv: existsSync("/.dockerenv"),
       cpuinfo,
       meminfo,
+      zoneinfo,
+      pageSize: pageSizeOf(smaps),
       cgroupLimits: [cgroupV2, cgroupV1],
       accelerators: [...nvidia.found, ...rocm.found],
       probes: [nvidia.probe, rocm.probe],

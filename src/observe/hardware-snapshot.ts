@@ -334,19 +334,47 @@ export interface SnapshotInputs {
   dockerEnv: boolean;
   cpuinfo: string | null;
   meminfo: string | null;
+  /** /proc/zoneinfo, and the kernel's page size in bytes (null where unknown). */
+  zoneinfo?: string | null;
+  pageSize?: number | null;
   cgroupLimits: (string | null)[];
   accelerators: DetectedAccelerator[];
   probes: AcceleratorProbe[];
 }
 
 /**
+ * The memory installed by /proc/zoneinfo: present pages of every zone but Device, times the page
+ * size (llama-swap's zoneinfoMemoryCapacity); 0 when it cannot tell. MemTotal leaves out what the
+ * kernel reserved at boot, so a 24 GiB machine reads 23.5 there.
+ */
+export function zoneinfoCapacity(zoneinfo: string | null | undefined, pageSize: number | null | undefined): number {
+  if (!zoneinfo || !pageSize || pageSize <= 0) return 0;
+  let pages = 0;
+  let include = false;
+  for (const line of zoneinfo.split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 4 && f[0] === "Node" && f[2] === "zone") {
+      include = f[3] !== "Device";
+      continue;
+    }
+    if (!include || f.length !== 2 || f[0] !== "present") continue;
+    const n = Number(f[1]);
+    if (!Number.isSafeInteger(n) || n < 0) return 0;
+    pages += n;
+  }
+  return pages > 0 ? pages * pageSize : 0;
+}
+
+/**
  * The snapshot, or why there is none: like llama-swap, system memory is the one required fact (its
- * capacity is MemTotal, lowered to a cgroup limit); everything else is best effort.
+ * capacity is the larger of MemTotal and /proc/zoneinfo's present pages, lowered to a cgroup
+ * limit); everything else is best effort.
  */
 export function buildSnapshot(inputs: SnapshotInputs): Parsed<HardwareSnapshot> {
   const memKb = /^MemTotal:\s+(\d+)/m.exec(inputs.meminfo ?? "");
   let capacity = memKb ? Number(memKb[1]) * 1024 : 0;
   if (capacity <= 0) return { ok: false, error: "system memory capacity unknown (no MemTotal in /proc/meminfo)" };
+  capacity = Math.max(capacity, zoneinfoCapacity(inputs.zoneinfo, inputs.pageSize));
   for (const limit of inputs.cgroupLimits.map(parseCgroupLimit)) if (limit !== null && limit < capacity) capacity = limit;
 
   const os = normalizeOsFamily(inputs.platform);

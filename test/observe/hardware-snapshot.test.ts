@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import {
   applyNvidiaIndexed,
   buildSnapshot,
+  zoneinfoCapacity,
   finalizeAccelerators,
   normalizeArchitecture,
   normalizeOsFamily,
@@ -182,6 +183,30 @@ describe("the snapshot", () => {
     const r = buildSnapshot({ ...inputs, cgroupLimits: ["8589934592\n"], kernel: "5.15.167.4-microsoft-standard-WSL2", dockerEnv: false });
     expect(r.ok && r.value.memory.capacity_bytes).toBe(8589934592);
     expect(r.ok && r.value.environment).toEqual({ kind: "wsl", name: "WSL", version: null });
+  });
+
+  test("capacity: the present pages of /proc/zoneinfo (Device zones left out) when above MemTotal, as llama-swap counts it; a cgroup limit still lowers it", () => {
+    const zoneinfo = [
+      "Node 0, zone      DMA",
+      "  pages free     3840",
+      "        present  3998",
+      "Node 0, zone    DMA32",
+      "        present  782288",
+      "Node 0, zone   Normal",
+      "        present  5505024",
+      "Node 0, zone   Device",
+      "        present  999999",
+    ].join("\n");
+    const pages = 3998 + 782288 + 5505024;
+    const r = buildSnapshot({ ...inputs, meminfo: "MemTotal:       24683772 kB\n", zoneinfo, pageSize: 4096, cgroupLimits: [] });
+    expect(r.ok && r.value.memory.capacity_bytes).toBe(pages * 4096);
+    expect(zoneinfoCapacity(zoneinfo, 4096)).toBe(pages * 4096);
+    // MemTotal wins when it is larger, and garbage counts nothing.
+    expect(zoneinfoCapacity("Node 0, zone Normal\n present x\n", 4096)).toBe(0);
+    const small = buildSnapshot({ ...inputs, meminfo: "MemTotal: 100000000 kB\n", zoneinfo, pageSize: 4096, cgroupLimits: [] });
+    expect(small.ok && small.value.memory.capacity_bytes).toBe(100000000 * 1024);
+    const limited = buildSnapshot({ ...inputs, meminfo: "MemTotal:       24683772 kB\n", zoneinfo, pageSize: 4096, cgroupLimits: ["8589934592\n"] });
+    expect(limited.ok && limited.value.memory.capacity_bytes).toBe(8589934592);
   });
 
   test("no memory capacity, no snapshot (llama-swap's one required fact)", () => {
