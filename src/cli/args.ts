@@ -59,8 +59,21 @@ export function parseListen(value: string): { hostname: string; port: number } {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UsageError(`--listen: port must be 0-65535, got "${m[3]}"`);
   }
-  const hostname = m[1] ?? (m[2] || "0.0.0.0");
+  // Go's net.Listen, under llama-swap, takes an empty or unspecified host for every address of the
+  // machine, IPv6 too (one dual-stack socket): "::" here, "0.0.0.0" where there is no IPv6 (serve.ts).
+  const host = m[1] ?? m[2] ?? "";
+  const hostname = host === "" || host === "0.0.0.0" ? ANY_HOST : host;
   return { hostname, port };
+}
+
+/** The host that means every address, IPv4 and IPv6. */
+export const ANY_HOST = "::";
+
+/** Go's strconv.ParseBool, as its flag package reads `-flag=value` for a boolean flag. */
+function parseBool(flag: string, text: string): boolean {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
+  throw new UsageError(`invalid boolean value "${text}" for ${flag}`);
 }
 
 /** Parse argv (without the runtime and script words). */
@@ -101,13 +114,14 @@ export function parseArgs(argv: readonly string[]): Command {
         keyFile = value();
         break;
       case "--check":
-        check = true;
+        check = inline === undefined || parseBool(flag, inline);
         break;
       case "--watch-config":
-        watchConfig = true;
+        watchConfig = inline === undefined || parseBool(flag, inline);
         break;
       case "--version":
-        return { kind: "version" };
+        if (inline === undefined || parseBool(flag, inline)) return { kind: "version" };
+        break;
       case "--help":
       case "--h":
         return { kind: "help" };
@@ -123,5 +137,6 @@ export function parseArgs(argv: readonly string[]): Command {
   // and TLS moves the default address to :8443.
   if ((certFile === "") !== (keyFile === "")) throw new UsageError("both --tls-cert-file and --tls-key-file must be given for TLS");
   const tls = certFile ? { cert: certFile, key: keyFile } : undefined;
-  return { kind: "serve", ...paths, listen: parseListen(listen ?? (tls ? ":8443" : ":8080")), watchConfig, ...(tls ? { tls } : {}) };
+  // An empty --listen is the default too (llama-swap: `if listenAddr == ""`).
+  return { kind: "serve", ...paths, listen: parseListen(listen || (tls ? ":8443" : ":8080")), watchConfig, ...(tls ? { tls } : {}) };
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { createPlacementEdge } from "./placement-edge.ts";
-import type { Command, TlsFiles } from "./args.ts";
+import { ANY_HOST, type Command, type TlsFiles } from "./args.ts";
 import { selfCommand } from "./self-command.ts";
 import { BUILD } from "../version.ts";
 import { loadConfigSources, type ConfigSource } from "../config/load.ts";
@@ -192,11 +192,19 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
 
   try {
     // Bun.serve's `tls` (Elysia passes listen options through): HTTPS, WebSockets (wss) included.
-    app.listen({ hostname: cmd.listen.hostname, port: cmd.listen.port, ...(tls ? { tls } : {}) });
+    const listen = (hostname: string) => app.listen({ hostname, port: cmd.listen.port, ...(tls ? { tls } : {}) });
+    try {
+      listen(cmd.listen.hostname);
+    } catch (err) {
+      // Every address: IPv6 with IPv4 on one socket where the machine has IPv6, else IPv4 alone.
+      if (cmd.listen.hostname !== ANY_HOST) throw err;
+      listen("0.0.0.0");
+    }
   } catch (err) {
     // A certificate or key that is not PEM, or that do not match, fails here (OpenSSL's words).
     const withTls = cmd.tls ? ` with TLS (${cmd.tls.cert}, ${cmd.tls.key})` : "";
-    console.error(`switchyard: cannot listen on ${cmd.listen.hostname}:${cmd.listen.port}${withTls}: ${(err as Error).message}`);
+    const host = cmd.listen.hostname.includes(":") ? `[${cmd.listen.hostname}]` : cmd.listen.hostname;
+    console.error(`switchyard: cannot listen on ${host}:${cmd.listen.port}${withTls}: ${(err as Error).message}`);
     await stopAll();
     process.exit(1);
   }

@@ -3,7 +3,7 @@ import { parseArgs, parseListen, UsageError } from "../../src/cli/args.ts";
 
 describe("parseArgs", () => {
   test("defaults to serving config.yaml on :8080", () => {
-    expect(parseArgs([])).toMatchObject({ kind: "serve", config: "config.yaml", listen: { hostname: "0.0.0.0", port: 8080 }, watchConfig: false });
+    expect(parseArgs([])).toMatchObject({ kind: "serve", config: "config.yaml", listen: { hostname: "::", port: 8080 }, watchConfig: false });
   });
   test("accepts --flag value, --flag=value and llama-swap's single dash", () => {
     expect(parseArgs(["--config", "a.yaml", "--listen=127.0.0.1:9000"])).toMatchObject({
@@ -14,7 +14,7 @@ describe("parseArgs", () => {
     expect(parseArgs(["-config", "b.yaml", "-listen", ":7000"])).toMatchObject({
       kind: "serve",
       config: "b.yaml",
-      listen: { hostname: "0.0.0.0", port: 7000 },
+      listen: { hostname: "::", port: 7000 },
     });
   });
   test("--watch-config (and llama-swap's -watch-config)", () => {
@@ -24,7 +24,7 @@ describe("parseArgs", () => {
   test("--tls-cert-file and --tls-key-file (one dash too): HTTPS, on :8443 unless --listen says otherwise", () => {
     expect(parseArgs(["--tls-cert-file", "c.pem", "--tls-key-file=k.pem"])).toMatchObject({
       kind: "serve",
-      listen: { hostname: "0.0.0.0", port: 8443 },
+      listen: { hostname: "::", port: 8443 },
       tls: { cert: "c.pem", key: "k.pem" },
     });
     expect(parseArgs(["-tls-cert-file", "c.pem", "-tls-key-file", "k.pem", "-listen", "127.0.0.1:9443"])).toMatchObject({
@@ -56,10 +56,28 @@ describe("parseArgs", () => {
 
 describe("parseListen", () => {
   test("host forms", () => {
-    expect(parseListen(":8080")).toEqual({ hostname: "0.0.0.0", port: 8080 });
-    expect(parseListen("8080")).toEqual({ hostname: "0.0.0.0", port: 8080 });
+    expect(parseListen(":8080")).toEqual({ hostname: "::", port: 8080 });
+    expect(parseListen("8080")).toEqual({ hostname: "::", port: 8080 });
     expect(parseListen("localhost:1")).toEqual({ hostname: "localhost", port: 1 });
     expect(parseListen("[::1]:8080")).toEqual({ hostname: "::1", port: 8080 });
+    // Go's unspecified address is every address, IPv6 too: one dual-stack socket.
+    expect(parseListen("0.0.0.0:8080")).toEqual({ hostname: "::", port: 8080 });
+    expect(parseListen("[::]:8080")).toEqual({ hostname: "::", port: 8080 });
+  });
+
+  test("an empty --listen is the default, as llama-swap reads it", () => {
+    expect(parseArgs(["--listen", ""])).toMatchObject({ listen: { hostname: "::", port: 8080 } });
+    expect(parseArgs(["-listen="])).toMatchObject({ listen: { hostname: "::", port: 8080 } });
+  });
+
+  test("boolean flags take Go's -flag=value: true and false forms, anything else is a usage error", () => {
+    expect(parseArgs(["-watch-config=false"])).toMatchObject({ kind: "serve", watchConfig: false });
+    expect(parseArgs(["--watch-config=true"])).toMatchObject({ kind: "serve", watchConfig: true });
+    expect(parseArgs(["-watch-config=1"])).toMatchObject({ kind: "serve", watchConfig: true });
+    expect(parseArgs(["-version=false"])).toMatchObject({ kind: "serve" });
+    expect(parseArgs(["-version=T"])).toEqual({ kind: "version" });
+    expect(parseArgs(["-check=false"])).toMatchObject({ kind: "serve" });
+    expect(() => parseArgs(["-version=bogus"])).toThrow('invalid boolean value "bogus" for --version');
   });
   test("bad values", () => {
     expect(() => parseListen("abc")).toThrow(UsageError);

@@ -109,6 +109,30 @@ describe("dist/switchyard", () => {
     }
   }, 30_000);
 
+  test("--listen :PORT answers on IPv4 and IPv6 alike, as llama-swap's Go listener does", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "switchyard-dual-"));
+    writeFileSync(join(dir, "config.yaml"), withPorts(TWO_MODELS));
+    const port = freePortRange(1);
+    const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `:${port}`], { cwd: dir, stdout: "ignore", stderr: "ignore" });
+    try {
+      const ok = async (url: string) => {
+        try {
+          return (await fetch(url)).ok;
+        } catch {
+          return false;
+        }
+      };
+      await waitFor(() => ok(`http://127.0.0.1:${port}/health`), 10_000, "IPv4");
+      expect(await ok(`http://[::1]:${port}/health`)).toBe(true);
+    } finally {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    }
+  }, 30_000);
+
   test("cold start streams loading progress, then the answer", async () => {
     const r = await start(withPorts(TWO_MODELS));
     const res = await chat(r.url, "alpha", true);
