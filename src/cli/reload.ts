@@ -126,13 +126,14 @@ export function createReloader(o: ReloaderOptions): Reloader {
 /**
  * `--watch-config`: reload when the config file or a *.yml / *.yaml file of `--config-dir` is added,
  * changed or removed. Directories are watched, not files, so an editor's save by rename (write a
- * temp file, rename it over) is seen too, and so is a Kubernetes ConfigMap's symlink swap; bursts
+ * temp file, rename it over) is seen at once; the texts are also polled every `pollMs`, for changes
+ * no directory event tells (a bind-mounted file, a ConfigMap's symlink swap, a symlink's target); bursts
  * of events are debounced into one reload, and only a real change of some file's text reloads. As
  * llama-swap, a directory left without any such file (or gone) is taken for the middle of a save
  * and does not reload; its files coming back do, in a directory made anew too. Returns the stop
  * function.
  */
-export function watchConfig(paths: ConfigPaths, onChange: () => void, debounceMs = 300): () => void {
+export function watchConfig(paths: ConfigPaths, onChange: () => void, debounceMs = 300, pollMs = 2000): () => void {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let last = snapshot(paths);
   const fire = (): void => {
@@ -156,7 +157,15 @@ export function watchConfig(paths: ConfigPaths, onChange: () => void, debounceMs
   }
   // Any name: the files may be symlinks whose targets change elsewhere in the directory.
   if (paths.configDir !== undefined) watchers.push(watchDir(paths.configDir, poke));
+  // And a poll of the texts themselves, as llama-swap's watcher polls: no directory event is ever
+  // seen for a file bind-mounted alone into a container (`-v ./config.yaml:/config.yaml`), for a
+  // ConfigMap's `..data` symlink swap, or for the target of a symlink in another directory.
+  const poll = setInterval(() => {
+    if (timer === null) fire();
+  }, pollMs);
+  (poll as { unref?: () => void }).unref?.();
   return () => {
+    clearInterval(poll);
     if (timer !== null) clearTimeout(timer);
     for (const w of watchers) w.close();
   };

@@ -3,7 +3,7 @@
  * follow each other while an earlier one's drain or stop is still on its way.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, symlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readConfigSources } from "../../src/cli/config-sources.ts";
@@ -113,6 +113,23 @@ describe("reloads that follow each other", () => {
 });
 
 describe("--watch-config", () => {
+  test("a config that is a symlink into another directory reloads when its target is edited (the poll: no event names it)", async () => {
+    const root = mkdtempSync(join(tmpdir(), "sy-watch-link-"));
+    dirs.push(root);
+    mkdirSync(join(root, "shared"));
+    mkdirSync(join(root, "app"));
+    writeFileSync(join(root, "shared", "real.yaml"), "models: {}\n");
+    symlinkSync(join(root, "shared", "real.yaml"), join(root, "app", "config.yaml"));
+    let reloads = 0;
+    const stop = watchConfig({ config: join(root, "app", "config.yaml") }, () => reloads++, 20, 50);
+    try {
+      writeFileSync(join(root, "shared", "real.yaml"), "models: {a: {cmd: x}}\n");
+      await waitFor(() => reloads === 1, 5000, "the target's edit");
+    } finally {
+      stop();
+    }
+  });
+
   test("a --config-dir removed and made anew is watched again: its files coming back reload, and so do later edits", async () => {
     const root = mkdtempSync(join(tmpdir(), "sy-watch-"));
     dirs.push(root);
