@@ -165,19 +165,24 @@ interface Live {
   cancel(): boolean;
 }
 
-/** A streamed event that carries generated text (OpenAI, llama-server, Anthropic deltas). */
-const TOKEN_TEXT = /"(content|text|reasoning_content|partial_json)":"[^"]/;
+/**
+ * A streamed event that carries generated text: OpenAI and llama-server deltas (`content`,
+ * `reasoning_content`, `reasoning`), Anthropic (`text`, `thinking`, `partial_json`), the Responses
+ * API (`response.output_text.delta`'s `delta`), with or without spaces after the colon (Python's
+ * json.dumps writes one).
+ */
+const TOKEN_TEXT = /"(content|text|reasoning_content|reasoning|thinking|delta|partial_json)"\s*:\s*"[^"]/;
 
-/** llama-swap's token block from what the backend reported. */
+/** llama-swap's token block from what the backend reported: unknown counts 0, an unknown cache count, speed or draft count -1 (llama-swap's buildMetrics; its UI shows "unknown"). */
 export function tokensOf(u: TokenUsage): ActivityTokens {
   return {
     cache_tokens: u.cachedTokens ?? -1,
-    draft_tokens: u.draftTokens ?? 0,
-    draft_acc_tokens: u.draftAccepted ?? 0,
+    draft_tokens: u.draftTokens ?? -1,
+    draft_acc_tokens: u.draftAccepted ?? -1,
     input_tokens: u.promptTokens ?? 0,
     output_tokens: u.completionTokens ?? 0,
-    prompt_per_second: u.promptPerSecond ?? 0,
-    tokens_per_second: u.generationPerSecond ?? 0,
+    prompt_per_second: u.promptPerSecond ?? -1,
+    tokens_per_second: u.generationPerSecond ?? -1,
   };
 }
 

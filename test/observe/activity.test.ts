@@ -49,15 +49,36 @@ describe("activity log", () => {
     expect(log.recent()[0]).toMatchObject({ resp_status_code: 429, error_msg: "busy", queue_wait_ms: null, load_wait_ms: null, ttfb_ms: null, outcome: "refused" });
   });
 
-  test("llama-swap's token block: unknown counts are 0, an unknown cache count is -1", () => {
+  test("llama-swap's token block (its buildMetrics): unknown counts are 0; an unknown cache count, speed or draft count is -1", () => {
     expect(tokensOf({ promptTokens: null, completionTokens: 4, cachedTokens: null, draftTokens: null, draftAccepted: null, promptPerSecond: null, generationPerSecond: 9.5, promptMs: null, generationMs: null })).toEqual({
       cache_tokens: -1,
-      draft_tokens: 0,
-      draft_acc_tokens: 0,
+      draft_tokens: -1,
+      draft_acc_tokens: -1,
       input_tokens: 0,
       output_tokens: 4,
-      prompt_per_second: 0,
+      prompt_per_second: -1,
       tokens_per_second: 9.5,
     });
+  });
+
+  test("time to first token: the first delta with text, in every API's shape and with spaced JSON; an empty or object delta is not one", () => {
+    let t = 0;
+    const firstTokenAt = (events: string[]): number | null => {
+      const log = createActivityLog({ now: () => t });
+      t = 0;
+      const h = log.begin({ model: "m", peer: "", path: "/v1/x", client: "", bytesIn: 0, streamed: true });
+      h.response(200, "text/event-stream");
+      for (const e of events) {
+        t += 100;
+        h.chunk(new TextEncoder().encode(`data: ${e}\n\n`));
+      }
+      h.end("ok");
+      return log.recent()[0]!.ttft_ms;
+    };
+    // Each starts with an event that carries no text, then one that does (at 200 ms).
+    expect(firstTokenAt(['{"type":"response.created","response":{"text":{"format":{}}}}', '{"type":"response.output_text.delta","delta":"Hi"}'])).toBe(200);
+    expect(firstTokenAt(['{"type":"content_block_start","content_block":{"type":"thinking","thinking":""}}', '{"type":"content_block_delta","delta":{"type":"thinking_delta","thinking":"Let"}}'])).toBe(200);
+    expect(firstTokenAt(['{"choices":[{"delta":{"role":"assistant"}}]}', '{"choices":[{"delta":{"reasoning":"So"}}]}'])).toBe(200);
+    expect(firstTokenAt(['{"choices": [{"delta": {"role": "assistant"}}]}', '{"choices": [{"delta": {"content": "Hi"}}]}'])).toBe(200);
   });
 });
