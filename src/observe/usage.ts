@@ -13,7 +13,8 @@
  * and JSON-parsed, and a line carrying only timings/metrics (llama-server's `timings_per_token`)
  * is merely kept, the last one being parsed once at the end. At most one partial line is held
  * (bounded by `maxEventBytes`); a whole JSON body is held up to `maxBodyBytes` and parsed once,
- * from its first top-level count key on when that parses (the answer's text before it is skipped).
+ * from its first top-level count key on when that parses (the answer's text before it is skipped);
+ * a bigger one (a batch of embeddings) keeps its last 64 KiB, where those keys are, and reads them there.
  * Matching is per `data:` line, as llama-swap does; a JSON payload split over several `data:`
  * lines of one event is not read, and lines end at LF (CRLF is fine, a lone CR is not).
  */
@@ -86,6 +87,19 @@ const DEFAULT_HEAD = 4 << 10;
 const DEFAULT_TAIL = 4 << 10;
 const DEFAULT_MAX_BODY = 4 << 20;
 const KEEP_CARRY_CAPACITY = 64 << 10;
+/** The tail kept of a whole JSON body over maxBodyBytes. */
+const JSON_TAIL = 64 << 10;
+const TAIL_KEYS = ['"usage"', '"timings"', '"metrics"'].map((k) => new TextEncoder().encode(k));
+
+/** Where `needle` first occurs in `hay`, or -1. */
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  for (let i = hay.indexOf(needle[0]!); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(needle[0]!, i + 1)) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
 
 const LF = 10;
 const CR = 13;
@@ -251,6 +265,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   let body: Uint8Array[] = [];
   let bodyLen = 0;
   let bodyOverflow = false;
+  let bodyTail = new Uint8Array(0);
 
   let finished = false;
 
@@ -472,9 +487,11 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   }
 
   function pushJson(chunk: Uint8Array): void {
-    if (bodyOverflow) return;
+    if (bodyOverflow) return keepBodyTail(chunk);
     if (bodyLen + chunk.length > maxBody) {
       bodyOverflow = true;
+      for (const c of body) keepBodyTail(c);
+      keepBodyTail(chunk);
       body = [];
       bodyLen = 0;
       return;
@@ -482,6 +499,42 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     // By reference, as the stream's tail: the proxy hands each chunk to the client and never reuses it.
     body.push(chunk);
     bodyLen += chunk.length;
+  }
+
+  /** The last JSON_TAIL bytes of a body too big to hold (a batch of embeddings): its usage comes last. */
+  function keepBodyTail(chunk: Uint8Array): void {
+    if (chunk.length >= JSON_TAIL) {
+      bodyTail = chunk.slice(chunk.length - JSON_TAIL);
+      return;
+    }
+    const keep = Math.min(bodyTail.length, JSON_TAIL - chunk.length);
+    const next = new Uint8Array(keep + chunk.length);
+    next.set(bodyTail.subarray(bodyTail.length - keep));
+    next.set(chunk, keep);
+    bodyTail = next;
+  }
+
+  /**
+   * The counts of a body too big to hold, from its tail: OpenAI, llama-server and vLLM write
+   * `usage`, `timings` and `metrics` at the top level after the data. From the first of those
+   * keys in the tail, `{` + the rest parses as an object only when they are top-level keys (a
+   * nested one leaves closing brackets over); the first that parses is taken.
+   */
+  function readBodyTail(): void {
+    const t = bodyTail;
+    bodyTail = new Uint8Array(0);
+    const starts = TAIL_KEYS.map((k) => indexOfBytes(t, k))
+      .filter((i) => i >= 0)
+      .sort((a, b) => a - b);
+    for (const at of starts.slice(0, 3)) {
+      parses++;
+      try {
+        const ev = asObject(JSON.parse("{" + decoder.decode(t.subarray(at))));
+        if (ev !== null) return applyEvent(ev);
+      } catch {
+        // nested, or cut: try the next key
+      }
+    }
   }
 
   function finish(): void {
@@ -508,7 +561,9 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
       }
       keptTimings = null;
       keptMetrics = null;
-    } else if (!bodyOverflow && bodyLen > 0) {
+    } else if (bodyOverflow) {
+      readBodyTail();
+    } else if (bodyLen > 0) {
       let all = body[0]!;
       if (body.length > 1) {
         all = new Uint8Array(bodyLen);

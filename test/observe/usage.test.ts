@@ -456,14 +456,22 @@ describe("usage scanner: precedence and bounds", () => {
     expect(s.result()).toEqual(usage({ promptTokens: 2, completionTokens: 3 }));
   });
 
-  test("a JSON body over maxBodyBytes yields nulls and is not kept", () => {
+  test("a JSON body over maxBodyBytes is not held: its top-level counts are read from its tail (a batch of embeddings)", () => {
     const s = createUsageScanner({ sse: false, maxBodyBytes: 1024 });
-    const bytes = enc.encode(JSON.stringify({ pad: "x".repeat(2000), usage: { prompt_tokens: 1 } }));
+    const data = Array.from({ length: 40 }, (_, i) => ({ object: "embedding", index: i, embedding: Array.from({ length: 16 }, () => 0.125) }));
+    const bytes = enc.encode(JSON.stringify({ object: "list", data, model: "e", usage: { prompt_tokens: 60000, total_tokens: 60000 } }));
+    for (let i = 0; i < bytes.length; i += 700) s.push(bytes.subarray(i, i + 700));
+    expect(s.stats().bufferedBytes).toBe(0);
+    expect(s.result()).toEqual({ ...NULLS, promptTokens: 60000 });
+    expect(s.stats().parses).toBe(1);
+  });
+
+  test("a JSON body over maxBodyBytes whose only count key is nested counts nothing", () => {
+    const s = createUsageScanner({ sse: false, maxBodyBytes: 1024 });
+    const bytes = enc.encode(JSON.stringify({ pad: "x".repeat(2000), data: [{ usage: { prompt_tokens: 1 } }] }));
     s.push(bytes.subarray(0, 1000));
     s.push(bytes.subarray(1000));
-    expect(s.stats().bufferedBytes).toBe(0);
     expect(s.result()).toEqual(NULLS);
-    expect(s.stats().parses).toBe(0);
   });
 
   test("an event stream's chunks within the head are not retained: reusing the caller's buffer does not change the result", () => {
