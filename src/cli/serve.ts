@@ -20,6 +20,7 @@ import { createRouter } from "../router/router.ts";
 import { createApp } from "../http/app.ts";
 import { createHardwareMonitor } from "./hardware-monitor.ts";
 import { createStdoutSink } from "./stdout-sink.ts";
+import { decompressBody } from "./decompress.ts";
 import { createPeerRequests } from "../http/peer-requests.ts";
 import { createDialProbe } from "./dial-probe.ts";
 import { loadUiBundle } from "./ui-bundle.ts";
@@ -142,6 +143,7 @@ export async function serve(cmd: Extract<Command, { kind: "serve" }>): Promise<v
   const activity = !config.activityEnabled ? undefined : createActivityLog({
     maxInMemory: config.metricsMaxInMemory,
     captures,
+    decompress: decompressBody,
     onInflight: (update) => events.publish({ type: "inflight", update }),
     // In-flight entries are built only while someone reads /api/events.
     wantsInflight: () => events.size > 0,

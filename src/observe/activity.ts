@@ -144,7 +144,16 @@ export interface ActivityLogOptions {
   wantsInflight?: () => boolean;
   /** How often changed byte counts of open requests are published (default 250 ms, llama-swap's). */
   inflightTickMs?: number;
+  /**
+   * Inflates a compressed answer (`content-encoding` gzip, deflate, br, zstd) for its token counts
+   * and its capture; null when it cannot. The edge has the codecs; absent: compressed answers count
+   * nothing (the proxy still passes their bytes through untouched).
+   */
+  decompress?: (encoding: string, bytes: Uint8Array) => Uint8Array | null;
 }
+
+/** A compressed answer is held for its counts up to this many bytes; beyond, it counts nothing. */
+const MAX_COMPRESSED = 8 << 20;
 
 /** The error of a request an operator cancelled. */
 export const OPERATOR_CANCELLED = "cancelled by an operator (POST /api/inflight/{id}/cancel)";
@@ -184,6 +193,15 @@ export function tokensOf(u: TokenUsage): ActivityTokens {
     prompt_per_second: u.promptPerSecond ?? -1,
     tokens_per_second: u.generationPerSecond ?? -1,
   };
+}
+
+/** Response headers as a capture keeps an inflated body: no content-encoding, no content-length. */
+function withoutEncoding(headers: Headers | null): Headers | null {
+  if (headers === null) return null;
+  const h = new Headers(headers);
+  h.delete("content-encoding");
+  h.delete("content-length");
+  return h;
 }
 
 /** Create the activity log. */
@@ -250,6 +268,7 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
       let contentType = "";
       let bytesOut = 0;
       let scanner: UsageScanner | null = null;
+      let compressed: { encoding: string; chunks: Uint8Array[]; bytes: number } | null = null;
       let sse = false;
       let clockDone = false;
       let ended = false;
@@ -301,6 +320,11 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
           contentType = ct;
           sse = ct.toLowerCase().includes("text/event-stream");
           scanner = createUsageScanner({ sse });
+          // A compressed answer: its bytes are held, then inflated for the scanner (and the capture) at the end.
+          const encoding = headers?.get("content-encoding")?.trim().toLowerCase() ?? "";
+          if (encoding !== "" && encoding !== "identity" && opts.decompress) {
+            compressed = { encoding, chunks: [], bytes: 0 };
+          }
           respHeaders = headers ?? null;
           if (headers && !ended) {
             l.respHeaders = headers;
@@ -310,7 +334,11 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
         chunk(bytes) {
           if (bytes.byteLength === 0) return;
           bytesOut += bytes.byteLength;
-          scanner?.push(bytes);
+          if (compressed !== null) {
+            compressed.bytes += bytes.byteLength;
+            if (compressed.bytes <= MAX_COMPRESSED) compressed.chunks.push(bytes);
+            else compressed.chunks = [];
+          } else scanner?.push(bytes);
           if (captureChunks !== null) {
             // A response larger than the whole ring cannot be kept: stop holding its chunks.
             if (bytesOut > captures!.limitBytes) captureChunks = null;
@@ -338,6 +366,11 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
             o = { ...o, error: OPERATOR_CANCELLED };
           }
           const at = now();
+          let inflated: Uint8Array | null = null;
+          if (compressed !== null && compressed.chunks.length > 0 && compressed.bytes <= MAX_COMPRESSED) {
+            inflated = opts.decompress!(compressed.encoding, concatBytes(compressed.chunks, compressed.bytes));
+            if (inflated !== null) scanner?.push(inflated);
+          }
           const usage = scanner?.result() ?? emptyUsage();
           // Only exchanges the upstream answered are captured (a refusal is in the record already).
           const hasCapture =
@@ -349,8 +382,9 @@ export function createActivityLog(opts: ActivityLogOptions = {}): ActivityLog {
               path: start.path,
               reqHeaders: start.headers ?? null,
               reqBody: parts!.reqBody ? (start.body ?? null) : null,
-              respHeaders,
-              respBody: captureChunks ? concatBytes(captureChunks, bytesOut) : null,
+              // As llama-swap stores it: the inflated body, without its content-encoding.
+              respHeaders: inflated !== null ? withoutEncoding(respHeaders) : respHeaders,
+              respBody: inflated !== null && captureChunks ? inflated : captureChunks ? concatBytes(captureChunks, bytesOut) : null,
             });
           captureChunks = null;
           const waited = grantedAt === null ? null : grantedAt - arrived;

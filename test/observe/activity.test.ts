@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import zlib from "node:zlib";
+import { decompressBody } from "../../src/cli/decompress.ts";
+import { createCaptureRing } from "../../src/observe/captures.ts";
 import { createActivityLog, tokensOf, type ActivityRecord } from "../../src/observe/activity.ts";
 
 const enc = new TextEncoder();
@@ -59,6 +62,30 @@ describe("activity log", () => {
       prompt_per_second: -1,
       tokens_per_second: 9.5,
     });
+  });
+
+  test("a compressed answer is counted once inflated, and captured inflated without its content-encoding (as llama-swap stores it)", () => {
+    const body = new TextEncoder().encode('{"choices":[],"usage":{"prompt_tokens":42,"completion_tokens":17}}');
+    const gz = zlib.gzipSync(body);
+    const captures = createCaptureRing({ megabytes: 1 });
+    const log = createActivityLog({ captures, decompress: decompressBody });
+    const h = log.begin({ model: "m", peer: "", path: "/v1/chat/completions", client: "", bytesIn: 0, streamed: false });
+    h.response(200, "application/json", new Headers({ "content-type": "application/json", "content-encoding": "gzip", "content-length": String(gz.length) }));
+    h.chunk(gz.subarray(0, 10));
+    h.chunk(gz.subarray(10));
+    h.end("ok");
+    const r = log.recent()[0]!;
+    expect([r.tokens.input_tokens, r.tokens.output_tokens, r.bytes_out]).toEqual([42, 17, gz.length]);
+    const c = captures.get(r.id)!;
+    expect(Buffer.from(c.resp_body, "base64").toString()).toBe(new TextDecoder().decode(body));
+    expect(Object.keys(c.resp_headers).map((k) => k.toLowerCase())).not.toContain("content-encoding");
+    // Without an inflater (the core alone), the compressed bytes count nothing: never a wrong count.
+    const plain = createActivityLog({});
+    const p = plain.begin({ model: "m", peer: "", path: "/v1/chat/completions", client: "", bytesIn: 0, streamed: false });
+    p.response(200, "application/json", new Headers({ "content-encoding": "gzip" }));
+    p.chunk(gz);
+    p.end("ok");
+    expect(plain.recent()[0]!.tokens.input_tokens).toBe(0);
   });
 
   test("time to first token: the first delta with text, in every API's shape and with spaced JSON; an empty or object delta is not one", () => {
