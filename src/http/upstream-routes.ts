@@ -11,6 +11,7 @@ import { forwardTo, type Outgoing } from "./forward.ts";
 import { tooLarge } from "./request.ts";
 import { MODEL_ROUTES, type Handler } from "./model-routes.ts";
 import type { ActivityHandle } from "../observe/activity.ts";
+import { concatBytes } from "../observe/captures.ts";
 import type { ResponseObserver } from "./proxy.ts";
 import { RouteError, type WaitUpdate } from "../router/types.ts";
 import { compileGoRegexp } from "../config/go-regexp.ts";
@@ -56,8 +57,8 @@ function decodedPath(raw: string): string {
   }
 }
 
-/** Count a streamed request body and fail it past the limit. */
-export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded: () => void): ReadableStream<Uint8Array> {
+/** Count a streamed request body and fail it past the limit; `onChunk` sees each chunk that passes. */
+export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onExceeded: () => void, onChunk?: (chunk: Uint8Array) => void): ReadableStream<Uint8Array> {
   let size = 0;
   return body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
@@ -68,6 +69,7 @@ export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onE
           controller.error(tooLarge(limit));
           return;
         }
+        onChunk?.(chunk);
         controller.enqueue(chunk);
       },
     }),
@@ -82,14 +84,14 @@ export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onE
 export async function forwardBounded(
   ctx: HttpContext,
   request: Request,
-  where: { path: string; search: string; clientIp: string | null; observer?: ResponseObserver },
+  where: { path: string; search: string; clientIp: string | null; observer?: ResponseObserver; keepBody?: (chunk: Uint8Array) => void },
   send: (out: Outgoing) => Promise<Response>,
 ): Promise<Response> {
   const limit = ctx.bodyLimitBytes;
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) return tooLarge(limit).toResponse();
   let exceeded = false;
-  const body = request.body ? limitStream(request.body, limit, () => (exceeded = true)) : null;
+  const body = request.body ? limitStream(request.body, limit, () => (exceeded = true), where.keepBody) : null;
   const res = await send({ request, body, ...where });
   if (!exceeded) return res;
   res.body?.cancel().catch(() => {});
@@ -124,19 +126,25 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
       const upgrade = isWebSocketUpgrade(request.headers);
       // As llama-swap: a POST to a model endpoint through /upstream is recorded in the activity log
       // like one to the model route (the body passes unread: whether it streams comes from the answer).
-      act =
-        !upgrade && request.method === "POST" && RECORDED_PATHS.has(match.rest)
-          ? ctx.activity?.begin({
-              model: target.kind === "peer" ? `${target.peer.id}/${target.model}` : target.id,
-              peer: target.kind === "peer" ? target.peer.id : "",
-              path: match.rest,
-              client: client?.ip ?? "",
-              bytesIn: Number(request.headers.get("content-length") ?? 0) || 0,
-              method: request.method,
-              headers: request.headers,
-            })
-          : undefined;
-      const where = { path: match.rest, search: url.search, clientIp: client?.ip ?? null, observer: act };
+      const recorded = !upgrade && request.method === "POST" && RECORDED_PATHS.has(match.rest);
+      // A capture keeps the request's bytes as they stream past (bounded by requestBodyLimitMB).
+      const sent: Uint8Array[] | null = recorded && ctx.captures?.partsFor(match.rest).reqBody ? [] : null;
+      act = recorded
+        ? ctx.activity?.begin({
+            model: target.kind === "peer" ? `${target.peer.id}/${target.model}` : target.id,
+            peer: target.kind === "peer" ? target.peer.id : "",
+            path: match.rest,
+            client: client?.ip ?? "",
+            bytesIn: Number(request.headers.get("content-length") ?? 0) || 0,
+            method: request.method,
+            headers: request.headers,
+            // Read when the record ends, by then the body has gone by.
+            get body() {
+              return sent === null ? null : concatBytes(sent, sent.reduce((n, c) => n + c.byteLength, 0));
+            },
+          })
+        : undefined;
+      const where = { path: match.rest, search: url.search, clientIp: client?.ip ?? null, observer: act, keepBody: sent ? (c: Uint8Array) => void sent.push(c) : undefined };
       if (target.kind === "peer") {
         if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
         return await forwardBounded(ctx, request, where, (out) => forwardTo(ctx, { kind: "peer", peer: target.peer }, out));

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { createActivityLog } from "../../src/observe/activity.ts";
+import { createCaptureRing } from "../../src/observe/captures.ts";
 import { RouteError } from "../../src/router/types.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { createFakeRouter, fakeSupervisor, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream } from "./helpers.ts";
@@ -137,6 +138,22 @@ describe("/upstream with upstream.ignorePaths from the config", () => {
 });
 
 describe("/upstream/<model>/<model endpoint> in the activity log (llama-swap's metrics middleware)", () => {
+  test("with captures on, its capture keeps the request body that streamed past", async () => {
+    const captures = createCaptureRing({ megabytes: 1 });
+    const activity = createActivityLog({ captures });
+    const logged = startApp({ config, router, models: supervisors, activity, captures });
+    try {
+      const sent = '{"model":"x","messages":[{"role":"user","content":"hello"}]}';
+      const res = await fetch(`${logged.url}/upstream/short/v1/chat/completions`, { method: "POST", body: sent, headers: { "content-type": "application/json" } });
+      await res.text();
+      await waitFor(() => activity.recent().length === 1, 5000, "the record");
+      const c = captures.get(activity.recent()[0]!.id)!;
+      expect(Buffer.from(c.req_body, "base64").toString()).toBe(sent);
+    } finally {
+      logged.stop();
+    }
+  });
+
   test("a POST to a model endpoint is recorded under the model; other paths and methods are not; a refusal is recorded as one", async () => {
     const activity = createActivityLog({});
     const logged = startApp({ config, router, models: supervisors, activity });
