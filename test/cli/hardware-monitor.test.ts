@@ -4,32 +4,17 @@
  * a run in progress, and the snapshot built from the tools' inventory answers.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os, { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { join } from "node:path";
 import { createHardwareMonitor, type HardwareMonitorOptions } from "../../src/cli/hardware-monitor.ts";
 import { createLogHub } from "../../src/log/log-hub.ts";
+import { toolDir } from "../fixtures/shell-tools.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { isPidAlive } from "../../src/process/proc-liveness.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-hw-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** An executable shell script in the temp dir. */
-function tool(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/sh\n${body}\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const { dir, tool } = toolDir("switchyard-hw-");
+const alive = isPidAlive;
 
 const FAKE_NVIDIA = tool(
   "nvidia-smi",

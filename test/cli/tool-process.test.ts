@@ -3,31 +3,16 @@
  * killed run that will not die (nvidia-smi stuck in the driver) blocking new runs of the same tool
  * until it has exited, instead of one more stuck process per sample.
  */
-import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runToolProcess, type ToolChild } from "../../src/cli/tool-process.ts";
+import { toolDir } from "../fixtures/shell-tools.ts";
 import { waitFor } from "../fixtures/wait.ts";
+import { isPidAlive } from "../../src/process/proc-liveness.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "switchyard-tool-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function tool(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/sh\n${body}\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const { dir, tool } = toolDir("switchyard-tool-");
+const alive = isPidAlive;
 
 test("a tool's output and exit code", async () => {
   const path = tool("ok-tool", 'echo "out $1"; echo err >&2; exit 3');

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { compileMatrix, expandMatrix, MatrixDslError, parseMatrixExpression, projectMatrix, resolveEvictCosts, type ExpandedSet } from "../../src/config/matrix-dsl.ts";
 import type { MatrixConfig } from "../../src/config/types.ts";
-import { naiveExpansion } from "../fixtures/matrix-naive.ts";
+import { matrixExpression, naiveExpansion } from "../fixtures/matrix-naive.ts";
 
 const models = new Set(["a", "b", "c", "d", "gemma-3.1", "qwen_2", "modèle"]);
 
@@ -122,14 +122,7 @@ describe("matrix DSL", () => {
 
   test("property: a projection is the full expansion projected, repeats removed, in the same order", () => {
     const names = ["a", "b", "c", "d"];
-    const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
-      e: fc.oneof(
-        { depthSize: "small", withCrossShrink: true },
-        fc.constantFrom(...names),
-        fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} & ${y})`),
-        fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} | ${y})`),
-      ),
-    })).e;
+    const expr = matrixExpression(names);
     fc.assert(
       fc.property(fc.array(expr, { minLength: 1, maxLength: 3 }), fc.subarray(names), (dsls, universe) => {
         const sets = Object.fromEntries(dsls.map((d, i) => [`s${i}`, i > 0 && d.length % 2 === 0 ? `+s${i - 1} | ${d}` : d]));

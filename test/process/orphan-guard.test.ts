@@ -59,29 +59,22 @@ describe("no orphans", () => {
     }
   }, 30_000);
 
-  test("SIGTERM runs the graceful stop of every backend before exiting 0", async () => {
-    const { proc, pids, output } = await startProxy("signal");
-    try {
-      proc.kill("SIGTERM");
-      expect(await proc.exited).toBe(0);
-      expect(output()).toContain("stopped all");
-      expect(pids.filter(isPidAlive)).toEqual([]);
-    } finally {
-      cleanup(pids);
-    }
-  }, 30_000);
-
-  test("an unhandled rejection while the graceful stop runs is reported, and the stop goes on (not a second signal)", async () => {
-    const { proc, pids, output } = await startProxy("reject-while-stopping");
-    try {
-      proc.kill("SIGTERM");
-      expect(await proc.exited).toBe(0);
-      expect(output()).toContain("stopped all");
-      expect(pids.filter(isPidAlive)).toEqual([]);
-    } finally {
-      cleanup(pids);
-    }
-  }, 30_000);
+  for (const [mode, name] of [
+    ["signal", "SIGTERM runs the graceful stop of every backend before exiting 0"],
+    ["reject-while-stopping", "an unhandled rejection while the graceful stop runs is reported, and the stop goes on (not a second signal)"],
+  ] as const) {
+    test(name, async () => {
+      const { proc, pids, output } = await startProxy(mode);
+      try {
+        proc.kill("SIGTERM");
+        expect(await proc.exited).toBe(0);
+        expect(output()).toContain("stopped all");
+        expect(pids.filter(isPidAlive)).toEqual([]);
+      } finally {
+        cleanup(pids);
+      }
+    }, 30_000);
+  }
 
   test("an uncaught error stops every backend and exits 1", async () => {
     const { proc, pids, output } = await startProxy("uncaught");

@@ -6,7 +6,7 @@ import { createMatrixSwapper, solveMatrix } from "../../../src/router/swappers/m
 import { createFifo } from "../../../src/router/fifo.ts";
 import fc from "fast-check";
 import { compileMatrix, type CompiledMatrixSet, type ExpandedSet } from "../../../src/config/matrix-dsl.ts";
-import { naiveExpansion } from "../../fixtures/matrix-naive.ts";
+import { matrixExpression, naiveExpansion } from "../../fixtures/matrix-naive.ts";
 import type { Logger } from "../../../src/log/types.ts";
 import { FakeEffects, Harness, settings } from "../fake-effects.ts";
 
@@ -63,14 +63,7 @@ describe("solve", () => {
 
 describe("solve over projections", () => {
   const ids = ["a", "b", "c", "d", "e"];
-  const expr: fc.Arbitrary<string> = fc.letrec<{ e: string }>((tie) => ({
-    e: fc.oneof(
-      { depthSize: "small", withCrossShrink: true },
-      fc.constantFrom(...ids),
-      fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} & ${y})`),
-      fc.tuple(tie("e"), tie("e")).map(([x, y]) => `(${x} | ${y})`),
-    ),
-  })).e;
+  const expr = matrixExpression(ids);
 
   test("property: the same eviction as over the full expansion, for any matrix, costs, target and running models", () => {
     fc.assert(
