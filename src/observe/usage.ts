@@ -265,7 +265,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   let body: Uint8Array[] = [];
   let bodyLen = 0;
   let bodyOverflow = false;
-  let bodyTail = new Uint8Array(0);
+  let bodyTail: Uint8Array = EMPTY;
 
   let finished = false;
 
@@ -522,7 +522,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
    */
   function readBodyTail(): void {
     const t = bodyTail;
-    bodyTail = new Uint8Array(0);
+    bodyTail = EMPTY;
     const starts = TAIL_KEYS.map((k) => indexOfBytes(t, k))
       .filter((i) => i >= 0)
       .sort((a, b) => a - b);

@@ -25,7 +25,7 @@ import { memoryStatus } from "../placement/memory-status.ts";
 import { relieve } from "../placement/fit.ts";
 import type { Measurement, Need } from "../placement/types.ts";
 import { declaredDevices, swapperFor, type PlacementDeps } from "./swappers/swapper-for.ts";
-import { cancelledBy, RouteError, type AcquireOptions, type Grant, type ModelStatus, type Router } from "./types.ts";
+import { cancelledBy, type AcquireOptions, type Grant, type ModelStatus, type Router } from "./types.ts";
 
 /** What the router is built from. */
 export interface RouterOptions {
