@@ -149,7 +149,7 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     position = u.position;
     loading = u.loading;
     if (u.loading && !wasLoading) {
-      loadStartedAt ??= opts.now();
+      loadStartedAt ??= u.loadingSince ?? opts.now();
       return `Loading model ${opts.modelId} now\n`;
     }
     if (u.position >= 1) return `Queue position: #${u.position}\n`;
@@ -161,8 +161,9 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     if (!loading && position >= 1) return `${secs(elapsed)}s elapsed, queue position #${position}\n`;
     if (estimate === null) return `${secs(elapsed)}s elapsed, time left unknown\n`;
     const left = estimate - (opts.now() - (loadStartedAt ?? opts.startedAt));
+    // Rounded up: a load with time left never reads "about 0s left".
     return left > 0
-      ? `${secs(elapsed)}s elapsed, about ${secs(left)}s left\n`
+      ? `${secs(elapsed)}s elapsed, about ${Math.max(1, Math.ceil(left / 1000))}s left\n`
       : `${secs(elapsed)}s elapsed, taking longer than usual\n`;
   };
 

@@ -179,7 +179,9 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
     const key = `${position}/${loading}`;
     if (published.get(e.req.id) === key) return;
     published.set(e.req.id, key);
-    effects.publish(e.req, { position, model: e.req.model, loading });
+    // A request that joins a load under way is told when it began: its time left counts from there.
+    const since = loading ? swapsByModel.get(e.req.model)?.startedAt : undefined;
+    effects.publish(e.req, since === undefined ? { position, model: e.req.model, loading } : { position, model: e.req.model, loading, loadingSince: since });
     effects.observe({ type: "queue", id: e.req.id, model: e.req.model, position, loading, at: now() });
   }
 

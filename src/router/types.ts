@@ -47,6 +47,8 @@ export interface WaitUpdate {
   model: string;
   /** Whether the model is currently being loaded for this request. */
   loading: boolean;
+  /** When loading: when that load began (epoch ms), also for a request that joined it later. */
+  loadingSince?: number;
 }
 
 /** Permission to forward one request to a ready model. */

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { loadingStreamResponse, medianMs } from "../../src/http/loading-stream.ts";
-import { RouteError } from "../../src/router/types.ts";
+import { RouteError, type Grant } from "../../src/router/types.ts";
 import { parseSse } from "../fixtures/sse-parse.ts";
 import { createFakeRouter, createGate, fakeSupervisor, makeConfig, modelConfig, startApp, startFakeOpenAI, startUpstream, type FakeModel } from "./helpers.ts";
 import { waitFor } from "../fixtures/wait.ts";
@@ -349,6 +349,37 @@ describe("loadingStreamResponse", () => {
     expect(events.at(-1)!.data).toBe("[DONE]");
     // Releasing is forward()'s job (it owns the grant once called); the stream never calls done twice.
     expect(doneCalls).toBe(0);
+  });
+});
+
+describe("loadingStreamResponse: the time left", () => {
+  test("a request joining a load already 3 s under way counts from the load's start, rounded up (never about 0s left)", async () => {
+    let t = 100_000;
+    let resolveGrant!: (g: Grant) => void;
+    const grant = new Promise<Grant>((r) => (resolveGrant = r));
+    const res = loadingStreamResponse({
+      model: "ma",
+      modelId: "ma",
+      loadHistoryMs: [4000],
+      initial: [{ position: 0, model: "ma", loading: true, loadingSince: t - 3000 }],
+      follow: () => {},
+      grant,
+      forward: async () => new Response("data: [DONE]\n\n", { headers: { "content-type": "text/event-stream" } }),
+      abort: () => {},
+      tickMs: 5,
+      now: () => t,
+      startedAt: t,
+    });
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes("left")) text += new TextDecoder().decode((await reader.read()).value);
+    // 3 s of a 4 s median gone: about 1 s left, not 4.
+    expect(text).toContain("0s elapsed, about 1s left");
+    t += 800;
+    while (!/elapsed, about 1s left[\s\S]*elapsed, about 1s left/.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+    resolveGrant({ model: "ma", baseUrl: "http://127.0.0.1:1", severed: new AbortController().signal, done: () => {} });
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+    expect(text).not.toContain("about 0s left");
   });
 });
 

@@ -50,7 +50,8 @@ describe("basics", () => {
     const id = h.req("a");
     expect(h.eff.startsFor("a")).toBe(1);
     expect(h.eff.resolutions.has(id)).toBe(false);
-    expect(h.eff.lastUpdate(id)).toEqual({ position: 0, model: "a", loading: true });
+    // The load's start (the harness's clock) comes with it: a request joining later counts from there.
+    expect(h.eff.lastUpdate(id)).toEqual({ position: 0, model: "a", loading: true, loadingSince: expect.any(Number) });
     h.swapDone("a");
     expect(h.eff.served("a")).toBe(1);
   });
@@ -322,7 +323,7 @@ describe("priority and positions", () => {
     h.cancel(b);
     expect(h.eff.updates.get(c)?.map((u) => u.position)).toEqual([2, 1]);
     h.done(a);
-    expect(h.eff.lastUpdate(c)).toEqual({ position: 0, model: "c", loading: true });
+    expect(h.eff.lastUpdate(c)).toEqual({ position: 0, model: "c", loading: true, loadingSince: expect.any(Number) });
   });
 });
 

@@ -108,7 +108,7 @@ describe("grants", () => {
     expect(updates).toEqual([{ position: 1, model: "b", loading: false }]);
     ga.done();
     await waitFor(() => sup("b").starts === 1, 5000, "start of b");
-    expect(updates.at(-1)).toEqual({ position: 0, model: "b", loading: true });
+    expect(updates.at(-1)).toEqual({ position: 0, model: "b", loading: true, loadingSince: expect.any(Number) });
     sup("b").ready();
     (await pb).done();
   });
