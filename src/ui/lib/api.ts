@@ -33,11 +33,21 @@ export class ApiError extends Error {
   }
 }
 
-/** fetch with the key; a 401 raises the key prompt. */
+/** fetch with the key; switchyard's own 401 raises the key prompt (a backend's 401, e.g. llama-server --api-key, is that request's error). */
 export async function apiFetch(path: string, init: RequestInit = {}): Promise<Response> {
   const res = await fetch(path, { ...init, headers: authHeaders((init.headers as Record<string, string>) ?? {}) });
-  if (res.status === 401) needKey.value = true;
+  if (res.status === 401 && (await isOwnAuthError(res))) needKey.value = true;
   return res;
+}
+
+/** Whether a 401 is switchyard's key check (`{"src":"switchyard","error":{"code":"invalid_api_key"}}`). */
+async function isOwnAuthError(res: Response): Promise<boolean> {
+  try {
+    const body = (await res.clone().json()) as { src?: unknown; error?: { code?: unknown } };
+    return body.src === "switchyard" && body.error?.code === "invalid_api_key";
+  } catch {
+    return false;
+  }
 }
 
 /** GET (or send) and parse JSON; a non-2xx answer throws ApiError with the server's message. */

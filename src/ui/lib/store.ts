@@ -96,6 +96,10 @@ function onMessage(type: string, data: unknown): void {
     case "activity":
       activitySeq.value++;
       return;
+    case "gap":
+      // Messages were missed (a slow reader): an activity id among them would be lost for good.
+      activitySeq.value++;
+      return;
     case "uiConfig":
       uiConfig.value = data as UiConfig;
       return;
@@ -146,9 +150,13 @@ async function follow(): Promise<void> {
       if (res.ok && res.body) {
         connected.value = true;
         backoff = 500;
-        // A reconnect starts over: history and snapshots come again.
+        // A reconnect starts over: history and snapshots come again, and the records that ended
+        // while the stream was down (or before a server restart) are fetched again; the router's
+        // events of before (a drain that never heard its end) are let go.
         logs.proxy.value = "";
         logs.upstream.value = "";
+        routerEvents.value = [];
+        activitySeq.value++;
         await readSse(res, (text) => {
           const env = JSON.parse(text) as { type: string; data: string };
           onMessage(env.type, JSON.parse(env.data));

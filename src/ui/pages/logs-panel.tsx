@@ -3,14 +3,33 @@ import { AnsiUp } from "ansi_up";
 import { useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import { download } from "../lib/format.ts";
 
-/** The lines of `text` that concern `model` (upstream lines start `[<id>] `; proxy lines name it) and contain `contains`. */
+/** Levels a proxy line may start with (`[INFO] …` without a timestamp): not a model's prefix. */
+const LEVEL_TAGS = new Set(["DEBUG", "INFO", "WARN", "ERROR"]);
+/** Characters a model ID may hold: a name is only a mention when none of them touches it. */
+const ID_CHAR = /[\p{L}\p{N}_.:/@+-]/u;
+
+/** Whether `line` names `model` as a whole (not `qwen` inside `qwen-coder`). */
+function names(line: string, model: string): boolean {
+  for (let i = line.indexOf(model); i >= 0; i = line.indexOf(model, i + 1)) {
+    const before = i > 0 ? line[i - 1]! : "";
+    const after = line[i + model.length] ?? "";
+    if (!ID_CHAR.test(before) && !ID_CHAR.test(after)) return true;
+  }
+  return false;
+}
+
+/** The lines of `text` that concern `model` (an upstream line's `[<id>] ` prefix decides; a proxy line names it as a whole) and contain `contains`. */
 export function filterLines(text: string, model: string, contains: string): string {
   if (!model && !contains) return text;
   const needle = contains.toLowerCase();
-  const prefix = `[${model}] `;
+  const concerns = (line: string): boolean => {
+    const tag = /^\[([^\]\s]+)\] /.exec(line)?.[1];
+    if (tag !== undefined && !LEVEL_TAGS.has(tag)) return tag === model;
+    return names(line, model);
+  };
   return text
     .split("\n")
-    .filter((line) => (!model || line.startsWith(prefix) || line.includes(model)) && (!needle || stripAnsi(line).toLowerCase().includes(needle)))
+    .filter((line) => (!model || concerns(line)) && (!needle || stripAnsi(line).toLowerCase().includes(needle)))
     .join("\n");
 }
 

@@ -1,7 +1,7 @@
 /** The profile picker of the Models page: the config's profiles, the active one, and a switch (`PUT /api/profiles/active`). */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import { apiFetch, apiJson, errorMessage } from "../lib/api.ts";
+import { apiFetch, apiJson, apiKey, errorMessage } from "../lib/api.ts";
 import { activeProfile } from "../lib/store.ts";
 
 /** One profile as `GET /api/profiles` lists it. */
@@ -23,15 +23,18 @@ export function ProfilePicker() {
   const error = useSignal("");
   const busy = useSignal(false);
   const active = activeProfile.value;
-  // Listed again when the active one changes: a reload may have brought other profiles.
+  // Listed again when the active one changes (a reload may have brought other profiles), and
+  // when a key is typed (the first try, without one, was refused).
+  const key = apiKey.value;
   useEffect(() => {
     apiJson<{ active: string | null; profiles: Profile[] }>("/api/profiles")
       .then((r) => {
         profiles.value = r.profiles;
         activeProfile.value = r.active;
+        error.value = "";
       })
       .catch((err: unknown) => (error.value = err instanceof Error ? err.message : String(err)));
-  }, [active]);
+  }, [active, key]);
   const list = profiles.value;
   if (!list || list.length === 0) return error.value ? <small class="muted">profiles: {error.value}</small> : null;
   const choose = async (name: string | null): Promise<void> => {
