@@ -77,10 +77,29 @@ export const uiConfig = signal<UiConfig>({ activity: { session_id: [] } });
 /** When each model's current load started (epoch ms), from load events. */
 export const loadStarted = signal<Record<string, number>>({});
 
+/** Log text not yet in the signals: a chatty model sends dozens of messages a second. */
+const pendingLog = { proxy: "", upstream: "" };
+let logFlush: ReturnType<typeof setTimeout> | null = null;
+/** How often the log signals change at most: each change re-renders a whole log panel. */
+const LOG_FLUSH_MS = 200;
+
+function flushLogs(): void {
+  logFlush = null;
+  for (const which of ["proxy", "upstream"] as const) {
+    const text = pendingLog[which];
+    if (text === "") continue;
+    pendingLog[which] = "";
+    const s = logs[which];
+    const next = s.value + text;
+    s.value = next.length > LOG_KEEP ? next.slice(next.length - LOG_KEEP) : next;
+  }
+}
+
 function appendLog(which: "proxy" | "upstream", text: string): void {
-  const s = logs[which];
-  const next = s.value + text;
-  s.value = next.length > LOG_KEEP ? next.slice(next.length - LOG_KEEP) : next;
+  // Batched: a panel re-filters and re-colours its whole text on each change, which at 80 lines a
+  // second (a model printing progress) froze the page once the buffer was full.
+  pendingLog[which] += text;
+  logFlush ??= setTimeout(flushLogs, LOG_FLUSH_MS);
 }
 
 function onMessage(type: string, data: unknown): void {
@@ -155,6 +174,8 @@ async function follow(): Promise<void> {
         // events of before (a drain that never heard its end) are let go.
         logs.proxy.value = "";
         logs.upstream.value = "";
+        pendingLog.proxy = "";
+        pendingLog.upstream = "";
         routerEvents.value = [];
         activitySeq.value++;
         await readSse(res, (text) => {
