@@ -18,6 +18,7 @@
  * Matching is per `data:` line, as llama-swap does; a JSON payload split over several `data:`
  * lines of one event is not read, and lines end at LF (CRLF is fine, a lone CR is not).
  */
+import { concatBytes } from "./captures.ts";
 
 /** The token accounting of one response; `null` everywhere the backend did not say. */
 export interface TokenUsage {
@@ -89,17 +90,6 @@ const DEFAULT_MAX_BODY = 4 << 20;
 const KEEP_CARRY_CAPACITY = 64 << 10;
 /** The tail kept of a whole JSON body over maxBodyBytes. */
 const JSON_TAIL = 64 << 10;
-const TAIL_KEYS = ['"usage"', '"timings"', '"metrics"'].map((k) => new TextEncoder().encode(k));
-
-/** Where `needle` first occurs in `hay`, or -1. */
-function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
-  for (let i = hay.indexOf(needle[0]!); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(needle[0]!, i + 1)) {
-    let j = 1;
-    while (j < needle.length && hay[i + j] === needle[j]) j++;
-    if (j === needle.length) return i;
-  }
-  return -1;
-}
 
 const LF = 10;
 const CR = 13;
@@ -121,7 +111,6 @@ const DATA = bytesOf("data:");
 const DONE = bytesOf("[DONE]");
 
 const decoder = new TextDecoder();
-const EMPTY = new Uint8Array(0);
 
 type JsonObject = Record<string, unknown>;
 
@@ -265,7 +254,8 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   let body: Uint8Array[] = [];
   let bodyLen = 0;
   let bodyOverflow = false;
-  let bodyTail: Uint8Array = EMPTY;
+  let bodyTail: Uint8Array[] = [];
+  let bodyTailLen = 0;
 
   let finished = false;
 
@@ -292,19 +282,28 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
    */
   function parseBody(all: Uint8Array): JsonObject | null {
     if (firstNonSpace(all) !== LBRACE) return keysIn(all, 0, all.length) !== 0 ? parse(all) : null;
+    const found = fromCountKey(all, 1);
+    return found.ev ?? (found.tries > 0 ? parse(all) : null);
+  }
+
+  /**
+   * `{` and the bytes from the first of three count keys in `all[from..]` on, parsed: an object
+   * when the key is at the top level (see parseBody); `tries` says how many keys were tried.
+   */
+  function fromCountKey(all: Uint8Array, from: number): { ev: JsonObject | null; tries: number } {
     let tries = 0;
-    for (let i = all.indexOf(LBRACE, 1); i >= 0 && tries < 3; i = all.indexOf(LBRACE, i + 1)) {
+    for (let i = all.indexOf(LBRACE, from); i >= 0 && tries < 3; i = all.indexOf(LBRACE, i + 1)) {
       const start = keyStart(all, i, 0);
       if (start < 0) continue;
       tries++;
       parses++;
       try {
-        return asObject(JSON.parse("{" + decoder.decode(all.subarray(start))));
+        return { ev: asObject(JSON.parse("{" + decoder.decode(all.subarray(start)))), tries };
       } catch {
         // nested (or not a key): try the next one
       }
     }
-    return tries > 0 ? parse(all) : null;
+    return { ev: null, tries };
   }
 
   function applyUsage(u: unknown): void {
@@ -501,40 +500,25 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     bodyLen += chunk.length;
   }
 
-  /** The last JSON_TAIL bytes of a body too big to hold (a batch of embeddings): its usage comes last. */
+  /** The last chunks of a body too big to hold (a batch of embeddings), at least JSON_TAIL bytes: its counts come last. */
   function keepBodyTail(chunk: Uint8Array): void {
-    if (chunk.length >= JSON_TAIL) {
-      bodyTail = chunk.slice(chunk.length - JSON_TAIL);
-      return;
-    }
-    const keep = Math.min(bodyTail.length, JSON_TAIL - chunk.length);
-    const next = new Uint8Array(keep + chunk.length);
-    next.set(bodyTail.subarray(bodyTail.length - keep));
-    next.set(chunk, keep);
-    bodyTail = next;
+    // By reference, as the whole body is held: the proxy never reuses a chunk.
+    bodyTail.push(chunk);
+    bodyTailLen += chunk.length;
+    while (bodyTail.length > 1 && bodyTailLen - bodyTail[0]!.length >= JSON_TAIL) bodyTailLen -= bodyTail.shift()!.length;
   }
 
   /**
    * The counts of a body too big to hold, from its tail: OpenAI, llama-server and vLLM write
-   * `usage`, `timings` and `metrics` at the top level after the data. From the first of those
-   * keys in the tail, `{` + the rest parses as an object only when they are top-level keys (a
-   * nested one leaves closing brackets over); the first that parses is taken.
+   * `usage`, `timings` and `metrics` at the top level after the data, and fromCountKey finds them
+   * there as in a whole body (a nested key leaves closers over and does not parse).
    */
   function readBodyTail(): void {
-    const t = bodyTail;
-    bodyTail = EMPTY;
-    const starts = TAIL_KEYS.map((k) => indexOfBytes(t, k))
-      .filter((i) => i >= 0)
-      .sort((a, b) => a - b);
-    for (const at of starts.slice(0, 3)) {
-      parses++;
-      try {
-        const ev = asObject(JSON.parse("{" + decoder.decode(t.subarray(at))));
-        if (ev !== null) return applyEvent(ev);
-      } catch {
-        // nested, or cut: try the next key
-      }
-    }
+    const tail = concatBytes(bodyTail, bodyTailLen);
+    bodyTail = [];
+    bodyTailLen = 0;
+    const { ev } = fromCountKey(tail, 0);
+    if (ev !== null) applyEvent(ev);
   }
 
   function finish(): void {
@@ -564,15 +548,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     } else if (bodyOverflow) {
       readBodyTail();
     } else if (bodyLen > 0) {
-      let all = body[0]!;
-      if (body.length > 1) {
-        all = new Uint8Array(bodyLen);
-        let at = 0;
-        for (const c of body) {
-          all.set(c, at);
-          at += c.length;
-        }
-      }
+      const all = concatBytes(body, bodyLen);
       body = [];
       bodyLen = 0;
       const ev = parseBody(all);
@@ -673,7 +649,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     stats(): UsageScannerStats {
       const kept =
         (keptTimings?.length ?? 0) + (keptMetrics !== keptTimings ? (keptMetrics?.length ?? 0) : 0);
-      return { parses, bufferedBytes: carryLen + kept + bodyLen + olderBytes + newerBytes };
+      return { parses, bufferedBytes: carryLen + kept + bodyLen + bodyTailLen + olderBytes + newerBytes };
     },
   };
 }

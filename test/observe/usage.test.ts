@@ -461,9 +461,21 @@ describe("usage scanner: precedence and bounds", () => {
     const data = Array.from({ length: 40 }, (_, i) => ({ object: "embedding", index: i, embedding: Array.from({ length: 16 }, () => 0.125) }));
     const bytes = enc.encode(JSON.stringify({ object: "list", data, model: "e", usage: { prompt_tokens: 60000, total_tokens: 60000 } }));
     for (let i = 0; i < bytes.length; i += 700) s.push(bytes.subarray(i, i + 700));
-    expect(s.stats().bufferedBytes).toBe(0);
+    // Only a tail is held (here all of it: it is under the tail's 64 KiB).
+    expect(s.stats().bufferedBytes).toBe(bytes.length);
     expect(s.result()).toEqual({ ...NULLS, promptTokens: 60000 });
     expect(s.stats().parses).toBe(1);
+    expect(s.stats().bufferedBytes).toBe(0);
+  });
+
+  test("a JSON body far over maxBodyBytes holds no more than its tail (64 KiB and one chunk)", () => {
+    const s = createUsageScanner({ sse: false, maxBodyBytes: 1024 });
+    const bytes = enc.encode(JSON.stringify({ data: "x".repeat(1 << 20), usage: { prompt_tokens: 7 } }));
+    for (let i = 0; i < bytes.length; i += 4096) {
+      s.push(bytes.subarray(i, i + 4096));
+      expect(s.stats().bufferedBytes).toBeLessThanOrEqual((64 << 10) + 4096);
+    }
+    expect(s.result()).toEqual({ ...NULLS, promptTokens: 7 });
   });
 
   test("a JSON body over maxBodyBytes whose only count key is nested counts nothing", () => {
