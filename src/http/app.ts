@@ -114,11 +114,12 @@ export function createApp(deps: AppDeps) {
     log.info(`Request ${ip} "${request.method} ${path}" ${status} "${ua}" ${Math.round(performance.now() - started)}ms`);
   };
   /**
-   * Wrap a handler so that each request leaves one access-log line (when its headers are ready)
-   * and the errors we generate follow the client's Accept.
+   * Wrap a handler so that each request leaves one access-log line (when its headers are ready;
+   * none with `quiet`, for what a dashboard or Prometheus polls) and the errors we generate follow
+   * the client's Accept.
    */
   const logged =
-    (fn: (request: Request, client: ClientInfo) => Response | Promise<Response>) =>
+    (fn: (request: Request, client: ClientInfo) => Response | Promise<Response>, quiet = false) =>
     async ({ request, server }: { request: Request; server: ServerLike }) => {
       const started = performance.now();
       const ip = peerIp(request, server);
@@ -129,7 +130,7 @@ export function createApp(deps: AppDeps) {
         res = toErrorResponse(err);
       }
       res = negotiateError(res, request.headers.get("accept"));
-      accessLog(request, ip, res.headers.has(UPGRADED_HEADER) ? 101 : res.status, started);
+      if (!quiet) accessLog(request, ip, res.headers.has(UPGRADED_HEADER) ? 101 : res.status, started);
       return res;
     };
   /** The raw (undecoded) path after a prefix; Elysia's params are decoded. */
@@ -247,18 +248,10 @@ export function createApp(deps: AppDeps) {
       return m ? inflightRoutes.cancel(decoded(m[1])) : errorResponse(404, "not found", { code: "not_found" });
     }), { parse: "none" })
     // Not access-logged, as llama-swap skips it: a dashboard polls it.
-    .get("/api/performance", ({ request }) => negotiateError(performanceRoutes.performance(request), request.headers.get("accept")))
+    .get("/api/performance", logged((r) => performanceRoutes.performance(r), true))
     .get("/api/hardware", logged(() => performanceRoutes.hardware()))
     // Not access-logged either, as llama-swap skips it: Prometheus scrapes it every few seconds.
-    .get("/metrics", async ({ request }) => {
-      let res: Response;
-      try {
-        res = await activityRoutes.prometheus();
-      } catch (err) {
-        res = toErrorResponse(err);
-      }
-      return negotiateError(res, request.headers.get("accept"));
-    })
+    .get("/metrics", logged(() => activityRoutes.prometheus(), true))
     // llama-swap sends the bare /upstream to its UI's model list (the UI opens on it).
     .get("/upstream", () => new Response(null, { status: 302, headers: { location: "/ui/" } }))
     .all("/upstream/*", logged(upstreamHandler), { parse: "none" })

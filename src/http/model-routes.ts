@@ -5,7 +5,7 @@
  */
 import { OPERATOR_CANCELLED, type ActivityHandle } from "../observe/activity.ts";
 import { RouteError, type Grant, type WaitUpdate } from "../router/types.ts";
-import type { HttpContext } from "./context.ts";
+import type { HttpContext, Target } from "./context.ts";
 import { errorResponse, HttpError, toErrorResponse } from "./errors.ts";
 import { forwardTo, type Outgoing } from "./forward.ts";
 import type { ResponseObserver } from "./proxy.ts";
@@ -131,8 +131,7 @@ export function createModelHandler(ctx: HttpContext): Handler {
       };
       const signal = cut ? cut.signal : request.signal;
       act = ctx.activity?.begin({
-        model: target.kind === "peer" ? `${target.peer.id}/${target.model}` : target.id,
-        peer: target.kind === "peer" ? target.peer.id : "",
+        ...recordedAs(target),
         path: url.pathname,
         client: client?.ip ?? "",
         bytesIn: req.bytes?.byteLength ?? 0,
@@ -187,6 +186,11 @@ export function createModelHandler(ctx: HttpContext): Handler {
 
 const noop = (): void => {};
 
+/** What an activity record names for a target: the model ID, or `<peer>/<model>` and the peer. */
+export function recordedAs(target: Target): { model: string; peer: string } {
+  return target.kind === "peer" ? { model: `${target.peer.id}/${target.model}`, peer: target.peer.id } : { model: target.id, peer: "" };
+}
+
 /** `observer` (if any), with `f` run first when the forward ends. */
 function endsWith(observer: ResponseObserver | undefined, f: () => void): ResponseObserver {
   return {
@@ -200,7 +204,7 @@ function endsWith(observer: ResponseObserver | undefined, f: () => void): Respon
 }
 
 /** The answer to a request that was not served; its activity record ends as refused or cancelled, and a reservation is given back. */
-function unserved(act: ActivityHandle | undefined, err: unknown, release: () => void = noop): Response {
+export function unserved(act: ActivityHandle | undefined, err: unknown, release: () => void = noop): Response {
   release();
   const res = toErrorResponse(err);
   const cancelled = err instanceof RouteError && err.kind === "cancelled";

@@ -6,14 +6,14 @@
  * (`websocket-relay.ts`).
  */
 import type { HttpContext, Target } from "./context.ts";
-import { errorResponse, toErrorResponse } from "./errors.ts";
+import { errorResponse } from "./errors.ts";
 import { forwardTo, type Outgoing } from "./forward.ts";
 import { tooLarge } from "./request.ts";
-import { MODEL_ROUTES, type Handler } from "./model-routes.ts";
+import { MODEL_ROUTES, recordedAs, unserved, type Handler } from "./model-routes.ts";
 import type { ActivityHandle } from "../observe/activity.ts";
 import { concatBytes } from "../observe/captures.ts";
 import type { ResponseObserver } from "./proxy.ts";
-import { RouteError, type WaitUpdate } from "../router/types.ts";
+import type { WaitUpdate } from "../router/types.ts";
 import { compileGoRegexp } from "../config/go-regexp.ts";
 import { isWebSocketUpgrade, webSocketPassThrough, type WebSocketEdge } from "./websocket-relay.ts";
 
@@ -129,10 +129,10 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
       const recorded = !upgrade && request.method === "POST" && RECORDED_PATHS.has(match.rest);
       // A capture keeps the request's bytes as they stream past (bounded by requestBodyLimitMB).
       const sent: Uint8Array[] | null = recorded && ctx.captures?.partsFor(match.rest).reqBody ? [] : null;
+      let sentBytes = 0;
       act = recorded
         ? ctx.activity?.begin({
-            model: target.kind === "peer" ? `${target.peer.id}/${target.model}` : target.id,
-            peer: target.kind === "peer" ? target.peer.id : "",
+            ...recordedAs(target),
             path: match.rest,
             client: client?.ip ?? "",
             bytesIn: Number(request.headers.get("content-length") ?? 0) || 0,
@@ -140,11 +140,11 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
             headers: request.headers,
             // Read when the record ends, by then the body has gone by.
             get body() {
-              return sent === null ? null : concatBytes(sent, sent.reduce((n, c) => n + c.byteLength, 0));
+              return sent === null ? null : concatBytes(sent, sentBytes);
             },
           })
         : undefined;
-      const where = { path: match.rest, search: url.search, clientIp: client?.ip ?? null, observer: act, keepBody: sent ? (c: Uint8Array) => void sent.push(c) : undefined };
+      const where = { path: match.rest, search: url.search, clientIp: client?.ip ?? null, observer: act, keepBody: sent ? (c: Uint8Array) => void ((sentBytes += c.byteLength), sent.push(c)) : undefined };
       if (target.kind === "peer") {
         if (upgrade) return await webSocketPassThrough(ctx, webSockets, request, client, target, match.rest, url.search);
         return await forwardBounded(ctx, request, where, (out) => forwardTo(ctx, { kind: "peer", peer: target.peer }, out));
@@ -162,10 +162,7 @@ export function createUpstreamHandler(ctx: HttpContext, webSockets?: WebSocketEd
         return forwardTo(ctx, { kind: "local", id: target.id, grant }, out);
       });
     } catch (err) {
-      const res = toErrorResponse(err);
-      const cancelled = err instanceof RouteError && err.kind === "cancelled";
-      act?.end(cancelled ? "cancelled" : "refused", { status: res.status, error: err instanceof Error ? err.message : String(err) });
-      return res;
+      return unserved(act, err);
     }
   };
 }
