@@ -11,7 +11,7 @@ import os from "node:os";
 import { readFile } from "node:fs/promises";
 import type { Logger } from "../log/types.ts";
 import { sleep } from "../process/abortable-sleep.ts";
-import { firstLine, runToolProcess } from "./tool-process.ts";
+import { runToolProcess, toolFailure } from "./tool-process.ts";
 import {
   createRing,
   NVIDIA_SMI_ARGS,
@@ -81,19 +81,8 @@ async function runTool(path: string, args: string[], timeoutMs: number, stop: Ab
   const name = path.split("/").pop() ?? path;
   if (stop.aborted) return { ok: false, error: `${name} not run: stopping` };
   const r = await runToolProcess(path, args, { timeoutMs, signal: stop });
-  switch (r.kind) {
-    case "exited":
-      if (r.code !== 0) return { ok: false, error: `${name} exited with code ${r.code}${firstLine(r.stderr || r.stdout) ? `: ${firstLine(r.stderr || r.stdout)}` : ""}` };
-      return { ok: true, stdout: r.stdout };
-    case "timeout":
-      return { ok: false, error: `${name} did not answer within ${timeoutMs} ms; killed` };
-    case "stopped":
-      return { ok: false, error: `${name} stopped` };
-    case "busy":
-      return { ok: false, error: `${name} not run: its last run (pid ${r.pid}) was killed but has not exited (a hung driver?)` };
-    case "spawn-failed":
-      return { ok: false, error: `cannot run ${name}: ${r.error}` };
-  }
+  if (r.kind === "exited" && r.code === 0) return { ok: true, stdout: r.stdout };
+  return { ok: false, error: toolFailure(name, r, timeoutMs) };
 }
 
 /**

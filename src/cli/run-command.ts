@@ -4,7 +4,7 @@
  * Never throws: a tool that is not on PATH is "missing", one that fails or hangs (killed after a
  * timeout) is "failed".
  */
-import { firstLine, runToolProcess } from "./tool-process.ts";
+import { runToolProcess, toolFailure } from "./tool-process.ts";
 
 /** What one run of a tool came to. */
 export type CommandResult = { status: "ok"; stdout: string } | { status: "missing"; detail: string } | { status: "failed"; detail: string };
@@ -30,19 +30,7 @@ export function createCommandRunner(opts: CommandRunnerOptions = {}): CommandRun
     const path = name === "" ? null : Bun.which(name, { PATH: opts.path ?? process.env.PATH ?? "" });
     if (path === null) return { status: "missing", detail: `${name || "(empty command)"} is not on PATH` };
     const r = await runToolProcess(path, argv.slice(1), { timeoutMs, env: opts.env });
-    switch (r.kind) {
-      case "exited": {
-        if (r.code === 0) return { status: "ok", stdout: r.stdout };
-        const why = firstLine(r.stderr || r.stdout);
-        return { status: "failed", detail: `${name} exited with code ${r.code}${why ? `: ${why}` : ""}` };
-      }
-      case "timeout":
-      case "stopped":
-        return { status: "failed", detail: `${name} did not answer within ${timeoutMs} ms; killed` };
-      case "busy":
-        return { status: "failed", detail: `${name} not run: its last run (pid ${r.pid}) was killed but has not exited (a hung driver?)` };
-      case "spawn-failed":
-        return { status: "failed", detail: `cannot run ${name}: ${r.error}` };
-    }
+    if (r.kind === "exited" && r.code === 0) return { status: "ok", stdout: r.stdout };
+    return { status: "failed", detail: toolFailure(name, r, timeoutMs) };
   };
 }

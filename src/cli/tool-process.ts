@@ -128,4 +128,22 @@ export async function runToolProcess(path: string, args: readonly string[], opts
 }
 
 /** The first non-empty line of a tool's complaint (200 characters at most). */
-export const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()).find((l) => l !== "")?.slice(0, 200) ?? "";
+const firstLine = (text: string): string => text.split("\n").map((l) => l.trim()).find((l) => l !== "")?.slice(0, 200) ?? "";
+
+/** Why a run of `name` that did not exit 0 gave no output to use, in words. */
+export function toolFailure(name: string, r: ToolOutcome, timeoutMs: number): string {
+  switch (r.kind) {
+    case "exited": {
+      const why = firstLine(r.stderr || r.stdout);
+      return `${name} exited with code ${r.code}${why ? `: ${why}` : ""}`;
+    }
+    case "timeout":
+      return `${name} did not answer within ${timeoutMs} ms; killed`;
+    case "stopped":
+      return `${name} stopped`;
+    case "busy":
+      return `${name} not run: its last run (pid ${r.pid}) was killed but has not exited (a hung driver?)`;
+    case "spawn-failed":
+      return `cannot run ${name}: ${r.error}`;
+  }
+}
