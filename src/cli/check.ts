@@ -34,12 +34,8 @@ export function formatTable(rows: string[][]): string {
 function placement(config: Config): Map<string, string> {
   const out = new Map<string, string>();
   if (config.routing.matrix) {
-    for (const s of config.routing.matrix.compiled) {
-      for (const m of s.models) {
-        const names = out.get(m)?.split(",") ?? [];
-        if (!names.includes(s.set)) out.set(m, [...names, s.set].join(","));
-      }
-    }
+    // One compiled entry per set, with every model it mentions.
+    for (const s of config.routing.matrix.compiled) for (const m of s.models) out.set(m, out.has(m) ? `${out.get(m)},${s.set}` : s.set);
   } else {
     for (const g of config.routing.groups) for (const m of g.members) out.set(m, g.id);
   }

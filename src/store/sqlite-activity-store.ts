@@ -476,7 +476,7 @@ export function openSqliteActivityStore(opts: SqliteActivityStoreOptions): Activ
 }
 
 /** The lock file beside a store: `<path>-lock`, as SQLite names its `-wal` and `-shm`. */
-export function lockPathOf(path: string): string {
+function lockPathOf(path: string): string {
   return `${path}-lock`;
 }
 

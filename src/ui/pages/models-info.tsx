@@ -63,9 +63,8 @@ export function membershipsOf(config: Config | null, id: string): Membership[] {
   if (!config) return [];
   const r = config.routing;
   if (r.router === "matrix" && r.matrix) {
-    const seen = new Map<string, string>();
-    for (const s of r.matrix.compiled) if (s.models.includes(id) && !seen.has(s.set)) seen.set(s.set, s.dsl);
-    return [...seen].map(([set, dsl]) => ({ label: `set ${set}`, title: `matrix set ${set}: ${dsl}` }));
+    // One compiled entry per set, with every model it mentions.
+    return r.matrix.compiled.filter((s) => s.models.includes(id)).map((s) => ({ label: `set ${s.set}`, title: `matrix set ${s.set}: ${s.dsl}` }));
   }
   return r.groups
     .filter((g) => g.members.includes(id))
