@@ -79,9 +79,8 @@ function createLineJoiner(prefix: string, out: (text: string) => void, holdMs: n
       const lf = text.lastIndexOf("\n");
       if (lf === -1) tail += text;
       else {
-        const whole = tail + (lf === text.length - 1 ? text : text.slice(0, lf + 1));
-        tail = lf === text.length - 1 ? "" : text.slice(lf + 1);
-        out(prefixLines(prefix, whole));
+        out(prefixLines(prefix, tail + text.slice(0, lf + 1)));
+        tail = text.slice(lf + 1);
       }
       if (tail === "") {
         if (timer !== null) clearTimeout(timer);
