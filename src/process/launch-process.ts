@@ -7,6 +7,7 @@ import { settlesWithin } from "./abortable-sleep.ts";
 import { localPortOf } from "./port-probe.ts";
 import { waitForReady } from "./readiness.ts";
 import { describeExit, type SpawnedProcess } from "./spawn-group.ts";
+import { cmdStopArgv } from "./terminate-group.ts";
 import type { ResolvedOptions } from "./supervisor-options.ts";
 import { StartError } from "./types.ts";
 
@@ -63,7 +64,8 @@ async function refuseTakenPort(o: ResolvedOptions, signal: AbortSignal): Promise
 /** Spawn the model's command with its environment; a spawner failure becomes StartError "spawn". */
 function spawnModel(o: ResolvedOptions, hooks: LaunchHooks): SpawnedProcess {
   try {
-    return o.spawn(o.model.cmd, { env: o.env, cwd: o.cwd, onOutput: hooks.onOutput });
+    const orphanStop = o.model.cmdStop.length > 0 ? (pid: number) => cmdStopArgv(o.model.cmdStop, pid) : undefined;
+    return o.spawn(o.model.cmd, { env: o.env, cwd: o.cwd, onOutput: hooks.onOutput, orphanStop });
   } catch (err) {
     throw new StartError("spawn", `[${o.id}] could not start ${JSON.stringify(o.model.cmd[0] ?? "")}: ${(err as Error).message}`);
   }

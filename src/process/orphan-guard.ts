@@ -19,8 +19,15 @@
  *    closes that end, `read` returns EOF, and the watcher runs `kill -KILL 0`: the whole group,
  *    grandchildren included, dies within milliseconds. The server itself gets /dev/null as stdin.
  * 4. The same pipe doubles as the clean-up path when the leader exits first (crash, or a graceful
- *    stop): spawnGroup closes it, and whatever is left of the group is killed. Rule: a group lives
- *    exactly as long as its leader.
+ *    stop): Bun closes it once the leader is reaped, and whatever is left of the group is killed.
+ *    Rule: a group lives exactly as long as its leader.
+ * 5. A server that runs outside its group (`docker run` with `cmdStop: docker stop`) would outlive
+ *    a SIGKILL of the group. So spawnGroup also sends the model's cmdStop down the pipe at spawn,
+ *    one `w` line per word with `${PID}` already replaced. At EOF, if the leader still runs
+ *    (switchyard died first), the watcher runs that command, for at most ORPHAN_STOP_LIMIT_S, and
+ *    then kills the group. A leader already gone (its stop or its crash came first) gets no
+ *    cmdStop from the watcher. On a forced exit (a second Ctrl-C, the stop's deadline) such a
+ *    group is left to its watcher instead of being SIGKILLed from here, so its cmdStop still runs.
  *
  * Why not the alternatives: `--no-orphans` / `setpriv --pdeathsig` kill only the direct child
  * (grandchildren survive, measured), a compiled binary with `--no-orphans` dies with the shell
@@ -33,21 +40,49 @@
 import type { Logger } from "../log/types.ts";
 import type { GroupSignal } from "./types.ts";
 
+/** How long the watcher lets a model's cmdStop run after switchyard is gone, before it kills the group. */
+export const ORPHAN_STOP_LIMIT_S = 30;
+
 /**
  * The watcher, run as `/bin/sh -c GUARD_SCRIPT switchyard-guard <argv...>` with stdin a pipe from
- * switchyard. fd 3 keeps the pipe because sh gives a background job /dev/null as stdin.
+ * switchyard. fd 3 keeps the pipe because sh gives a background job /dev/null as stdin. It reads
+ * lines until EOF, each `w<word>` a word of the stop command (`set --` reuses the subshell's
+ * positional parameters as its argv). At EOF, with the leader still alive (`$$` in a subshell is
+ * the shell that exec'd into the server, and the watcher's own membership keeps that pid from being
+ * reused), switchyard is gone: run the stop command, bounded, then kill the group.
  */
 export const GUARD_SCRIPT = [
   "exec 3<&0",
-  "( trap '' TERM HUP INT QUIT; read _ <&3; kill -KILL 0 ) </dev/null >/dev/null 2>&1 &",
+  "(",
+  "  trap '' TERM HUP INT QUIT",
+  "  set --",
+  "  while IFS= read -r l <&3; do",
+  "    case $l in",
+  '      w*) set -- "$@" "${l#w}" ;;',
+  "    esac",
+  "  done",
+  "  if [ $# -gt 0 ] && kill -0 $$ 2>/dev/null; then",
+  '    "$@" &',
+  "    s=$!",
+  `    ( sleep ${ORPHAN_STOP_LIMIT_S} && kill -KILL $s ) &`,
+  "    wait $s",
+  "  fi",
+  "  kill -KILL 0",
+  ") </dev/null >/dev/null 2>&1 &",
   'exec "$@" 3<&- </dev/null',
 ].join("\n");
 
-const liveGroups = new Set<number>();
+/** What the watcher is told at spawn: the stop command's words, one line each (empty without one). */
+export function guardStopLines(stopArgv: readonly string[]): string {
+  return stopArgv.map((w) => `w${w}\n`).join("");
+}
+
+/** Running groups, and whether each one's watcher runs a stop command when switchyard dies. */
+const liveGroups = new Map<number, boolean>();
 
 /** Remember a running group so the exit hook can kill it (spawnGroup calls this). */
-export function trackGroup(pgid: number): void {
-  liveGroups.add(pgid);
+export function trackGroup(pgid: number, watcherStops = false): void {
+  liveGroups.set(pgid, watcherStops);
 }
 
 /** Forget a group whose leader has exited (spawnGroup calls this). */
@@ -55,9 +90,14 @@ export function untrackGroup(pgid: number): void {
   liveGroups.delete(pgid);
 }
 
-/** Signal every group whose leader still runs, synchronously (for exit paths). */
+/**
+ * Signal every group whose leader still runs, synchronously (for exit paths). A group whose
+ * watcher runs a cmdStop is spared: switchyard's exit closes the pipe, and the watcher stops the
+ * server and then kills the group itself.
+ */
 export function killAllGroupsNow(signal: GroupSignal = "SIGKILL"): void {
-  for (const pgid of liveGroups) {
+  for (const [pgid, watcherStops] of liveGroups) {
+    if (watcherStops) continue;
     try {
       process.kill(-pgid, signal);
     } catch {

@@ -6,7 +6,7 @@
  */
 import { accessSync, closeSync, constants, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { GUARD_SCRIPT, trackGroup, untrackGroup } from "./orphan-guard.ts";
+import { GUARD_SCRIPT, guardStopLines, trackGroup, untrackGroup } from "./orphan-guard.ts";
 import { openOutputFifo, readOutputFifo } from "./output-fifo.ts";
 import { isGroupAlive } from "./proc-liveness.ts";
 import type { GroupSignal } from "./types.ts";
@@ -31,6 +31,11 @@ export interface SpawnOptions {
    * pipe read in batches (output-fifo.ts); "pipe" uses Bun's pipes, read as each write arrives.
    */
   outputVia?: "fifo" | "pipe";
+  /**
+   * The command that stops this server if switchyard dies without stopping it (the model's
+   * cmdStop, given the leader's pid): the orphan guard's watcher runs it before it kills the group.
+   */
+  orphanStop?: (pid: number) => string[];
 }
 
 /** A running (or finished) child that leads its own process group. */
@@ -124,7 +129,7 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
   const cmd = GUARD_SHELL ? [GUARD_SHELL, "-c", GUARD_SCRIPT, "switchyard-guard", ...argv] : argv;
   // Both outputs into one FIFO read in batches, else Bun's pipes (docs/runtime-notes.md#spawn-pipes).
   const fifo = opts.outputVia === "pipe" ? null : openOutputFifo();
-  let proc: Bun.Subprocess<"pipe" | "ignore", "pipe" | number, "pipe" | number>;
+  let proc: GuardedProcess;
   try {
     // Why detached: setsid() makes the child a group leader, so kill(-pid) reaches grandchildren.
     // Why a pipe is always drained: Bun buffers an unread pipe without limit (docs/runtime-notes.md#spawn-pipes).
@@ -145,7 +150,7 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
     throw new SpawnError(`cannot spawn ${command}: ${e.message}`, e.code ?? null);
   }
   const pid = proc.pid;
-  trackGroup(pid);
+  trackGroup(pid, tellGuardStop(proc, opts.orphanStop?.(pid) ?? []));
   const onText = opts.onOutput ?? (() => {});
   // The child holds its own copy of the write end now; ours would keep EOF from ever coming.
   if (fifo) closeSync(fifo.writeFd);
@@ -190,7 +195,26 @@ export function spawnGroup(argv: string[], opts: SpawnOptions): SpawnedProcess {
   };
 }
 
-function releaseGuard(proc: Bun.Subprocess<"pipe" | "ignore", "pipe" | number, "pipe" | number>): void {
+type GuardedProcess = Bun.Subprocess<"pipe" | "ignore", "pipe" | number, "pipe" | number>;
+
+/**
+ * Hand the watcher the stop command's words; true when it took them. A word with a newline cannot
+ * go down the line protocol, so such a command is not sent (the group is then only killed).
+ */
+function tellGuardStop(proc: GuardedProcess, argv: string[]): boolean {
+  const stdin = proc.stdin;
+  if (argv.length === 0 || !stdin || typeof stdin === "number" || argv.some((w) => w.includes("\n"))) return false;
+  try {
+    stdin.write(guardStopLines(argv));
+    void stdin.flush();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The leader has exited: close the pipe (if Bun has not), so the watcher kills what is left. */
+function releaseGuard(proc: GuardedProcess): void {
   const stdin = proc.stdin;
   if (stdin && typeof stdin !== "number") {
     try {

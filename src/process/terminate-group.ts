@@ -65,10 +65,15 @@ async function waitGroupGone(o: ResolvedOptions, p: SpawnedProcess): Promise<voi
   }
 }
 
+/** cmdStop's argv for the server with this pid (`${PID}` replaced). */
+export function cmdStopArgv(cmdStop: readonly string[], pid: number): string[] {
+  return cmdStop.map((a) => a.replaceAll("${PID}", String(pid)));
+}
+
 /** Run cmdStop with `${PID}` replaced; if it cannot run, SIGTERM the group instead (and return null). */
 function runCmdStop(o: ResolvedOptions, p: SpawnedProcess): SpawnedProcess | null {
   const { id, log } = o;
-  const argv = o.model.cmdStop.map((a) => a.replaceAll("${PID}", String(p.pid)));
+  const argv = cmdStopArgv(o.model.cmdStop, p.pid);
   log.info(`[${id}] stopping with cmdStop: ${argv.join(" ")}`);
   try {
     const stopper = o.spawn(argv, { env: o.env, cwd: o.cwd, onOutput: (t) => o.output.write(t) });
