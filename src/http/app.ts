@@ -9,6 +9,8 @@ import { createActivityRoutes } from "./activity-routes.ts";
 import { createAdminRoutes } from "./admin-routes.ts";
 import { apiEventsResponse } from "./api-events.ts";
 import { createAuthCheck } from "./auth.ts";
+import { whenSent } from "./body-end.ts";
+import { formatGoDuration } from "../log/go-duration.ts";
 import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
 import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
@@ -105,13 +107,22 @@ export function createApp(deps: AppDeps) {
   /** Requests made again with a routable URL (see `gate`), each to the client's own request. */
   const redone = new WeakMap<Request, Request>();
   const peerIp = (request: Request, server: ServerLike): string | null => server?.requestIP(redone.get(request) ?? request)?.address ?? null;
-  const accessLog = (request: Request, peer: string | null, status: number, started: number): void => {
+  /**
+   * One line in llama-swap's format, `Request ip "METHOD PATH PROTO" status size "UA" duration`,
+   * once the body has been sent (a stream's line comes at its end, with its whole duration); the
+   * size is "-" where it is not known (a body another handler built as a stream).
+   */
+  const accessLog = (request: Request, peer: string | null, res: Response, started: number): void => {
     const fwd = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
     const ip = fwd || request.headers.get("x-real-ip") || peer || "-";
     const path = request.url.slice(request.url.indexOf("/", request.url.indexOf("//") + 2)).split("?")[0];
     const ua = request.headers.get("user-agent") ?? "";
-    // Path only: a query string could carry secrets; headers (keys) are never logged.
-    log.info(`Request ${ip} "${request.method} ${path}" ${status} "${ua}" ${Math.round(performance.now() - started)}ms`);
+    const write = (status: number, bytes: number | null): void =>
+      // Path only: a query string could carry secrets; headers (keys) are never logged. Bun.serve
+      // speaks HTTP/1.1 only, so that is the protocol.
+      log.info(`Request ${ip} "${request.method} ${path} HTTP/1.1" ${status} ${bytes ?? "-"} "${ua}" ${formatGoDuration((performance.now() - started) * 1e6)}`);
+    if (res.headers.has(UPGRADED_HEADER)) write(101, 0);
+    else whenSent(res, (bytes) => write(res.status, bytes));
   };
   /**
    * Wrap a handler so that each request leaves one access-log line (when its headers are ready;
@@ -130,7 +141,7 @@ export function createApp(deps: AppDeps) {
         res = toErrorResponse(err);
       }
       res = negotiateError(res, request.headers.get("accept"));
-      if (!quiet) accessLog(request, ip, res.headers.has(UPGRADED_HEADER) ? 101 : res.status, started);
+      if (!quiet) accessLog(request, ip, res, started);
       return res;
     };
   /** The raw (undecoded) path after a prefix; Elysia's params are decoded. */
@@ -176,8 +187,9 @@ export function createApp(deps: AppDeps) {
     }
     const denied = checkAuth(request);
     if (denied) {
-      accessLog(request, peerIp(request, server), denied.status, started);
-      return negotiateError(denied, request.headers.get("accept"));
+      const answer = negotiateError(denied, request.headers.get("accept"));
+      accessLog(request, peerIp(request, server), answer, started);
+      return answer;
     }
   };
   const modelRoute = logged(modelHandler);

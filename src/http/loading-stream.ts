@@ -9,6 +9,7 @@
  */
 import { RouteError, type Grant, type Router, type WaitUpdate } from "../router/types.ts";
 import { sseBytes, sseEvent } from "../sse/encode.ts";
+import { endsLater, finish as finishBody } from "./body-end.ts";
 import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
 import { isCompressed } from "./hop-by-hop.ts";
 
@@ -235,6 +236,16 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     finish(sseErrorBytes(`loading stream failed: ${err instanceof Error ? err.message : String(err)}`, { status: 502 }));
   });
 
+  // What went to the client, and when the stream ended, for the access log.
+  let sent = 0;
+  const enqueue = (controller: ReadableStreamDefaultController<Uint8Array>, b: Uint8Array): void => {
+    sent += b.byteLength;
+    controller.enqueue(b);
+  };
+  const close = (controller: ReadableStreamDefaultController<Uint8Array>): void => {
+    controller.close();
+    finishBody(ended, sent);
+  };
   const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -242,23 +253,23 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
           if (cancelled) return;
           const next = pending.shift();
           if (next) {
-            controller.enqueue(next);
+            enqueue(controller, next);
             return;
           }
           if (phase === "closed") {
-            controller.close();
+            close(controller);
             return;
           }
           if (phase === "piping" && reader) {
             // The upstream body is already tracked: sever and death arrive in-band, end releases the grant.
             try {
               const r = await reader.read();
-              if (r.done) controller.close();
-              else controller.enqueue(r.value);
+              if (r.done) close(controller);
+              else enqueue(controller, r.value);
             } catch (err) {
               if (cancelled) return;
-              controller.enqueue(sseErrorBytes(`upstream stream failed: ${err instanceof Error ? err.message : String(err)}`));
-              controller.close();
+              enqueue(controller, sseErrorBytes(`upstream stream failed: ${err instanceof Error ? err.message : String(err)}`));
+              close(controller);
             }
             return;
           }
@@ -268,6 +279,7 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
       },
       cancel(reason) {
         cancelled = true;
+        finishBody(ended, sent);
         clearInterval(timer);
         opts.abort(reason);
         reader?.cancel(reason).catch(() => {});
@@ -277,7 +289,7 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     { highWaterMark: 0 },
   );
 
-  return new Response(stream, {
+  const response = new Response(stream, {
     status: 200,
     headers: {
       "content-type": "text/event-stream",
@@ -285,6 +297,8 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
       "x-accel-buffering": "no",
     },
   });
+  const ended = endsLater(response);
+  return response;
 }
 
 /** What acquiring with a loading stream needs. */

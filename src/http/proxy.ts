@@ -12,6 +12,7 @@ import type { Grant } from "../router/types.ts";
 import { RouteError } from "../router/types.ts";
 import { errorResponse, routeErrorStatus } from "./errors.ts";
 import { isCompressed, stripHopByHop } from "./hop-by-hop.ts";
+import { endsLater, finish, sized, type BodyEndRecord } from "./body-end.ts";
 import { trackBody } from "./track-body.ts";
 
 /** Bodies up to this size with a declared length (not event streams) are read whole and handed over as bytes. */
@@ -346,7 +347,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           release();
           res.body?.cancel().catch(() => {});
           observer?.end("ok");
-          return new Response(null, init2);
+          return sized(new Response(null, init2), 0);
         }
         // A small whole body (not an event stream, its length declared) is read at once and handed
         // over as bytes: no stream wrapper, no per-chunk work. A sever or the client's abort while
@@ -369,22 +370,26 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           observer?.chunk(bytes);
           observer?.end("ok");
           // Uint8Array<ArrayBufferLike> is a valid body; TS 5.9 DOM types only name Uint8Array<ArrayBuffer>.
-          return new Response(bytes as BodyInit, init2);
+          return sized(new Response(bytes as BodyInit, init2), bytes.byteLength);
         }
         // From here on the body tracker owns the sever (it reports it in-band for event streams).
         opts.grant?.severed.removeEventListener("abort", onSever);
+        let sent: BodyEndRecord | null = null;
         const body = trackBody(res.body, {
-          onEnd: (how) => {
+          onEnd: (how, bytes) => {
             unlink();
             release();
             observer?.end(how === "complete" ? "ok" : how);
+            if (sent) finish(sent, bytes);
           },
           onChunk: observer ? (c) => observer.chunk(c) : undefined,
           abortUpstream: (reason) => upstream.abort(reason),
           severed: opts.grant?.severed,
           sse: inBand,
         });
-        return new Response(body, init2);
+        const response = new Response(body, init2);
+        sent = endsLater(response);
+        return response;
       } catch (err) {
         // Whatever went wrong unforeseen (a header fetch refuses, ...), the grant is freed once
         // and the upstream request is not left running.

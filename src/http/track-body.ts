@@ -14,8 +14,8 @@ export type BodyEnd = "complete" | "upstream_error" | "severed" | "cancelled";
 
 /** Options of one tracked body. */
 export interface TrackBodyOptions {
-  /** Called exactly once when the body has ended, failed, been severed or been cancelled. */
-  onEnd: (how: BodyEnd) => void;
+  /** Called exactly once when the body has ended, failed, been severed or been cancelled, with the bytes handed to the client. */
+  onEnd: (how: BodyEnd, bytes: number) => void;
   /** Called with every chunk handed to the client, before it is handed (must be cheap). */
   onChunk?: (chunk: Uint8Array) => void;
   /** Abort the upstream request (frees its socket at once). */
@@ -39,12 +39,14 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
   // only when the client leaves). A flag, not the chunk: holding each stream's last chunk until it
   // ends kept up to one upstream read (hundreds of KB at full speed) alive per stream.
   let lastWasDone = false;
+  // Bytes handed to the client (the upstream's and any in-band error we add), for the access log.
+  let sent = 0;
 
   const end = (how: BodyEnd): void => {
     if (ended) return;
     ended = true;
     opts.severed?.removeEventListener("abort", onSever);
-    opts.onEnd(how);
+    opts.onEnd(how, sent);
   };
   // The stream's controller, and whether a pull is waiting on the upstream right now.
   let ctl: ReadableStreamDefaultController<Uint8Array> | null = null;
@@ -66,6 +68,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
     const pad = boundary();
     if (pad.byteLength) controller.enqueue(pad);
     controller.enqueue(tail);
+    sent += pad.byteLength + tail.byteLength;
     controller.close();
   };
 
@@ -124,6 +127,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
         }
         opts.onChunk?.(v);
         if (opts.sse && v.byteLength > 0) lastWasDone = endsWithDone(v);
+        sent += v.byteLength;
         controller.enqueue(v);
       },
       cancel(reason) {

@@ -145,8 +145,8 @@ describe("admin routes", () => {
     await (await fetch(`${app.url}/metrics`)).text();
     await (await fetch(`${app.url}/api/version`)).text();
     const hist = logs.proxy.history();
-    expect(hist).toContain('"GET /api/version"');
-    expect(hist).not.toContain('"GET /metrics"');
+    expect(hist).toContain('"GET /api/version HTTP/1.1"');
+    expect(hist).not.toContain('"GET /metrics');
   });
 
   test("GET /api/version", async () => {

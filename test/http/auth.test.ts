@@ -77,7 +77,7 @@ describe("auth in the app", () => {
       expect([host, up.status, up.body]).toEqual([host, 404, expect.stringContaining(`"code":"model_not_found"`)]);
     }
     // The access log still names the client, not the request made again.
-    expect(locked.logs.proxy.history()).toContain('Request 127.0.0.1 "GET /running" 200');
+    expect(locked.logs.proxy.history()).toContain('Request 127.0.0.1 "GET /running HTTP/1.1" 200');
   });
 
   test("a key with non-ASCII characters works in every form: headers carry its UTF-8 bytes", async () => {
@@ -118,8 +118,8 @@ describe("auth in the app", () => {
     await fetch(`${locked.url}/api/version?x=1`, { headers: { authorization: "Bearer sekret" } });
     await fetch(`${locked.url}/api/version`, { headers: { authorization: "Bearer not-a-key-123" } });
     const log = locked.logs.proxy.history();
-    expect(log).toContain('"GET /api/version" 200');
-    expect(log).toContain('"GET /api/version" 401');
+    expect(log).toContain('"GET /api/version HTTP/1.1" 200');
+    expect(log).toContain('"GET /api/version HTTP/1.1" 401');
     expect(log).not.toContain("sekret");
     expect(log).not.toContain("not-a-key-123");
   });

@@ -20,6 +20,7 @@ const config = makeConfig(
     simModel(["--tokens", "4", "--load-ms", "600"], { id: "cold", sendLoadingState: true }),
     simModel(["--tokens", "40", "--tps", "200", "--crash-after", "5"], { id: "crashy" }),
     simModel(["--exit-at-start", "3", "--print-lines", "3"], { id: "broken", sendLoadingState: true }),
+    simModel(["--tokens", "20", "--tps", "50"], { id: "slow" }),
   ],
   // Enough room for all of them at once: no group swaps in this file.
   {},
@@ -50,6 +51,34 @@ describe("with the real router and the simulated backend", () => {
 
     const emb = await openai.embeddings.create({ model: "warm", input: "hello" });
     expect(emb.data[0].embedding.length).toBeGreaterThan(0);
+  });
+
+  test("the access log has llama-swap's line for each model request once its body has been sent: the bytes the client got, the whole duration", async () => {
+    const line = (size: number) => new RegExp(`Request 127\\.0\\.0\\.1 "POST /v1/chat/completions HTTP/1\\.1" 200 ${size} "access-test-(\\w+)" ([\\d.]+)(ms|s)\\n`, "g");
+    const post = (stream: boolean, ua: string) =>
+      fetch(`${app.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": ua },
+        body: JSON.stringify({ model: "slow", stream, messages: [{ role: "user", content: "hi" }] }),
+      });
+    const whole = await post(false, "access-test-whole");
+    const wholeBytes = (await whole.bytes()).byteLength;
+    await waitFor(() => logs.proxy.history().includes('"access-test-whole"'), 5000, "the whole answer's line");
+    expect([...logs.proxy.history().matchAll(line(wholeBytes))].map((m) => m[1])).toEqual(["whole"]);
+
+    const streamed = await post(true, "access-test-stream");
+    expect(streamed.headers.get("content-type")).toStartWith("text/event-stream");
+    // 20 tokens at 50 a second: the body is still coming, so no line yet (the old log wrote it now).
+    expect(logs.proxy.history()).not.toContain('"access-test-stream"');
+    const started = performance.now();
+    const streamBytes = (await streamed.bytes()).byteLength;
+    const tookMs = performance.now() - started;
+    await waitFor(() => logs.proxy.history().includes('"access-test-stream"'), 5000, "the stream's line");
+    const m = [...logs.proxy.history().matchAll(line(streamBytes))].find((x) => x[1] === "stream");
+    expect(m).toBeDefined();
+    // Its duration covers the body: at least the time the client spent reading it.
+    const ms = m![3] === "s" ? Number(m![2]) * 1000 : Number(m![2]);
+    expect(ms).toBeGreaterThanOrEqual(tookMs);
   });
 
   test("openai client: a streamed chat through a cold model shows loading progress, then the answer", async () => {

@@ -145,7 +145,7 @@ describe("/api/performance", () => {
     await (await fetch(`${other.url}/api/performance`)).arrayBuffer();
     await (await fetch(`${other.url}/api/hardware`)).arrayBuffer();
     expect(logs.proxy.history()).not.toContain("/api/performance");
-    expect(logs.proxy.history()).toContain('"GET /api/hardware" 200');
+    expect(logs.proxy.history()).toContain('"GET /api/hardware HTTP/1.1" 200');
   });
 
   test("both need the API key when keys are set", async () => {

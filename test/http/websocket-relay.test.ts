@@ -120,7 +120,7 @@ describe("/upstream/<model>/… WebSockets", () => {
     expect(await s.closed).toEqual({ code: 4100, reason: "client done" });
     await waitFor(() => grant.doneCalls > 0, 5000, "the grant's release");
     expect(grant.doneCalls).toBe(1);
-    expect(app.logs.proxy.history()).toContain(`"GET /upstream/m/ws" 101`);
+    expect(app.logs.proxy.history()).toContain(`"GET /upstream/m/ws HTTP/1.1" 101`);
   });
 
   test("the upstream's close reaches the client with its code and reason; the grant is released once", async () => {
