@@ -6,7 +6,7 @@
 import type { Config, ModelConfig } from "./types.ts";
 
 /** Model settings the running process depends on: a change restarts the model. */
-export const PROCESS_KEYS = ["cmd", "cmdStop", "proxy", "port", "env", "checkEndpoint", "healthCheckTimeout", "concurrencyLimit"] as const satisfies readonly (keyof ModelConfig)[];
+export const PROCESS_KEYS = ["cmd", "cmdStop", "proxy", "port", "env", "checkEndpoint", "healthCheckTimeout"] as const satisfies readonly (keyof ModelConfig)[];
 
 /** The difference between two resolved configs. */
 export interface ConfigDiff {

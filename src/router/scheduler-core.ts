@@ -56,7 +56,9 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
   const restartPending = new Set<string>();
   /** Models a reload removed that still have a process (or a stop) to see through. */
   const removedPending = new Set<string>();
-  const st = createSchedulerState(settings, effects, policy);
+  // A model waiting for its restart takes no new work, not even by joining a load of its old
+  // settings: those requests wait for the new process.
+  const st = createSchedulerState(settings, effects, policy, (m) => restartPending.has(m));
   /** Models whose last start died of memory and were retried once (cleared when one turns ready). */
   const oomRetried = new Set<string>();
   const { core, entries, queue, byModel, swapsByModel, swapsById, inFlight, reserved, drains, stopping, tickets, published } = st;

@@ -70,7 +70,7 @@ export interface Core {
   drainOf(model: string): Drain | undefined;
   /** Being stopped outside a swap (unload, shutdown). */
   isStopping(model: string): boolean;
-  /** Requests for this model must wait: it drains, is being stopped, or its swap is doomed. */
+  /** Requests for this model must wait: it drains, is being stopped, its swap is doomed, or the core holds it (a reload's restart). */
   isBlockedTarget(model: string): boolean;
   /** Running models (process view) plus the targets of swaps in progress, sorted. */
   runningSet(): string[];
@@ -177,8 +177,8 @@ export interface SchedulerState {
   observeRequest(req: RouteRequest, phase: RequestPhase, error?: RouteError): void;
 }
 
-/** Create empty state over `effects`; `policy` orders the queue. */
-export function createSchedulerState(settings: SchedulerSettings, effects: Effects, policy: Policy): SchedulerState {
+/** Create empty state over `effects`; `policy` orders the queue; `held` models take no new work (isBlockedTarget). */
+export function createSchedulerState(settings: SchedulerSettings, effects: Effects, policy: Policy, held: (model: string) => boolean = () => false): SchedulerState {
   const entries = new Map<number, Entry>();
   const queue: Entry[] = [];
   const byModel = new Map<string, Entry[]>();
@@ -465,7 +465,7 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     },
     drainOf: (m) => drains.get(m),
     isStopping: (m) => stopping.has(m),
-    isBlockedTarget: (m) => drains.has(m) || stopping.has(m) || swapsByModel.get(m)?.doomed === true,
+    isBlockedTarget: (m) => drains.has(m) || stopping.has(m) || swapsByModel.get(m)?.doomed === true || held(m),
     runningSet,
     collides,
     grant,

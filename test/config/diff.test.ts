@@ -28,6 +28,7 @@ models:
     cmd: serve --port \${PORT} --model a
     ttl: 300
     aliases: [first]
+    concurrencyLimit: 4
   b:
     cmd: serve --port \${PORT} --model b --threads 8
   c:
@@ -39,10 +40,11 @@ models:
     expect(d.added).toEqual(["c"]);
     expect(d.removed).toEqual(["d"]);
     expect(d.restarted).toEqual([{ id: "b", keys: ["cmd"] }]);
-    expect(d.metadata).toEqual([{ id: "a", keys: ["aliases", "ttl"] }]);
+    // concurrencyLimit is the router's alone: applied in place, no restart of the process.
+    expect(d.metadata).toEqual([{ id: "a", keys: ["aliases", "concurrencyLimit", "ttl"] }]);
     expect(d.global).toContain("apiKeys");
     expect(d.global).toContain("aliases");
-    expect(describeDiff(d)).toBe("added c; removed d; restarting b (cmd); updated in place a (aliases, ttl); settings aliases, apiKeys, routing");
+    expect(describeDiff(d)).toBe("added c; removed d; restarting b (cmd); updated in place a (aliases, concurrencyLimit, ttl); settings aliases, apiKeys, routing");
   });
 
   test("an unchanged config diffs to nothing", () => {

@@ -152,6 +152,25 @@ describe("config reload in the scheduler", () => {
     expect(eff.violations).toEqual([]);
   });
 
+  test("a request that arrives after the reload does not join the old settings' load: it waits for the new process", () => {
+    const { eff, h, reload } = setup({ b: "stopped" });
+    const before = h.req("b");
+    reload(["b"], { restarted: ["b"] });
+    const after = h.req("b");
+    h.swapDone("b");
+    expect(eff.resolutions.get(before)).toMatchObject({ kind: "served", model: "b" });
+    // Still queued: the old process serves only what waited for it before the reload.
+    expect(eff.resolutions.has(after)).toBe(false);
+    h.done(before);
+    h.stopsDone();
+    expect(eff.replaced).toEqual(["b"]);
+    // The new process loads for it, and serves it.
+    expect(eff.startsFor("b")).toBe(2);
+    h.swapDone("b");
+    expect(eff.resolutions.get(after)).toMatchObject({ kind: "served", model: "b" });
+    expect(eff.violations).toEqual([]);
+  });
+
   test("a restart's drain is bounded: a laggard is severed at the new drainTimeout", () => {
     const { eff, h, reload } = setup({ b: "ready" }, stubSwapper(), { drain: { b: 30 } });
     const laggard = h.req("b");
