@@ -18,6 +18,7 @@ import type { Config, ModelConfig } from "../config/types.ts";
 import type { LiveConfig, ReloadOutcome } from "../http/context.ts";
 import type { Logger } from "../log/types.ts";
 import type { ObserveEvent } from "../observe/events.ts";
+import { localPortOf } from "../process/port-probe.ts";
 import type { Supervisor } from "../process/types.ts";
 import type { SwitchyardRouter } from "../router/router.ts";
 
@@ -49,6 +50,22 @@ export interface Reloader {
   reload(trigger: string): Promise<ReloadOutcome>;
 }
 
+/**
+ * The local ports of every model process still alive (a model removed by this or an earlier
+ * reload drains on its port until it stops). A model the new config keeps keeps its own port
+ * through `previousPorts`; these are withheld from the rest, so a renamed or new model does not
+ * start on a port its predecessor still serves.
+ */
+function busyPorts(supervisors: ReadonlyMap<string, Supervisor>): Set<number> {
+  const busy = new Set<number>();
+  for (const s of supervisors.values()) {
+    if (s.state === "stopped" || s.state === "shutdown") continue;
+    const local = localPortOf(s.baseUrl);
+    if (local) busy.add(local.port);
+  }
+  return busy;
+}
+
 /** Create the reloader. */
 export function createReloader(o: ReloaderOptions): Reloader {
   const now = o.now ?? Date.now;
@@ -74,7 +91,7 @@ export function createReloader(o: ReloaderOptions): Reloader {
     let next: Config;
     let warnings: LoadWarning[];
     try {
-      ({ config: next, warnings } = loadConfigSources(sources, { env: o.env, selfCommand: o.selfCommand, previousPorts }));
+      ({ config: next, warnings } = loadConfigSources(sources, { env: o.env, selfCommand: o.selfCommand, previousPorts, busyPorts: busyPorts(o.supervisors) }));
     } catch (err) {
       if (err instanceof ConfigError) {
         return refuse(trigger, err.format(), err.issues.map((i) => ({ path: i.path, line: i.line, message: i.message, ...(i.file !== undefined ? { file: i.file } : {}) })));

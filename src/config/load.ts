@@ -27,6 +27,8 @@ export interface LoadOptions {
   selfCommand?: string[];
   /** On a reload: the ports the running config gave its models, kept where the model still uses `${PORT}`. */
   previousPorts?: ReadonlyMap<string, number>;
+  /** On a reload: ports still held by a process of a model this config no longer keeps (one draining after its removal); no model gets them. */
+  busyPorts?: ReadonlySet<number>;
 }
 
 /** One config file: the name messages call it by (its path), and its text. */
@@ -279,6 +281,7 @@ function finish(tree: RawMap, opts: LoadOptions, c: Collector, r: Reporter, file
     defaultStartPort: DEFAULTS.startPort,
     knownKeys: new Set(Object.keys(ConfigSchema.properties)),
     ...(opts.previousPorts ? { previousPorts: opts.previousPorts } : {}),
+    ...(opts.busyPorts ? { busyPorts: opts.busyPorts } : {}),
   }, (path, message) => {
     r.report(path, message);
     c.flag(path);

@@ -28,6 +28,8 @@ export interface MacroOptions {
    * the others' ports and restart them); new models get the next ports nobody holds.
    */
   previousPorts?: ReadonlyMap<string, number>;
+  /** Ports a process still holds (a removed model draining): a new model never gets one. */
+  busyPorts?: ReadonlySet<number>;
 }
 
 /** Reports a problem at a key path. */
@@ -235,7 +237,7 @@ export function expandMacros(root: RawMap, opts: MacroOptions, report: Report): 
       if (p !== undefined && typeof cmd === "string" && cmd.includes("${PORT}")) kept.set(id, p);
     }
   }
-  const held = new Set(kept.values());
+  const held = new Set([...kept.values(), ...(opts.busyPorts ?? [])]);
   const takePort = (id: string): number => {
     const k = kept.get(id);
     if (k !== undefined) return k;

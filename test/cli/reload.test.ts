@@ -96,6 +96,23 @@ describe("reloads that follow each other", () => {
     g.done();
   });
 
+  test("a renamed model, and one added by a later reload, never get the port a removed model still drains on", async () => {
+    const { router, supervisors, live, reload } = setup(withX);
+    const xPort = live.config.models.x!.port;
+    const streaming = await router.acquire("x", { signal: new AbortController().signal });
+    expect((await reload("models:\n  a:\n    cmd: llama-server --port ${PORT}\n  y:\n    cmd: llama-server --port ${PORT}\n")).ok).toBe(true);
+    expect(supervisors.get("x")!.state).toBe("ready"); // still draining its stream
+    expect(live.config.models.y!.port).not.toBe(xPort);
+    // A second reload, with x gone from the running config too: its process still holds the port.
+    expect((await reload("models:\n  a:\n    cmd: llama-server --port ${PORT}\n  y:\n    cmd: llama-server --port ${PORT}\n  z:\n    cmd: llama-server --port ${PORT}\n")).ok).toBe(true);
+    expect([live.config.models.y!.port, live.config.models.z!.port]).not.toContain(xPort);
+    streaming.done();
+    await waitFor(() => !supervisors.has("x"), 3000, "x retired");
+    // Once it has stopped, its port is free again for a model added after.
+    expect((await reload("models:\n  a:\n    cmd: llama-server --port ${PORT}\n  y:\n    cmd: llama-server --port ${PORT}\n  z:\n    cmd: llama-server --port ${PORT}\n  w:\n    cmd: llama-server --port ${PORT}\n")).ok).toBe(true);
+    expect(live.config.models.w!.port).toBe(xPort);
+  });
+
   test("a ttl edit while an earlier reload's restart still waits reaches the process that will run", async () => {
     const cfg = (flag: string, ttl: number) => `models:\n  x:\n    cmd: llama-server ${flag} --port \${PORT}\n    ttl: ${ttl}\n`;
     const { router, supervisors, reload, ttlOf } = setup(cfg("-a", 60));
