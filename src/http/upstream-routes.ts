@@ -79,7 +79,10 @@ export function limitStream(body: ReadableStream<Uint8Array>, limit: number, onE
 /**
  * Forward a passthrough request with its body bounded by `requestBodyLimitMB`: a declared length
  * over the limit is refused before anything is acquired, a streamed one that grows past it ends
- * in the same 413 (the upstream's answer is dropped).
+ * in the same 413 (the upstream's answer is dropped). A body with a declared length is read whole
+ * first, as the model routes read theirs: only bytes can be sent a second time when the pooled
+ * connection turns out dead (llama-server closes one after a streamed answer; a stream body
+ * would then be a 502).
  */
 export async function forwardBounded(
   ctx: HttpContext,
@@ -91,7 +94,11 @@ export async function forwardBounded(
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) return tooLarge(limit).toResponse();
   let exceeded = false;
-  const body = request.body ? limitStream(request.body, limit, () => (exceeded = true), where.keepBody) : null;
+  let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
+  if (request.body && declared !== null) {
+    body = await request.bytes();
+    where.keepBody?.(body);
+  } else if (request.body) body = limitStream(request.body, limit, () => (exceeded = true), where.keepBody);
   const res = await send({ request, body, ...where });
   if (!exceeded) return res;
   res.body?.cancel().catch(() => {});

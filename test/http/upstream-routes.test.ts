@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createActivityLog } from "../../src/observe/activity.ts";
 import { createCaptureRing } from "../../src/observe/captures.ts";
 import { RouteError } from "../../src/router/types.ts";
+import { simulateArgv } from "../fixtures/sim-model.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { createFakeRouter, fakeSupervisor, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream } from "./helpers.ts";
 
@@ -178,4 +179,41 @@ describe("/upstream/<model>/<model endpoint> in the activity log (llama-swap's m
       logged.stop();
     }
   });
+});
+
+describe("/upstream POSTs to a backend that closes after each response (as llama-server does)", () => {
+  const proc = Bun.spawn(simulateArgv(["--port", "0", "--close-after-response", "--tokens", "4"]), { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  let out = "";
+  void proc.stdout.pipeTo(new WritableStream({ write: (c) => void (out += new TextDecoder().decode(c)) }));
+  afterAll(() => proc.kill("SIGKILL"));
+
+  test("4 keep-alive clients × 100 back-to-back POSTs with a declared length: every one is served (the body is bytes, so a dead pooled connection is resent)", async () => {
+    await waitFor(() => /listening on \d+/.test(out), 10_000, "simulator listening");
+    const sim = `http://127.0.0.1:${/listening on (\d+)/.exec(out)![1]}`;
+    const closing = startApp({
+      config: makeConfig([modelConfig("closing")]),
+      router: createFakeRouter({ closing: { baseUrl: sim } }),
+      models: new Map([["closing", fakeSupervisor("closing", "ready")]]),
+    });
+    try {
+      const failures: string[] = [];
+      await Promise.all(
+        Array.from({ length: 4 }, async (_, client) => {
+          for (let i = 0; i < 100; i++) {
+            const stream = (i + client) % 2 === 0;
+            const res = await fetch(`${closing.url}/upstream/closing/v1/chat/completions`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({ model: "m", stream, messages: [{ role: "user", content: "hi" }] }),
+            });
+            const text = await res.text();
+            if (res.status !== 200 || (stream ? !text.includes("data: [DONE]") : !text.includes('"completion_tokens":4'))) failures.push(`${res.status} ${text.slice(0, 200)}`);
+          }
+        }),
+      );
+      expect(failures).toEqual([]);
+    } finally {
+      closing.stop();
+    }
+  }, 60_000);
 });
