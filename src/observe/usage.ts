@@ -98,6 +98,9 @@ const TAB = 9;
 const QUOTE = 34;
 const COLON = 58;
 const LBRACE = 123;
+const RBRACE = 125;
+const LBRACKET = 91;
+const RBRACKET = 93;
 const BACKSLASH = 92;
 
 const K_USAGE = 1;
@@ -154,6 +157,48 @@ function keyStart(buf: Uint8Array, brace: number, from: number): number {
   let slashes = 0;
   while (start - 1 - slashes >= from && buf[start - 1 - slashes] === BACKSLASH) slashes++;
   return slashes % 2 === 0 ? start : -1;
+}
+
+/**
+ * The top-level `usage`, `timings` and `metrics` objects that lie whole inside `head`, the start
+ * of a JSON object cut anywhere; null when there is none. A walk that knows strings and depth, on
+ * a bounded head only (a body too big to hold: once per such body).
+ */
+function topLevelCountObjects(head: Uint8Array, decoder: TextDecoder): JsonObject | null {
+  let i = 0;
+  while (i < head.length && isSpace(head[i])) i++;
+  if (head[i] !== LBRACE) return null;
+  let depth = 0;
+  let inString = false;
+  let open = -1; // where a top-level count object began
+  let out: JsonObject | null = null;
+  for (; i < head.length; i++) {
+    const c = head[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === QUOTE) inString = true;
+    else if (c === LBRACE || c === LBRACKET) {
+      if (depth === 1 && c === LBRACE && keyStart(head, i, 0) >= 0) open = i;
+      depth++;
+    } else if (c === RBRACE || c === RBRACKET) {
+      depth--;
+      if (depth === 1 && open >= 0) {
+        const start = keyStart(head, open, 0);
+        try {
+          const v = asObject(JSON.parse("{" + decoder.decode(head.subarray(start, i + 1)) + "}"));
+          if (v !== null) out = { ...(out ?? {}), ...v };
+        } catch {
+          // not JSON after all: leave it
+        }
+        open = -1;
+      }
+      if (depth === 0) break;
+    }
+  }
+  return out;
 }
 
 /** The key kind whose object value opens at `buf[brace]` (see keyStart), 0 if none. */
@@ -256,6 +301,8 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   let bodyOverflow = false;
   let bodyTail: Uint8Array[] = [];
   let bodyTailLen = 0;
+  // The first JSON_TAIL bytes of a body too big to hold: llama-server's embeddings put `usage` before `data`.
+  let bodyHead: Uint8Array | null = null;
 
   let finished = false;
 
@@ -489,6 +536,8 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     if (bodyOverflow) return keepBodyTail(chunk);
     if (bodyLen + chunk.length > maxBody) {
       bodyOverflow = true;
+      const first = concatBytes([...body, chunk], bodyLen + chunk.length);
+      bodyHead = first.slice(0, Math.min(first.length, JSON_TAIL));
       for (const c of body) keepBodyTail(c);
       keepBodyTail(chunk);
       body = [];
@@ -509,9 +558,10 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
   }
 
   /**
-   * The counts of a body too big to hold, from its tail: OpenAI, llama-server and vLLM write
-   * `usage`, `timings` and `metrics` at the top level after the data, and fromCountKey finds them
-   * there as in a whole body (a nested key leaves closers over and does not parse).
+   * The counts of a body too big to hold, from its tail: OpenAI and vLLM write `usage`, `timings`
+   * and `metrics` at the top level after the data, and fromCountKey finds them there as in a whole
+   * body (a nested key leaves closers over and does not parse). llama-server's embeddings write
+   * `usage` before `data`: when the tail has none, the head's top-level count objects are read.
    */
   function readBodyTail(): void {
     const tail = concatBytes(bodyTail, bodyTailLen);
@@ -519,6 +569,13 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     bodyTailLen = 0;
     const { ev } = fromCountKey(tail, 0);
     if (ev !== null) applyEvent(ev);
+    const head = bodyHead;
+    bodyHead = null;
+    if (ev === null && head !== null) {
+      parses++;
+      const found = topLevelCountObjects(head, decoder);
+      if (found !== null) applyEvent(found);
+    }
   }
 
   function finish(): void {
@@ -649,7 +706,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     stats(): UsageScannerStats {
       const kept =
         (keptTimings?.length ?? 0) + (keptMetrics !== keptTimings ? (keptMetrics?.length ?? 0) : 0);
-      return { parses, bufferedBytes: carryLen + kept + bodyLen + bodyTailLen + olderBytes + newerBytes };
+      return { parses, bufferedBytes: carryLen + kept + bodyLen + bodyTailLen + (bodyHead?.length ?? 0) + olderBytes + newerBytes };
     },
   };
 }

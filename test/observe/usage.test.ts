@@ -461,8 +461,8 @@ describe("usage scanner: precedence and bounds", () => {
     const data = Array.from({ length: 40 }, (_, i) => ({ object: "embedding", index: i, embedding: Array.from({ length: 16 }, () => 0.125) }));
     const bytes = enc.encode(JSON.stringify({ object: "list", data, model: "e", usage: { prompt_tokens: 60000, total_tokens: 60000 } }));
     for (let i = 0; i < bytes.length; i += 700) s.push(bytes.subarray(i, i + 700));
-    // Only a tail is held (here all of it: it is under the tail's 64 KiB).
-    expect(s.stats().bufferedBytes).toBe(bytes.length);
+    // Only a tail is held (here all of it: it is under the tail's 64 KiB), and the head read before the overflow.
+    expect(s.stats().bufferedBytes).toBeLessThanOrEqual(bytes.length + 1024 + 700);
     expect(s.result()).toEqual({ ...NULLS, promptTokens: 60000 });
     expect(s.stats().parses).toBe(1);
     expect(s.stats().bufferedBytes).toBe(0);
@@ -473,9 +473,22 @@ describe("usage scanner: precedence and bounds", () => {
     const bytes = enc.encode(JSON.stringify({ data: "x".repeat(1 << 20), usage: { prompt_tokens: 7 } }));
     for (let i = 0; i < bytes.length; i += 4096) {
       s.push(bytes.subarray(i, i + 4096));
-      expect(s.stats().bufferedBytes).toBeLessThanOrEqual((64 << 10) + 4096);
+      // The tail, and the head (at most 64 KiB; here what came before the overflow).
+      expect(s.stats().bufferedBytes).toBeLessThanOrEqual((64 << 10) + 4096 + 1024 + 4096);
     }
     expect(s.result()).toEqual({ ...NULLS, promptTokens: 7 });
+  });
+
+  test("a JSON body over maxBodyBytes with its usage before the data (llama-server's embeddings) counts it from the head", () => {
+    const data = Array.from({ length: 800 }, (_, i) => ({ object: "embedding", index: i, embedding: Array.from({ length: 16 }, () => 0.125) }));
+    // llama-server's order: model, object, usage, then data; a string with braces and quotes comes first.
+    const text = JSON.stringify({ model: 'e {"usage":{"prompt_tokens":1}}', object: "list", usage: { prompt_tokens: 30890, total_tokens: 30890 }, data });
+    const bytes = enc.encode(text);
+    const s = createUsageScanner({ sse: false, maxBodyBytes: 4096 });
+    for (let i = 0; i < bytes.length; i += 1000) s.push(bytes.subarray(i, i + 1000));
+    expect(bytes.length).toBeGreaterThan(4096 + (64 << 10));
+    expect(s.result()).toEqual({ ...NULLS, promptTokens: 30890 });
+    expect(s.stats().bufferedBytes).toBe(0);
   });
 
   test("a JSON body over maxBodyBytes whose only count key is nested counts nothing", () => {
