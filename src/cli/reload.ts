@@ -91,7 +91,11 @@ export function createReloader(o: ReloaderOptions): Reloader {
     let next: Config;
     let warnings: LoadWarning[];
     try {
-      ({ config: next, warnings } = loadConfigSources(sources, { env: o.env, selfCommand: o.selfCommand, previousPorts, busyPorts: busyPorts(o.supervisors) }));
+      const busy = busyPorts(o.supervisors);
+      ({ config: next, warnings } = loadConfigSources(sources, { env: o.env, selfCommand: o.selfCommand, previousPorts, busyPorts: busy }));
+      // A new startPort is a new range, as at a start (llama-swap loads a reload from scratch): the
+      // ports are handed out again, so the models on ${PORT} restart on them.
+      if (next.startPort !== prev.startPort) ({ config: next, warnings } = loadConfigSources(sources, { env: o.env, selfCommand: o.selfCommand, busyPorts: busy }));
     } catch (err) {
       if (err instanceof ConfigError) {
         return refuse(trigger, err.format(), err.issues.map((i) => ({ path: i.path, line: i.line, message: i.message, ...(i.file !== undefined ? { file: i.file } : {}) })));

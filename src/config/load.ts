@@ -4,7 +4,7 @@
  * their merge (merge.ts), macros, schema validation, normalisation. Every problem found in one pass
  * is thrown together as a ConfigError, each with its file, key path and line.
  */
-import { isMap, isScalar, parseDocument, visit, type Document, type Node } from "yaml";
+import { isMap, isScalar, parseAllDocuments, parseDocument, visit, type Document, type Node } from "yaml";
 import { substituteEnvMacros } from "./env-macros.ts";
 import { ConfigError, didYouMean, formatPath, type ConfigIssue, type PathSeg } from "./errors.ts";
 import { createLineIndex, createLocator, createScalarFinder, pathAtOffset, type Locator, type Position, type WrittenScalar } from "./locate.ts";
@@ -189,7 +189,12 @@ function parseSource(source: ConfigSource, env: Record<string, string | undefine
   const sub = substituteEnvMacros(source.text, env);
   const toPosition = (offset: number): Position => originalPos(sub.toOriginalOffset(offset));
 
-  const doc: Document = parseDocument(sub.text, { merge: true, uniqueKeys: true, prettyErrors: false });
+  // Only the first document counts, as in llama-swap (yaml.v3's Unmarshal reads one): a file that
+  // ends with `---` loads; a later document with content is left out, with a warning.
+  const docs = parseAllDocuments(sub.text, { merge: true, uniqueKeys: true, prettyErrors: false });
+  const all: Document[] = Array.isArray(docs) ? docs : [];
+  const doc: Document = all[0] ?? parseDocument(sub.text, { merge: true, uniqueKeys: true, prettyErrors: false });
+  const later = all.slice(1).find((d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null));
   const locate = createLocator(doc, toPosition);
   const r = c.bind((path) => ({ file, pos: locate(path) }));
   const before = c.issues.length;
@@ -207,6 +212,9 @@ function parseSource(source: ConfigSource, env: Record<string, string | undefine
   }
   if (c.issues.length > before) return null;
   for (const w of doc.warnings) c.warnings.push({ path: "", line: toPosition(w.pos[0]).line, message: w.message.split("\n")[0], file });
+  if (later?.range) {
+    c.warnings.push({ path: "", line: toPosition(later.range[0]).line, message: "a second YAML document begins here; only the first is read (as llama-swap reads it), so this one is left out", file });
+  }
 
   let js: unknown;
   try {
@@ -306,11 +314,16 @@ function finish(tree: RawMap, opts: LoadOptions, c: Collector, r: Reporter, file
   for (let round = 0; round < 4; round++) {
     const found = schemaIssues(ConfigSchema, value);
     if (found.length === 0) break;
-    for (const issue of found) if (round === 0 && !c.isFlagged(issue.path)) r.report(issue.path, issue.message);
+    // An unknown key is a warning, and dropped: llama-swap's decoder ignores keys it does not know,
+    // so a config it loads must load here too (a typo still gets its did-you-mean).
+    for (const issue of found) {
+      if (issue.unknown) r.warn(issue.path, issue.message);
+      else if (round === 0 && !c.isFlagged(issue.path)) r.report(issue.path, issue.message);
+    }
     // Later entries first, so that removing a list item does not shift the ones still to remove.
     for (const issue of [...found].reverse()) {
       const target = issue.missing ? issue.path.slice(0, -1) : issue.path;
-      if (isStructural(target)) deep = false;
+      if (isStructural(target) && !issue.unknown) deep = false;
       prune(value, target);
     }
     if (round === 3) deep = false;

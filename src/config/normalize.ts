@@ -66,7 +66,8 @@ export function normalizeConfig(input: ConfigInput, ctx: NormalizeContext): Conf
     (modelsIn[id].aliases ?? []).forEach((alias, i) => {
       const at: PathSeg[] = ["models", id, "aliases", i];
       if (alias === "") ctx.report(at, "alias is empty");
-      else if (alias === id) ctx.report(at, `alias ${JSON.stringify(alias)} repeats the model's own ID`);
+      // llama-swap finds a model by its ID first, so such an alias does nothing there: dropped with a warning.
+      else if (alias === id) ctx.warn(at, `alias ${JSON.stringify(alias)} repeats the model's own ID; ignored`);
       else if (idSet.has(alias)) ctx.report(at, `alias ${JSON.stringify(alias)} is the ID of another model`);
       else if (Object.hasOwn(aliases, alias)) {
         ctx.report(

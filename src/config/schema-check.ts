@@ -51,6 +51,8 @@ export interface SchemaIssue {
   message: string;
   /** True when the issue is about a missing key (the path names the missing key). */
   missing: boolean;
+  /** True for a key the schema does not know: llama-swap ignores those, so it is a warning here. */
+  unknown: boolean;
 }
 
 /** Short description of a value for messages: `"abc"`, `12`, `a list`, `a mapping`, `nothing`. */
@@ -91,7 +93,7 @@ function messageFor(e: ValueError): string {
     case ValueErrorType.ObjectAdditionalProperties: {
       const key = e.path.split("/").pop()!.replaceAll("~1", "/").replaceAll("~0", "~");
       const hint = didYouMean(key, Object.keys((s.properties ?? {}) as object));
-      return hint ? `unknown key, did you mean ${hint}?` : "unknown key";
+      return hint ? `unknown key, ignored (llama-swap ignores it too); did you mean ${hint}?` : "unknown key, ignored (llama-swap ignores it too)";
     }
     case ValueErrorType.ObjectRequiredProperty:
       return "is required";
@@ -145,6 +147,7 @@ export function schemaIssues(schema: TSchema, value: unknown): SchemaIssue[] {
       path: pointerToPath(e.path, value),
       message: messageFor(e),
       missing: e.type === ValueErrorType.ObjectRequiredProperty,
+      unknown: e.type === ValueErrorType.ObjectAdditionalProperties,
     });
   }
   return out;

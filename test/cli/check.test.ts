@@ -64,13 +64,13 @@ describe("runCheck", () => {
   });
 
   test("a bad config: exit 2, one line per error on stderr, no stack trace, nothing on stdout", async () => {
-    const path = file("bad.yaml", "models:\n  a:\n    cmd: srv\n    tll: 3\n");
+    const path = file("bad.yaml", "models:\n  a:\n    cmd: srv\n    ttl: soon\n");
     const io = capture();
     expect(await runCheck({ config: path }, ["sw"], io)).toBe(2);
     expect(io.stdout).toBe("");
     expect(io.stderr.split("\n")).toEqual([
       `${path}:2:3: models.a.proxy: no proxy is set and cmd does not use \${PORT}: add \${PORT} to cmd, or set proxy to the URL the server listens on`,
-      `${path}:4:5: models.a.tll: unknown key, did you mean ttl?`,
+      `${path}:4:5: models.a.ttl: must be a whole number, got "soon"`,
       `${path}: 2 error(s); the config was not loaded`,
       "",
     ]);

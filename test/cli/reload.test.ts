@@ -113,6 +113,15 @@ describe("reloads that follow each other", () => {
     expect(live.config.models.w!.port).toBe(xPort);
   });
 
+  test("a changed startPort hands the ports out again from the new start, as a fresh start would (llama-swap reloads from scratch)", async () => {
+    const { live, reload } = setup("startPort: 5800\n" + withX);
+    expect([live.config.models.a!.port, live.config.models.x!.port]).toEqual([5800, 5801]);
+    const out = await reload("startPort: 9000\n" + withX + "  c:\n    cmd: llama-server --port ${PORT}\n");
+    expect(out.ok).toBe(true);
+    // a and x are not running (fake supervisors, stopped): their old ports are free, and the new range starts at 9000.
+    expect([live.config.models.a!.port, live.config.models.c!.port, live.config.models.x!.port]).toEqual([9000, 9001, 9002]);
+  });
+
   test("a ttl edit while an earlier reload's restart still waits reaches the process that will run", async () => {
     const cfg = (flag: string, ttl: number) => `models:\n  x:\n    cmd: llama-server ${flag} --port \${PORT}\n    ttl: ${ttl}\n`;
     const { router, supervisors, reload, ttlOf } = setup(cfg("-a", 60));

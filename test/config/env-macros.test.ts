@@ -44,9 +44,9 @@ describe("${env.NAME}", () => {
   });
 
   test("positions after a substitution on the same line point into the original text", () => {
-    const text = 'models: {m: {cmd: "${env.BIN} --port ${PORT}", tll: 1}}';
+    const text = 'models: {m: {cmd: "${env.BIN} --port ${PORT}", ttl: soon}}';
     const issues = issuesOf(text, { env: { BIN: "/a/much/longer/path/to/the/server/binary" } });
-    expect(issues.map((i) => [i.path, i.line, i.column])).toEqual([["models.m.tll", 1, text.indexOf("tll") + 1]]);
+    expect(issues.map((i) => [i.path, i.line, i.column])).toEqual([["models.m.ttl", 1, text.indexOf("ttl") + 1]]);
   });
 
   test("every unset variable is reported with its line and column", () => {

@@ -1446,9 +1446,6 @@ const ignoredRejects: Reject[] = [
  * concern a llama-swap feature switchyard does not have.
  */
 const stricter: Reject[] = [
-  { name: "an unknown key under timeouts (llama-swap silently ignores it)", ls: "yaml.v3 non-strict decoding", yaml: `${ONE}    timeouts:\n      responseHeaders: 5\n`, path: "models.model1.timeouts.responseHeaders", message: "did you mean responseHeader?" },
-  { name: "an unknown key (llama-swap silently ignores it)", ls: "yaml.v3 non-strict decoding", yaml: `${ONE}    tll: 5\n`, path: "models.model1.tll", message: "unknown key, did you mean ttl?" },
-  { name: "a misspelt known key holding anchors is still an unknown key", ls: "yaml.v3 non-strict decoding", yaml: `modles:\n  base: &base {cmd: x}\n`, path: "modles", message: "did you mean models?" },
   { name: "an alias equal to another model's ID (llama-swap lets the ID win)", ls: "code: RealModelName checks models first", yaml: `${ONE}    aliases: [model2]\n  model2:\n    ${P}\n`, path: "models.model1.aliases[0]", message: "is the ID of another model" },
   { name: "an empty alias", ls: "code: aliases are not checked", yaml: `${ONE}    aliases: [""]\n`, path: "models.model1.aliases[0]", message: "alias is empty" },
   { name: "an unterminated quote in cmd (llama-swap fails only when starting the model)", ls: "code: SanitizeCommand at start", yaml: `${ONE}    cmdStop: "kill 'oops"\n`, path: "models.model1.cmdStop", message: "unterminated single quote" },
@@ -1465,6 +1462,8 @@ const stricter: Reject[] = [
 ];
 
 const laxer: Accept[] = [
+  { name: "an unknown key is ignored, as llama-swap's decoder ignores it, with a warning and a suggestion", ls: "yaml.v3 non-strict decoding", yaml: `${ONE}    tll: 5\n    timeouts:\n      responseHeaders: 5\n`, got: (c) => [c.models.model1.ttl, c.models.model1.timeouts.responseHeader], want: [0, 0], warns: ["models.model1.tll", "models.model1.timeouts.responseHeaders"] },
+  { name: "a misspelt known key holding anchors is ignored with a warning", ls: "yaml.v3 non-strict decoding", yaml: `modles:\n  base: &base {cmd: x}\n${ONE}`, got: (c) => Object.keys(c.models), want: ["model1"], warns: ["modles"] },
   { name: "a per-model healthCheckTimeout applies (llama-swap overwrites it with the global one)", ls: "code: ModelConfig.HealthCheckTimeout = config.HealthCheckTimeout", yaml: `healthCheckTimeout: 60\n${ONE}    healthCheckTimeout: 999\n  model2:\n    cmd: server --port \${PORT}\n    healthCheckTimeout: 5\n`, got: (c) => [c.models.model1.healthCheckTimeout, c.models.model2.healthCheckTimeout], want: [999, 15], warns: ["models.model2.healthCheckTimeout"] },
   { name: "the serial scheduler (switchyard's own)", ls: "llama-swap: unknown scheduler", yaml: `${TWO}routing:\n  scheduler:\n    use: serial\n`, got: (c) => c.routing.scheduler, want: "serial" },
   { name: "a store.path in a directory that does not exist (not checked by the loader, which has no file system: serve refuses to start when it cannot open the store)", ls: "TestConfig_StorePath/non-existent directory rejected", yaml: `store:\n  path: /no/such/dir/llama-swap.db\n${ONE}`, got: (c) => c.store?.path, want: "/no/such/dir/llama-swap.db" },

@@ -30,7 +30,7 @@ describe("defaults", () => {
     // As llama-swap: trimmed, blanks dropped, one of each name whatever its case.
     expect(load(`ui:\n  activity:\n    session_id: [" X-Sess ", x-sess, "", X-Other]\n${ONE}`).config.ui).toEqual({ activity: { session_id: ["X-Sess", "X-Other"] } });
     expect(c.config.upstreamMetrics).toBe(true);
-    expect(() => load(`metrics:\n  upstrem: true\n${ONE}`)).toThrow(/metrics\.upstrem/);
+    expect(load(`metrics:\n  upstrem: true\n${ONE}`).warnings.map((w) => w.path)).toEqual(["metrics.upstrem"]);
   });
 
   test("activity.disabled: nothing recorded, so a store or captures would do nothing (warned)", () => {
@@ -354,9 +354,15 @@ describe("normalisation", () => {
     expect(warnings.map((w) => w.path)).toEqual(["peers.box.filters.setParamsByID.box/y.model", "peers.box.filters.setParamsByID.other/x", "peers.box.timeouts.idleConn"]);
   });
 
-  test("top-level x-* keys are ignored silently; other unknown keys are errors", () => {
+  test("top-level x-* keys are ignored silently; other unknown keys are ignored with a warning, as llama-swap ignores them (version: 2, notes)", () => {
     expect(load(`x-notes: {anything: [1, 2]}\n${ONE}`).warnings).toEqual([]);
-    expect(issuesOf(`notes: hi\n${ONE}`).map((i) => i.message)).toEqual(["unknown key"]);
+    const c = load(`version: 2\nnotes: hi\n${ONE}    comment: "Q4_K_M, 32k"\n`);
+    expect(c.warnings.map((w) => [w.path, w.message])).toEqual([
+      ["version", "unknown key, ignored (llama-swap ignores it too)"],
+      ["notes", "unknown key, ignored (llama-swap ignores it too)"],
+      [expect.stringMatching(/\.comment$/), "unknown key, ignored (llama-swap ignores it too)"],
+    ]);
+    expect(Object.keys(c.config.models)).toHaveLength(1);
   });
 });
 
@@ -367,7 +373,7 @@ describe("errors", () => {
       "models:", //                                        2
       "  a:", //                                           3
       "    cmd: srv --port ${PORT} ${nope}", //            4
-      "    tll: 3", //                                     5
+      "    ttl: soon", //                                  5
       "    aliases: [b]", //                               6
       "  b:", //                                           7
       "    cmd: srv", //                                   8
@@ -384,7 +390,7 @@ describe("errors", () => {
     expect(error!.format().split("\n")).toEqual([
       "bad.yaml:1:1: globalTTL: must be >= 0, got -1",
       "bad.yaml:4:5: models.a.cmd: unknown macro ${nope}",
-      "bad.yaml:5:5: models.a.tll: unknown key, did you mean ttl?",
+      'bad.yaml:5:5: models.a.ttl: must be a whole number, got "soon"',
       'bad.yaml:6:15: models.a.aliases[0]: alias "b" is the ID of another model',
       "bad.yaml:7:3: models.b.proxy: no proxy is set and cmd does not use ${PORT}: add ${PORT} to cmd, or set proxy to the URL the server listens on",
       'bad.yaml:10:20: groups.g.members[1]: "ghost" is not a model ID',
@@ -419,7 +425,17 @@ describe("errors", () => {
     expect(issues[0].message).toContain("cannot expand the document");
   });
 
-  test("multiple YAML documents are refused", () => {
-    expect(issuesOf("a: 1\n---\nb: 2\n")[0].message).toContain("multiple documents");
+  test("only the first YAML document is read, as llama-swap reads it: a closing --- loads silently, a second document with content is left out with a warning at its line", () => {
+    expect(load(`${ONE}---\n`).warnings).toEqual([]);
+    expect(load(`---\n${ONE}---\n# the end\n`).warnings).toEqual([]);
+    const c = load(`${ONE}---\nmodels:\n  z:\n    cmd: x\n`);
+    expect(Object.keys(c.config.models)).toEqual(["m"]);
+    expect(c.warnings.map((w) => [w.line, w.message])).toEqual([[4, expect.stringContaining("a second YAML document begins here; only the first is read")]]);
+  });
+
+  test("an alias that repeats its model's own ID is dropped with a warning (llama-swap finds the model by its ID first)", () => {
+    const c = load(`models:\n  m:\n    cmd: srv --port \${PORT}\n    aliases: [m, other]\n`);
+    expect(c.config.models.m!.aliases).toEqual(["other"]);
+    expect(c.warnings.map((w) => [w.path, w.line, w.message])).toEqual([["models.m.aliases[0]", 4, `alias "m" repeats the model's own ID; ignored`]]);
   });
 });

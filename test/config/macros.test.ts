@@ -192,12 +192,12 @@ describe("macros", () => {
     const issues = issuesOf(`
       x-defaults: &defaults
         cmd: srv --port \${PORT}
-        tll: 120
+        ttl: soon
       models:
         one:
           <<: *defaults
     `);
-    expect(issues.map((i) => [i.path, i.line, i.message])).toEqual([["models.one.tll", 3, "unknown key, did you mean ttl?"]]);
+    expect(issues.map((i) => [i.path, i.line, i.message])).toEqual([["models.one.ttl", 3, 'must be a whole number, got "soon"']]);
   });
 
   test("formatMacroValue follows Go's %v", () => {

@@ -283,10 +283,10 @@ describe("errors of a merged config name the file, the key path and the line", (
 
   test("the formatted error starts with file:line:column", () => {
     try {
-      loadConfigSources(sources({ "a.yaml": `models:\n${model("a")}`, "b.yaml": `models:\n  b:\n    cmd: echo b\n    proxy: http://localhost:1\n    tll: 5\n` }));
+      loadConfigSources(sources({ "a.yaml": `models:\n${model("a")}`, "b.yaml": `models:\n  b:\n    cmd: echo b\n    proxy: http://localhost:1\n    ttl: soon\n` }));
       throw new Error("loaded");
     } catch (err) {
-      expect((err as ConfigError).format()).toBe("b.yaml:5:5: models.b.tll: unknown key, did you mean ttl?");
+      expect((err as ConfigError).format()).toBe('b.yaml:5:5: models.b.ttl: must be a whole number, got "soon"');
     }
   });
 
