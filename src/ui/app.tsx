@@ -75,7 +75,8 @@ function Page() {
   const [name, arg] = route.value;
   switch (name) {
     case "models":
-      return arg ? <ModelDetailPage id={arg} /> : <ModelsPage />;
+      // Keyed by the model: another model's page starts afresh (no error, records or scroll of the last one).
+      return arg ? <ModelDetailPage key={arg} id={arg} /> : <ModelsPage />;
     case "activity":
       return <ActivityPage />;
     case "logs":

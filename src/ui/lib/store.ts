@@ -70,6 +70,8 @@ export const inflight = signal<Map<string, InflightEntry>>(new Map());
 /** Bumped on each finished activity record: pages that show records refetch. */
 export const activitySeq = signal(0);
 export const routerEvents = signal<RouterEvent[]>([]);
+/** Bumped on each config reload (`configReload`), and when a lost message or a reconnect may have hidden one: pages that show the config refetch. */
+export const configSeq = signal(0);
 /** The active profile (`profileChanged`), or null for none. */
 export const activeProfile = signal<string | null>(null);
 
@@ -116,8 +118,12 @@ function onMessage(type: string, data: unknown): void {
       activitySeq.value++;
       return;
     case "gap":
-      // Messages were missed (a slow reader): an activity id among them would be lost for good.
+      // Messages were missed (a slow reader): an activity id (or a config reload) among them would be lost for good.
       activitySeq.value++;
+      configSeq.value++;
+      return;
+    case "configReload":
+      configSeq.value++;
       return;
     case "uiConfig":
       uiConfig.value = data as UiConfig;
@@ -163,12 +169,15 @@ export function startStore(): void {
 }
 
 async function follow(): Promise<void> {
+  let connects = 0;
   for (let backoff = 500; ; backoff = Math.min(backoff * 2, 5000)) {
     try {
       const res = await apiFetch("/api/events");
       if (res.ok && res.body) {
         connected.value = true;
         backoff = 500;
+        // A reconnect may follow a reload (or a restart with another config) this page never heard of.
+        if (connects++ > 0) configSeq.value++;
         // A reconnect starts over: history and snapshots come again, and the records that ended
         // while the stream was down (or before a server restart) are fetched again; the router's
         // events of before (a drain that never heard its end) are let go.

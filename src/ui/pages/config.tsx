@@ -4,6 +4,7 @@ import { useEffect } from "preact/hooks";
 import type { Config, ConfigWarning } from "../../config/types.ts";
 import { apiJson, apiKey } from "../lib/api.ts";
 import { href } from "../lib/route.ts";
+import { configSeq } from "../lib/store.ts";
 
 function Warnings(props: { warnings: ConfigWarning[] }) {
   return (
@@ -78,6 +79,8 @@ export function ConfigPage() {
   const error = useSignal("");
   const copied = useSignal(false);
   const key = apiKey.value;
+  // Read again after each config reload: the page shows what the server runs now.
+  const seq = configSeq.value;
   useEffect(() => {
     apiJson<{ config: Config; warnings: ConfigWarning[] }>("/api/config").then(
       (r) => {
@@ -86,7 +89,7 @@ export function ConfigPage() {
       },
       (err: unknown) => (error.value = err instanceof Error ? err.message : String(err)),
     );
-  }, [key]);
+  }, [key, seq]);
   if (error.value)
     return (
       <p role="alert" class="state-failed">

@@ -11,7 +11,7 @@ import { LastSwap, WaitingList } from "./models-waiting.tsx";
 
 /** The detail page of the model (or alias) `props.id`. */
 export function ModelDetailPage(props: { id: string }) {
-  const config = useServerConfig();
+  const config = useServerConfig(props.id);
   const model = models.value.find((m) => m.id === props.id && !m.peerID) ?? models.value.find((m) => !m.peerID && m.aliases?.includes(props.id));
   const back = (
     <p style={{ margin: "0 0 8px" }}>

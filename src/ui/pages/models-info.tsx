@@ -3,16 +3,17 @@ import { signal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
 import type { Config } from "../../config/types.ts";
 import { apiFetch, apiJson, apiKey, errorMessage } from "../lib/api.ts";
-import { loadStarted, type InflightEntry, type RouterEvent, type RunningModel } from "../lib/store.ts";
+import { configSeq, loadStarted, type InflightEntry, type RouterEvent, type RunningModel } from "../lib/store.ts";
 
 /** The resolved config as `/api/config` answers it (secrets masked), once fetched. */
 export const serverConfig = signal<Config | null>(null);
 /** Why the last `/api/config` fetch failed, or "". */
 export const serverConfigError = signal("");
 
-/** Fetch `/api/config` on mount (each visit: the config is small) and again once a key is typed; return what is known. */
-export function useServerConfig(): Config | null {
+/** Fetch `/api/config` on mount (each visit: the config is small), again once a key is typed, after each config reload and when `id` (the page's model) changes; return what is known. */
+export function useServerConfig(id = ""): Config | null {
   const key = apiKey.value;
+  const seq = configSeq.value;
   useEffect(() => {
     apiJson<{ config: Config }>("/api/config").then(
       (r) => {
@@ -21,7 +22,7 @@ export function useServerConfig(): Config | null {
       },
       (err: unknown) => (serverConfigError.value = err instanceof Error ? err.message : String(err)),
     );
-  }, [key]);
+  }, [key, seq, id]);
   return serverConfig.value;
 }
 

@@ -50,10 +50,33 @@ function statsOf(r: ChatResult): string {
   return parts.join(" · ");
 }
 
+/** Whether an ended answer is left out of later requests (with its question): it failed, or no text came. */
+const unsent = (answer: Turn | undefined): boolean => !answer || answer.failed === true || !answer.content;
+
+/** The answer that goes with the turn at `i`: the turn itself, or the question's next turn. */
+const answerAt = (list: Turn[], i: number): Turn | undefined => (list[i]?.role === "assistant" ? list[i] : list[i + 1]?.role === "assistant" ? list[i + 1] : undefined);
+
+/**
+ * The conversation so far as messages: each question with its answer, leaving out a pair whose
+ * answer failed or has no text (stopped before it came): two user messages in a row are refused by
+ * chat templates that need the roles to alternate (Mistral, Gemma), and every later message would fail.
+ */
+function historyOf(list: Turn[]): { role: Turn["role"]; content: string }[] {
+  const out: { role: Turn["role"]; content: string }[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i]!;
+    if (t.role !== "user") continue;
+    const answer = answerAt(list, i);
+    if (!answer || unsent(answer)) continue;
+    out.push({ role: "user", content: t.content }, { role: "assistant", content: answer.content });
+  }
+  return out;
+}
+
 async function send(model: string): Promise<void> {
   const text = prompt.value.trim();
   if (!text || busy.value || !model) return;
-  const history = turns.value.filter((t) => t.content).map((t) => ({ role: t.role, content: t.content }));
+  const history = historyOf(turns.value);
   const messages = [...(system.value.trim() ? [{ role: "system", content: system.value.trim() }] : []), ...history, { role: "user", content: text }];
   const key = ++keys;
   turns.value = [...turns.value, { key: ++keys, role: "user", content: text, reasoning: "" }, { key, role: "assistant", content: "", reasoning: "", model }];
@@ -111,18 +134,23 @@ function clear(): void {
   busy.value = false;
 }
 
-function TurnView(props: { turn: Turn; latest: boolean; streaming: boolean }) {
+function TurnView(props: { turn: Turn; latest: boolean; streaming: boolean; unsent: boolean }) {
   const t = props.turn;
   if (t.role === "user") {
     return (
-      <div class="pg-turn pg-user">
+      <div class={`pg-turn pg-user${props.unsent ? " pg-unsent" : ""}`} data-unsent={props.unsent ? "true" : undefined}>
         <small class="muted">You</small>
         <div class="pg-text">{t.content}</div>
+        {props.unsent && (
+          <small class="muted" data-testid="pg-unsent-note">
+            Left out of later messages: its answer failed or is empty.
+          </small>
+        )}
       </div>
     );
   }
   return (
-    <div class="pg-turn pg-assistant">
+    <div class={`pg-turn pg-assistant${props.unsent ? " pg-unsent" : ""}`} data-unsent={props.unsent ? "true" : undefined}>
       <small class="muted">{t.model ?? "assistant"}</small>
       {t.reasoning && (
         <details class="pg-thinking" data-testid={props.latest ? "pg-thinking" : undefined}>
@@ -177,7 +205,13 @@ export function ChatTab() {
         {list.map((t, i) => (
           <Fragment key={t.key}>
             {i === lastAssistant && <LoadingPanel info={loading.value} entry={entry} />}
-            <TurnView turn={t} latest={i === lastAssistant} streaming={busy.value && i === lastAssistant} />
+            <TurnView
+              turn={t}
+              latest={i === lastAssistant}
+              streaming={busy.value && i === lastAssistant}
+              // A question and its answer are marked together, once the answer has ended.
+              unsent={!(busy.value && i >= lastAssistant - 1) && unsent(answerAt(list, i))}
+            />
           </Fragment>
         ))}
       </div>

@@ -1,6 +1,7 @@
 /** The playground's image tab: a prompt to /v1/images/generations, the returned images (b64_json or url) shown and downloadable. */
 import { signal } from "@preact/signals";
 import { ms } from "../lib/format.ts";
+import { safeMediaUrl } from "../lib/safe-url.ts";
 import { MediaTab, useTabModel } from "./playground-common.tsx";
 import { mediaRun, runRequest } from "./playground-request.ts";
 
@@ -25,8 +26,11 @@ async function generate(model: string): Promise<void> {
     "/v1/images/generations",
     { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, prompt: prompt.value.trim(), n: count.value, size: size.value, response_format: "b64_json" }) },
     async (res) => {
-      const body = (await res.json()) as { data?: { b64_json?: string; url?: string }[] };
-      const out = (body.data ?? []).map((d) => (d.b64_json ? `data:${mimeOf(d.b64_json)};base64,${d.b64_json}` : (d.url ?? ""))).filter(Boolean);
+      const body = (await res.json()) as { data?: { b64_json?: unknown; url?: unknown }[] };
+      // A url is the backend's text: one that is not an image's address (javascript:, …) is no image.
+      const out = (body.data ?? [])
+        .map((d) => (typeof d.b64_json === "string" && d.b64_json ? `data:${mimeOf(d.b64_json)};base64,${d.b64_json}` : typeof d.url === "string" ? safeMediaUrl(d.url, location.href) : null))
+        .filter((u): u is string => u !== null);
       if (out.length === 0) throw new Error("the answer holds no image");
       const alt = prompt.value.trim();
       images.value = out.map((src, i) => ({ src, alt: `Generated image ${i + 1} of ${out.length}: ${alt}` }));

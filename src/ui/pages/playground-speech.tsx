@@ -2,6 +2,7 @@
 import { signal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
 import { bytes, ms } from "../lib/format.ts";
+import { mediaBlobType } from "../lib/safe-url.ts";
 import { MediaTab } from "./playground-common.tsx";
 import { mediaRun, runRequest } from "./playground-request.ts";
 
@@ -24,7 +25,9 @@ async function speak(model: string): Promise<void> {
     async (res) => {
       const type = res.headers.get("content-type") ?? "";
       if (type.includes("json")) throw new Error(`expected audio, got ${type}`);
-      const blob = await res.blob();
+      // The blob: URL is switchyard's origin: an answer typed text/html must not become a page there (Download, opened in a tab).
+      const raw = await res.blob();
+      const blob = raw.slice(0, raw.size, mediaBlobType(type));
       if (audio.value) URL.revokeObjectURL(audio.value.url);
       audio.value = { url: URL.createObjectURL(blob), type: type || "audio", size: blob.size };
     },

@@ -41,6 +41,7 @@ const CSS = `
 .pg-turn { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; background: var(--card); display: flex; flex-direction: column; gap: 4px; max-width: 100%; }
 .pg-user { align-self: flex-end; background: color-mix(in srgb, var(--accent) 10%, var(--card)); max-width: min(85%, 900px); }
 .pg-assistant { align-self: stretch; }
+.pg-unsent { border-style: dashed; border-color: var(--bad); opacity: 0.75; }
 .pg-text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .pg-thinking { border-left: 3px solid var(--line); padding-left: 8px; }
 .pg-thinking .pg-text { color: var(--muted); font-size: 13px; }
