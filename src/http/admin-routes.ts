@@ -84,7 +84,11 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
     running() {
       const byModel = new Map(ctx.router.status().map((s) => [s.model, s]));
       const out: RunningRecord[] = [];
-      for (const m of Object.values(ctx.config.models)) {
+      // The router's models too: during a reload's drain a removed model still runs, and a
+      // restarted one runs its old settings; each is shown as its process was started.
+      for (const id of new Set([...Object.keys(ctx.config.models), ...byModel.keys()])) {
+        const m = ctx.process(id)?.config ?? ctx.config.models[id];
+        if (!m) continue;
         const s = byModel.get(m.id);
         const state = ctx.process(m.id)?.state ?? s?.state ?? "stopped";
         const inFlight = s?.inFlight ?? 0;

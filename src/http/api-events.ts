@@ -69,10 +69,15 @@ interface ApiModel {
 export function modelStatus(ctx: HttpContext, changed?: { model: string; to: string }): ApiModel[] {
   // The fit router: each model's figure (switchyard's field; llama-swap's readers ignore it).
   const memory = ctx.router.memory?.()?.models ?? null;
-  const out: ApiModel[] = Object.keys(ctx.config.models)
+  // A model a reload removed is listed while its process still runs (its drain), then drops out.
+  const draining = ctx.router
+    .status()
+    .filter((s) => !Object.hasOwn(ctx.config.models, s.model) && s.state !== "stopped" && s.state !== "shutdown" && ctx.process(s.model)?.config)
+    .map((s) => s.model);
+  const out: ApiModel[] = [...Object.keys(ctx.config.models), ...draining]
     .sort()
     .map((id) => {
-      const m = ctx.config.models[id]!;
+      const m = ctx.config.models[id] ?? ctx.process(id)!.config!;
       const caps = renderCapabilities(m.capabilities);
       return {
         id,

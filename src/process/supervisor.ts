@@ -210,6 +210,7 @@ export function createSupervisor(opts: SupervisorOptions): Supervisor {
 
   return {
     model: id,
+    config: m,
     baseUrl: o.baseUrl,
     get state() {
       return state;

@@ -2,6 +2,7 @@
  * The contract between a model's supervisor (src/process/) and its users (router, HTTP, UI).
  * Web-standard types only, so the router can be tested against fakes.
  */
+import type { ModelConfig } from "../config/types.ts";
 
 /** Signals sent to a model's process group. */
 export type GroupSignal = "SIGTERM" | "SIGKILL" | "SIGINT" | "SIGHUP";
@@ -48,6 +49,8 @@ export interface StartPlacement {
 /** One model's process owner. Only the supervisor changes its own state. */
 export interface Supervisor {
   readonly model: string;
+  /** The model config this supervisor was built with (during a reload's drain it may differ from the live config's, or be absent from it). */
+  readonly config?: ModelConfig;
   /** Current state (a snapshot: it may inform, never gate, a decision). */
   readonly state: ProcessState;
   /** Upstream base URL (no trailing slash). */
