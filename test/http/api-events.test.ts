@@ -139,7 +139,7 @@ describe("apiEventsResponse", () => {
       config: { models: {}, ui: {} },
       names: { active: () => null },
       activity: null,
-      router: {},
+      router: { status: () => [] },
       stateOf: () => "stopped",
       peers: { list: () => [] },
     } as unknown as Parameters<typeof apiEventsResponse>[0];
