@@ -10,7 +10,7 @@ export interface SimulateOptions {
   loadMs: number;
   /** Tokens per second when streaming; 0 = as fast as possible. */
   tps: number;
-  /** Tokens per answer unless the request sets max_tokens. */
+  /** Tokens per answer (at most 1,000,000); a smaller max_tokens in the request cuts it short. */
   tokens: number;
   /** Exit with this code before binding. */
   exitAtStart: number | null;
@@ -46,7 +46,8 @@ export const SIMULATE_USAGE = `switchyard simulate: a simulated OpenAI/Anthropic
   --model NAME        model name to report (default: the request's model)
   --load-ms N         /health answers 503 for N ms after binding              [0]
   --tps N             tokens per second (0 = as fast as possible)             [0]
-  --tokens N          tokens per answer unless max_tokens says otherwise      [16]
+  --tokens N          tokens per answer, at most 1000000; a smaller           [16]
+                      max_tokens or n_predict cuts it short (finish "length")
   --exit-at-start C   print a few lines and exit with code C before binding
   --never-healthy     /health never answers 200
   --crash-after N     exit abruptly after N tokens of one answer

@@ -8,6 +8,7 @@
  * Why raw TCP: Bun.serve gives a handler no hold on its socket, and Bun's node:http ignores
  * `res.socket.destroy()` after a response (docs/runtime-notes.md#serve-socket).
  */
+import { STATUS_CODES } from "node:http";
 import { createServer, type Socket } from "node:net";
 
 /** A fetch-style handler (the simulator's own). */
@@ -112,7 +113,8 @@ function bodyOf(rest: Buffer, headers: Headers): Uint8Array | undefined {
 
 /** Write status, headers (keep-alive advertised) and a chunked body, honouring backpressure. */
 async function writeResponse(socket: Socket, res: Response, headOnly: boolean): Promise<void> {
-  const lines = [`HTTP/1.1 ${res.status} ${res.statusText || "OK"}`];
+  // A Response made with only a status has an empty statusText: the reason phrase is the status's own.
+  const lines = [`HTTP/1.1 ${res.status} ${res.statusText || STATUS_CODES[res.status] || "Unknown"}`];
   res.headers.forEach((v, k) => {
     if (k !== "content-length" && k !== "transfer-encoding" && k !== "connection") lines.push(`${k}: ${v}`);
   });

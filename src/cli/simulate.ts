@@ -2,9 +2,12 @@
  * `switchyard simulate`: a simulated OpenAI/Anthropic-compatible backend, spawned as a real
  * process by tests and benchmarks. It has the shape of llama-server (binds first, /health is 503
  * while "loading") plus fault flags: exit at start, never healthy, crash or stall mid-stream,
- * ignore SIGTERM, fork a grandchild that holds stdout, close every connection after one response. Any route it does not simulate (or any
- * request with `x-simulate-echo: 1`) is echoed back as JSON, so proxy tests can see exactly what
- * reached the backend. `/ws` is a WebSocket echo; `--comfy` adds ComfyUI's shape (simulate-comfy.ts).
+ * ignore SIGTERM, fork a grandchild that holds stdout, close every connection after one response. It
+ * answers the generation routes switchyard forwards in their APIs' shapes (OpenAI's chat, completions,
+ * Responses and embeddings, with and without /v1; Anthropic's messages and count_tokens; llama-server's
+ * /completion and /infill). Any other route (or any request with `x-simulate-echo: 1`) is echoed back
+ * as JSON, so proxy tests can see exactly what reached the backend. `/ws` is a WebSocket echo;
+ * `--comfy` adds ComfyUI's shape (simulate-comfy.ts).
  * For placement tests, `--memory-mb` really holds that much RSS and `--gpu-mb` declares GPU memory
  * that a fake nvidia-smi (test/fixtures/fake-nvidia-smi.ts) reports (simulate-memory.ts).
  * Run directly with `bun src/cli/simulate.ts --port 0 ...`.
@@ -19,12 +22,20 @@ import {
   chatCompletion,
   chatStream,
   completionStream,
+  embeddingBase64,
+  embeddingInputs,
   embeddingOf,
   errorBody,
   estimatePromptTokens,
   messagesStream,
+  nativeStream,
+  nativeWhole,
+  responsesStream,
+  responseWhole,
   textCompletion,
+  tokenCount,
   setReport,
+  type Finish,
   type StreamShape,
   type Usage,
 } from "./simulate-responses.ts";
@@ -157,30 +168,59 @@ async function handle(o: SimulateOptions, req: Request, healthy: boolean): Promi
 
 type Route = (o: SimulateOptions, req: Request, body: Json) => Promise<Response> | Response;
 
+const chatRoute: Route = (o, req, body) =>
+  generate(o, req, body, (model) => chatStream(model, `chatcmpl-sim-${nextId()}`, now()), (model, u, finish, ms) =>
+    chatCompletion(model, `chatcmpl-sim-${nextId()}`, now(), u, finish, ms),
+  );
+const completionsRoute: Route = (o, req, body) =>
+  generate(o, req, body, (model) => completionStream(model, `cmpl-sim-${nextId()}`, now()), (model, u, finish, ms) =>
+    textCompletion(model, `cmpl-sim-${nextId()}`, now(), u, finish, ms),
+  );
+const responsesRoute: Route = (o, req, body) => {
+  const ids = () => ({ id: `resp_sim_${nextId()}`, messageId: `msg_sim_${nextId()}`, created: now() });
+  return generate(o, req, body, (model) => responsesStream(model, ids()), (model, u, finish, ms) => responseWhole(model, ids(), u, finish, ms));
+};
+const messagesRoute: Route = (o, req, body) =>
+  generate(o, req, body, (model, u) => messagesStream(model, `msg_sim_${nextId()}`, u.prompt), (model, u, finish) =>
+    anthropicMessage(model, `msg_sim_${nextId()}`, u, finish),
+  );
+const countTokensRoute: Route = (_o, _req, body) => Response.json(tokenCount(body));
+/** llama-server's native /completion and /infill (the same answer shape; the prompt is echoed as its final object does). */
+const nativeRoute: Route = (o, req, body) => {
+  const prompt = typeof body.prompt === "string" ? body.prompt : "";
+  return generate(o, req, body, (model, u) => nativeStream(model, prompt, u.prompt), (model, u, finish, ms) => nativeWhole(model, prompt, u, finish, ms));
+};
+const embeddingsRoute: Route = (o, _req, body) => {
+  const texts = embeddingInputs(body.input);
+  const base64 = body.encoding_format === "base64";
+  const prompt = estimatePromptTokens({ input: texts });
+  return Response.json({
+    object: "list",
+    model: modelName(o, body),
+    data: texts.map((t, index) => {
+      const v = embeddingOf(t);
+      return { object: "embedding", index, embedding: base64 ? embeddingBase64(v) : v };
+    }),
+    usage: { prompt_tokens: prompt, total_tokens: prompt },
+  });
+};
+
+// llama-server serves the OpenAI and Anthropic routes with and without /v1 (switchyard's /v/... routes forward without it).
 const ROUTES: Record<string, Route> = {
-  "/v1/chat/completions": (o, req, body) =>
-    generate(o, req, body, (model) => chatStream(model, `chatcmpl-sim-${nextId()}`, now()), (model, u, finish, ms) =>
-      chatCompletion(model, `chatcmpl-sim-${nextId()}`, now(), u, finish, ms),
-    ),
-  "/v1/completions": (o, req, body) =>
-    generate(o, req, body, (model) => completionStream(model, `cmpl-sim-${nextId()}`, now()), (model, u, finish, ms) =>
-      textCompletion(model, `cmpl-sim-${nextId()}`, now(), u, finish, ms),
-    ),
-  "/v1/messages": (o, req, body) =>
-    generate(o, req, body, (model, u) => messagesStream(model, `msg_sim_${nextId()}`, u.prompt), (model, u, finish) =>
-      anthropicMessage(model, `msg_sim_${nextId()}`, u, finish),
-    ),
-  "/v1/embeddings": (o, _req, body) => {
-    const input = body.input;
-    const texts = Array.isArray(input) ? input.map((x) => (typeof x === "string" ? x : JSON.stringify(x))) : [String(input ?? "")];
-    const prompt = estimatePromptTokens({ input: texts });
-    return Response.json({
-      object: "list",
-      model: modelName(o, body),
-      data: texts.map((t, index) => ({ object: "embedding", index, embedding: embeddingOf(t) })),
-      usage: { prompt_tokens: prompt, total_tokens: prompt },
-    });
-  },
+  "/v1/chat/completions": chatRoute,
+  "/chat/completions": chatRoute,
+  "/v1/completions": completionsRoute,
+  "/completions": completionsRoute,
+  "/v1/responses": responsesRoute,
+  "/responses": responsesRoute,
+  "/v1/messages": messagesRoute,
+  "/messages": messagesRoute,
+  "/v1/messages/count_tokens": countTokensRoute,
+  "/messages/count_tokens": countTokensRoute,
+  "/v1/embeddings": embeddingsRoute,
+  "/embeddings": embeddingsRoute,
+  "/completion": nativeRoute,
+  "/infill": nativeRoute,
   ...MEDIA_ROUTES,
 };
 
@@ -189,17 +229,31 @@ const nextId = () => (++idCounter).toString(36);
 const now = () => Math.floor(Date.now() / 1000);
 const modelName = (o: SimulateOptions, body: Json) => o.model || (typeof body.model === "string" ? body.model : "simulated");
 
+/** The most tokens one answer has, whatever --tokens or the request's limit say: answers stay a few MB. */
+export const MAX_ANSWER_TOKENS = 1_000_000;
+
+/**
+ * How long an answer is and why it ends: --tokens (at most MAX_ANSWER_TOKENS), cut to the request's
+ * limit (max_tokens, max_completion_tokens, max_output_tokens, n_predict) when that is smaller; only
+ * then did the limit end it ("length").
+ */
+function answerLength(configured: number, body: Record<string, unknown>): { n: number; finish: Finish } {
+  const natural = Math.min(Math.max(0, Math.floor(configured)), MAX_ANSWER_TOKENS);
+  const limits = [body.max_tokens, body.max_completion_tokens, body.max_output_tokens, body.n_predict];
+  const limit = limits.find((v): v is number => typeof v === "number" && Number.isFinite(v) && v >= 0);
+  if (limit === undefined || limit >= natural) return { n: natural, finish: "stop" };
+  return { n: Math.floor(limit), finish: "length" };
+}
+
 /** Answer one generation request, streamed (SSE) or whole, honouring tps and the fault flags. */
 async function generate(
   o: SimulateOptions,
   req: Request,
   body: Json,
   shape: (model: string, u: Usage) => StreamShape,
-  whole: (model: string, u: Usage, finish: string, ms: number) => unknown,
+  whole: (model: string, u: Usage, finish: Finish, ms: number) => unknown,
 ): Promise<Response> {
-  const limit = [body.max_tokens, body.max_completion_tokens, body.n_predict].find((v) => typeof v === "number" && v >= 0) as number | undefined;
-  const n = limit !== undefined ? Math.floor(limit) : o.tokens;
-  const finish = limit !== undefined ? "length" : "stop";
+  const { n, finish } = answerLength(o.tokens, body);
   const u: Usage = { prompt: estimatePromptTokens(body), completion: n };
   const model = modelName(o, body);
   if (body.stream === true) {
@@ -226,7 +280,7 @@ function crash(tokens: number): void {
 }
 
 /** The SSE body: opening events, one event per token on the tps schedule, closing events. */
-function tokenStream(o: SimulateOptions, shape: StreamShape, u: Usage, finish: "stop" | "length", signal: AbortSignal): ReadableStream<Uint8Array> {
+function tokenStream(o: SimulateOptions, shape: StreamShape, u: Usage, finish: Finish, signal: AbortSignal): ReadableStream<Uint8Array> {
   const n = u.completion;
   const gap = o.tps > 0 ? 1000 / o.tps : 0;
   let i = -1;
@@ -252,6 +306,11 @@ function tokenStream(o: SimulateOptions, shape: StreamShape, u: Usage, finish: "
         const open = shape.open();
         if (open.length > 0) return send(c, open);
       }
+      // Checked before the next token is sent: --crash-after 0 crashes before the first.
+      if (o.crashAfter !== null && i >= o.crashAfter) {
+        crash(i);
+        return forever();
+      }
       if (i < n) {
         if (o.stallAfter !== null && i >= o.stallAfter) return forever(); // until the client leaves (cancel)
         if (gap > 0) {
@@ -260,10 +319,6 @@ function tokenStream(o: SimulateOptions, shape: StreamShape, u: Usage, finish: "
         }
         await send(c, shape.token(i));
         i++;
-        if (o.crashAfter !== null && i >= o.crashAfter) {
-          crash(i);
-          return forever();
-        }
         return;
       }
       c.enqueue(shape.close(u, finish, performance.now() - t0));

@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import Anthropic from "@anthropic-ai/sdk";
+import OpenAI from "openai";
 import { parseSimulateArgs } from "../../src/cli/simulate-args.ts";
-import { CRASH_EXIT_CODE } from "../../src/cli/simulate.ts";
-import { simulatedText, TOKENS } from "../../src/cli/simulate-responses.ts";
+import { CRASH_EXIT_CODE, MAX_ANSWER_TOKENS } from "../../src/cli/simulate.ts";
+import { embeddingOf, simulatedText, TOKENS } from "../../src/cli/simulate-responses.ts";
 import { simulateArgv, startSimulator, type RunningSimulator } from "../fixtures/sim-model.ts";
 import { waitFor } from "../fixtures/wait.ts";
 
@@ -50,6 +52,19 @@ function sseData(text: string): unknown[] {
     .filter((l) => l.startsWith("data: "))
     .map((l) => l.slice(6))
     .map((d) => (d === "[DONE]" ? d : JSON.parse(d)));
+}
+
+/** A response body's text as far as it came: a connection cut mid-body ends it instead of throwing. */
+async function readUntilEnd(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
+  } catch {
+    // The server died mid-answer: what arrived before is the point.
+  }
+  return text;
 }
 
 describe("simulate serves", () => {
@@ -147,7 +162,7 @@ describe("simulate serves", () => {
     await (await post(`${paced.url}/v1/chat/completions`, { stream: true, max_tokens: 10, messages: [] })).text();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(180); // 10 tokens at 50/s = 200 ms
 
-    const fast = await sim([]);
+    const fast = await sim(["--tokens", "5000"]);
     const t1 = performance.now();
     const text = await (await post(`${fast.url}/v1/chat/completions`, { stream: true, max_tokens: 5000, messages: [] })).text();
     const ms = performance.now() - t1;
@@ -161,6 +176,14 @@ describe("simulate serves", () => {
     expect(text).not.toContain("[DONE]");
     expect(await s.proc.exited).toBe(CRASH_EXIT_CODE);
     expect(s.output()).toContain("crashing after 3 tokens");
+  });
+
+  test("--crash-after 0 crashes before the first token of a stream", async () => {
+    const s = await sim(["--crash-after", "0"]);
+    const text = await readUntilEnd(await post(`${s.url}/v1/chat/completions`, { stream: true, messages: [] }));
+    expect(await s.proc.exited).toBe(CRASH_EXIT_CODE);
+    expect(text).not.toMatch(/"content":"[^"]/);
+    expect(s.output()).toContain("crashing after 0 tokens");
   });
 
   test("--stall-after keeps the connection open without sending more", async () => {
@@ -203,6 +226,131 @@ describe("simulate serves", () => {
   });
 });
 
+describe("simulate answers in the shapes the SDKs and llama-server's clients read", () => {
+  const openai = (base: string) => new OpenAI({ baseURL: base, apiKey: "none", maxRetries: 0 });
+
+  test("OpenAI's Responses API: whole, streamed (numbered events with `event:` lines), through the SDK's stream helper, and cut by max_output_tokens", async () => {
+    const s = await sim(["--tokens", "5", "--model", "sim-r"]);
+    const client = openai(`${s.url}/v1`);
+    const whole = await client.responses.create({ model: "m", input: "hi" });
+    expect(whole).toMatchObject({ object: "response", status: "completed", model: "sim-r" });
+    expect(whole.output_text).toBe(simulatedText(5));
+    expect(whole.usage).toMatchObject({ output_tokens: 5, total_tokens: whole.usage!.input_tokens + 5 });
+
+    const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const e of await client.responses.create({ model: "m", input: "hi", stream: true })) events.push(e);
+    const types = events.map((e) => e.type);
+    expect(types.slice(0, 4)).toEqual(["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]);
+    expect(types.slice(4, 9)).toEqual(Array(5).fill("response.output_text.delta"));
+    expect(types.slice(9)).toEqual(["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed"]);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    expect(events.map((e) => (e.type === "response.output_text.delta" ? e.delta : "")).join("")).toBe(simulatedText(5));
+    const last = events[events.length - 1]!;
+    expect(last.type === "response.completed" && last.response.usage?.output_tokens).toBe(5);
+    // Each event is named on its own `event:` line, as OpenAI sends them.
+    const raw = await (await post(`${s.url}/v1/responses`, { input: "hi", stream: true })).text();
+    expect(raw.split("\n").filter((l) => l.startsWith("event: ")).map((l) => l.slice(7))).toEqual(types);
+
+    const helper = await client.responses.stream({ model: "m", input: "hi" }).finalResponse();
+    expect(helper.output_text).toBe(simulatedText(5));
+
+    const cut = await client.responses.create({ model: "m", input: "hi", max_output_tokens: 2 });
+    expect(cut).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" } });
+    expect(cut.output_text).toBe(simulatedText(2));
+  });
+
+  test("Anthropic: count_tokens, and an answer shorter than max_tokens ends at end_turn (whole and streamed); a smaller max_tokens cuts it", async () => {
+    const s = await sim(["--tokens", "5"]);
+    const client = new Anthropic({ baseURL: s.url, apiKey: "none", maxRetries: 0 });
+    const count = await client.messages.countTokens({ model: "m", messages: [{ role: "user", content: "how many tokens is this?" }] });
+    expect(count.input_tokens).toBeGreaterThan(0);
+
+    const whole = await client.messages.create({ model: "m", max_tokens: 1024, messages: [{ role: "user", content: "hi" }] });
+    expect(whole.stop_reason).toBe("end_turn");
+    expect(whole.usage.output_tokens).toBe(5);
+    expect(whole.content[0]!.type === "text" && whole.content[0]!.text).toBe(simulatedText(5));
+    const streamed = await client.messages.stream({ model: "m", max_tokens: 1024, messages: [{ role: "user", content: "hi" }] }).finalMessage();
+    expect(streamed.stop_reason).toBe("end_turn");
+    expect(streamed.usage.output_tokens).toBe(5);
+
+    const cut = await client.messages.create({ model: "m", max_tokens: 2, messages: [{ role: "user", content: "hi" }] });
+    expect(cut.stop_reason).toBe("max_tokens");
+    expect(cut.usage.output_tokens).toBe(2);
+  });
+
+  test("answers are at most MAX_ANSWER_TOKENS long, whatever --tokens says; a huge max_tokens is no length at all", async () => {
+    const long = await sim(["--tokens", String(MAX_ANSWER_TOKENS * 2)]);
+    const whole = (await (await post(`${long.url}/v1/chat/completions`, { messages: [] })).json()) as { usage: { completion_tokens: number }; choices: { finish_reason: string }[] };
+    expect(whole.usage.completion_tokens).toBe(MAX_ANSWER_TOKENS);
+    const short = await sim(["--tokens", "3"]);
+    const huge = (await (await post(`${short.url}/v1/chat/completions`, { max_tokens: 1e12, messages: [] })).json()) as typeof whole;
+    expect(huge.usage.completion_tokens).toBe(3);
+    expect(huge.choices[0]!.finish_reason).toBe("stop");
+  });
+
+  test("llama-server's native /completion and /infill: whole, and streamed as content events ending with stop: true (no [DONE])", async () => {
+    const s = await sim(["--tokens", "5", "--model", "sim-n"]);
+    type Native = { content: string; stop: boolean; stop_type?: string; tokens_predicted: number; tokens_evaluated: number; timings?: { predicted_n: number } };
+    const cut = (await (await post(`${s.url}/completion`, { prompt: "Once upon a time", n_predict: 3 })).json()) as Native;
+    expect(cut).toMatchObject({ content: simulatedText(3), stop: true, stop_type: "limit", tokens_predicted: 3, timings: { predicted_n: 3 } });
+    expect(cut.tokens_evaluated).toBeGreaterThan(0);
+    const natural = (await (await post(`${s.url}/completion`, { prompt: "Once", n_predict: -1 })).json()) as Native;
+    expect(natural).toMatchObject({ content: simulatedText(5), stop: true, stop_type: "eos", tokens_predicted: 5 });
+
+    for (const path of ["/completion", "/infill"]) {
+      const text = await (await post(`${s.url}${path}`, { prompt: "x", input_prefix: "def f(", input_suffix: "):", stream: true })).text();
+      expect(text).not.toContain("[DONE]");
+      const events = sseData(text) as Native[];
+      expect(events.slice(0, -1).every((e) => e.stop === false)).toBe(true);
+      expect(events.map((e) => e.content).join("")).toBe(simulatedText(5));
+      expect(events[events.length - 1]).toMatchObject({ stop: true, content: "", stop_type: "eos", tokens_predicted: 5, timings: { predicted_n: 5 } });
+    }
+    const infill = (await (await post(`${s.url}/infill`, { input_prefix: "def f(", input_suffix: "):" })).json()) as Native;
+    expect(infill).toMatchObject({ content: simulatedText(5), stop: true });
+  });
+
+  test("the routes without /v1 (where switchyard's /v/... forwards) answer as the /v1 ones do; a path no API defines is still echoed", async () => {
+    const s = await sim(["--tokens", "4"]);
+    const client = openai(s.url);
+    const chat = await client.chat.completions.create({ model: "m", messages: [{ role: "user", content: "hi" }] });
+    expect(chat.choices[0]!.message.content).toBe(simulatedText(4));
+    const completion = await client.completions.create({ model: "m", prompt: "hi" });
+    expect(completion.choices[0]!.text).toBe(simulatedText(4));
+    const embeddings = await client.embeddings.create({ model: "m", input: ["a", "b"] });
+    expect(embeddings.data.length).toBe(2);
+    const response = await client.responses.create({ model: "m", input: "hi" });
+    expect(response.output_text).toBe(simulatedText(4));
+    const message = (await (await post(`${s.url}/messages`, { max_tokens: 100, messages: [{ role: "user", content: "hi" }] })).json()) as { type: string; stop_reason: string };
+    expect(message).toMatchObject({ type: "message", stop_reason: "end_turn" });
+    const count = (await (await post(`${s.url}/messages/count_tokens`, { messages: [{ role: "user", content: "hi" }] })).json()) as { input_tokens: number };
+    expect(count.input_tokens).toBeGreaterThan(0);
+    const echoed = (await (await post(`${s.url}/v2/unknown`, { a: 1 })).json()) as { path: string; bodyBytes: number };
+    expect(echoed).toMatchObject({ path: "/v2/unknown", bodyBytes: 7 });
+  });
+
+  test("embeddings: one token-id array is one input; encoding_format base64 sends little-endian float32 (the SDK's default decodes it)", async () => {
+    const s = await sim([]);
+    type Embeddings = { data: { index: number; embedding: number[] | string }[] };
+    const ids = (await (await post(`${s.url}/v1/embeddings`, { input: [15339, 1917] })).json()) as Embeddings;
+    expect(ids.data.length).toBe(1);
+    const idLists = (await (await post(`${s.url}/v1/embeddings`, { input: [[15339, 1917], [3]] })).json()) as Embeddings;
+    expect(idLists.data.map((d) => d.index)).toEqual([0, 1]);
+
+    const client = openai(`${s.url}/v1`);
+    const floats = Array.from(new Float32Array(embeddingOf("hello")));
+    // Without encoding_format the SDK asks for base64 and decodes it into numbers.
+    const decoded = await client.embeddings.create({ model: "m", input: "hello" });
+    expect(decoded.data[0]!.embedding).toEqual(floats);
+    const explicit = await client.embeddings.create({ model: "m", input: "hello", encoding_format: "base64" });
+    const b64 = explicit.data[0]!.embedding as unknown;
+    expect(typeof b64).toBe("string");
+    const bytes = Buffer.from(b64 as string, "base64");
+    expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(floats);
+    const plain = await client.embeddings.create({ model: "m", input: "hello", encoding_format: "float" });
+    expect(plain.data[0]!.embedding).toEqual(embeddingOf("hello"));
+  });
+});
+
 describe("simulate --close-after-response", () => {
   /** Send raw HTTP/1.1 requests on one socket; resolve with everything read until the server closes. */
   async function rawExchange(url: string, request: string): Promise<string> {
@@ -228,6 +376,13 @@ describe("simulate --close-after-response", () => {
     expect(got).toContain("data: [DONE]");
     expect(got).toEndWith("0\r\n\r\n");
     expect(got.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+  });
+
+  test("a non-200 answer carries its own reason phrase", async () => {
+    const s = await sim(["--close-after-response"]);
+    const body = "not an object";
+    const got = await rawExchange(s.url, `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+    expect(got).toStartWith("HTTP/1.1 400 Bad Request\r\n");
   });
 
   test("serves fetch clients, whole and chunked request bodies, and the echo", async () => {

@@ -28,7 +28,7 @@ models:
   fast:
     name: Fast chat
     description: Loads in 0.3 s, 40 tokens/s.
-    cmd: ${sim("fast", "--load-ms 300 --tps 40 --tokens 24")}
+    cmd: ${sim("fast", "--load-ms 300 --tps 40 --tokens 120")}
     aliases: [quick]
   slow:
     name: Slow to load
@@ -91,8 +91,8 @@ describe("web UI in Chromium", () => {
   }, 60_000);
 
   uiTest("playground: a chat to a cold model shows its queue position and progress apart from the answer; a second chat to another model waits with its position", async () => {
-    // A long stream on `fast` holds the one-at-a-time group, so `slow` must queue behind it.
-    const hold = fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "fast", stream: true, max_tokens: 120, messages: [{ role: "user", content: "hold" }] }) });
+    // A long stream on `fast` (its 120 tokens at 40/s) holds the one-at-a-time group, so `slow` must queue behind it.
+    const hold = fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "fast", stream: true, messages: [{ role: "user", content: "hold" }] }) });
     const held = await hold;
     const reader = held.body!.getReader();
     await reader.read();

@@ -54,10 +54,10 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
 logToStdout: proxy
 models:
   fast:
-    cmd: \${SWITCHYARD} simulate --port \${PORT} --model fast --tps 0
+    cmd: \${SWITCHYARD} simulate --port \${PORT} --model fast --tps 0 --tokens 2000
     concurrencyLimit: 1000
   paced:
-    cmd: \${SWITCHYARD} simulate --port \${PORT} --model paced --tps 20
+    cmd: \${SWITCHYARD} simulate --port \${PORT} --model paced --tps 20 --tokens 2000
     concurrencyLimit: 1000
 `);
   let idle = NaN;

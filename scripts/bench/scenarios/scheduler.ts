@@ -70,7 +70,7 @@ logToStdout: proxy
 sendLoadingState: false
 healthCheckTimeout: 60
 models:
-${MODELS.map((m) => `  ${m}:\n    cmd: \${SWITCHYARD} simulate --port \${PORT} --model ${m} --load-ms ${loadMs} --tps ${tps}\n    concurrencyLimit: 100\n`).join("")}
+${MODELS.map((m) => `  ${m}:\n    cmd: \${SWITCHYARD} simulate --port \${PORT} --model ${m} --load-ms ${loadMs} --tps ${tps} --tokens 500\n    concurrencyLimit: 100\n`).join("")}
 routing:
   scheduler:
     use: ${scheduler}

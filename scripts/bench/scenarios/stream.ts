@@ -65,7 +65,7 @@ export async function streamScenario(ctx: BenchContext): Promise<ScenarioResult>
   // Part 1: throughput at full speed.
   const durationMs = ctx.quick ? 1500 : 3000;
   const concurrencies = [1, 64, 256];
-  const paths = await startPaths(ctx, ["--model", MODEL, "--tps", "0", "--tokens", "16"]);
+  const paths = await startPaths(ctx, ["--model", MODEL, "--tps", "0", "--tokens", String(TOKENS)]);
   const thr: Table = {
     title: `2a. Stream throughput: ${num(TOKENS)}-token streams, backend at full speed (--tps 0)`,
     columns: ["streams / path", "streams", "incomplete", "tokens/s", "vs direct", "wall s", "proxy CPU/1k tok"],
