@@ -73,21 +73,32 @@ export interface MeasureGroupOptions {
   now?: () => number;
 }
 
+/** A measurement of a process group, and whether its GPU use could be read at all. */
+export interface GroupMeasurement extends Measurement {
+  /** nvidia-smi answered for the NVIDIA GPUs: no GPU figure then means the group holds no GPU memory there (false: unknown). */
+  gpusRead: boolean;
+}
+
 /**
  * Measure a model's process group: `cpu` → its PSS or RSS, and each NVIDIA GPU its pids use →
  * their summed per-process memory. The method is "nvidia-per-process" when some GPU memory was
- * found, else the CPU figure's ("pss" or "rss"). A failing nvidia-smi leaves the GPUs out.
+ * found, else the CPU figure's ("pss" or "rss"). A failing nvidia-smi leaves the GPUs out
+ * (`gpusRead` false, as without NVIDIA GPUs).
  */
-export async function measureGroup(opts: MeasureGroupOptions): Promise<Measurement> {
+export async function measureGroup(opts: MeasureGroupOptions): Promise<GroupMeasurement> {
   const procRoot = opts.procRoot ?? "/proc";
   const pids = await processGroupPids(opts.pgid, procRoot);
   const cpu = await residentMemory(pids, procRoot);
   let gpu: Record<string, Bytes> = {};
+  let gpusRead = false;
   if (opts.devices.some((d) => d.vendor === "nvidia" && d.uuid !== null)) {
     const result = await (opts.run ?? createCommandRunner())(["nvidia-smi", ...NVIDIA_SMI_APPS_ARGS]);
     const apps = result.status === "ok" ? parseNvidiaComputeApps(result.stdout) : null;
-    if (apps?.ok) gpu = groupGpuUse(apps.value, opts.devices, pids);
+    if (apps?.ok) {
+      gpu = groupGpuUse(apps.value, opts.devices, pids);
+      gpusRead = true;
+    }
   }
   const onGpu = Object.values(gpu).some((b) => b > 0);
-  return { model: opts.model, perDevice: { ...gpu, cpu: cpu.bytes }, method: onGpu ? "nvidia-per-process" : cpu.method, at: (opts.now ?? Date.now)() };
+  return { model: opts.model, perDevice: { ...gpu, cpu: cpu.bytes }, method: onGpu ? "nvidia-per-process" : cpu.method, at: (opts.now ?? Date.now)(), gpusRead };
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../log/types.ts";
 import { describeDevice } from "../placement/describe-device.ts";
 import { deviceDelta } from "../placement/device-delta.ts";
 import { createMemoryLedger } from "../placement/memory-ledger.ts";
-import { emptyMemoryState, rememberedNeed, rememberNeed, type MemoryState } from "../placement/memory-state.ts";
+import { emptyMemoryState, rememberedNeed, rememberNeed, stableCommand, type MemoryState } from "../placement/memory-state.ts";
 import type { Device, Measurement } from "../placement/types.ts";
 import type { Supervisor } from "../process/types.ts";
 import { declaredDevices, type PlacementDeps } from "../router/swappers/swapper-for.ts";
@@ -21,6 +21,7 @@ import { guessGgufNeed } from "./gguf-guess.ts";
 import { measureGroup } from "./measure-memory.ts";
 import { readMemoryStateFile, writeMemoryStateFile } from "./memory-state-file.ts";
 import type { CommandRunner } from "./run-command.ts";
+import { selfCommand } from "./self-command.ts";
 
 /** What the serve composition gets. */
 export interface PlacementEdge {
@@ -34,7 +35,8 @@ export interface PlacementEdge {
   /**
    * A config reload: read what the changed and new models need (GGUF headers) now; the function
    * returned switches the edge to `next` and updates the ledger, on the router's loop. A model
-   * whose command changed forgets what was measured; one whose `memory:` changed is declared anew.
+   * whose command changed forgets what was measured (its old figure is held until it next starts,
+   * while the old process may still run); one whose `memory:` changed is declared anew.
    */
   prepareReload(next: Config): Promise<() => void>;
 }
@@ -47,6 +49,8 @@ export interface PlacementEdgeOptions {
   log: Logger;
   run?: CommandRunner;
   procRoot?: string;
+  /** What `${SWITCHYARD}` expands to (default: this program's own argv), put back as the macro before a command is hashed. */
+  selfCommand?: readonly string[];
 }
 
 /** The devices: declared ones as they are; detected ones with the configured reserves. */
@@ -75,6 +79,9 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
     if (read.warning) log.warn(`fit: ${read.warning}`);
   }
   const gpus = devices.filter((d) => d.kind === "gpu").map((d) => d.id);
+  const self = o.selfCommand ?? selfCommand();
+  /** A model's command as the state file keys it: its port and `${SWITCHYARD}` as the macros. */
+  const keyOf = (m: ModelConfig): string[] => stableCommand(m.cmd, m.port, self);
   const hasCpu = devices.some((d) => d.id === "cpu");
 
   /**
@@ -83,7 +90,7 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
    * function returned, which runs at start, or on the router's loop for a reload.
    */
   const seed = async (m: ModelConfig): Promise<() => void> => {
-    const remembered = rememberedNeed(state, m.id, m.cmd);
+    const remembered = rememberedNeed(state, m.id, keyOf(m), m.cmd);
     if (remembered) {
       return () => {
         ledger.declare(m.id, m.memory);
@@ -121,9 +128,9 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
   const before = new Map<string, Promise<Device[]>>();
   const remember = (model: string, m: Measurement): void => {
     if (!statePath) return;
-    const argv = config.models[model]?.cmd;
-    if (!argv) return;
-    state = rememberNeed(state, model, argv, { perDevice: m.perDevice, source: "measured" }, m.at);
+    const mc = config.models[model];
+    if (!mc) return;
+    state = rememberNeed(state, model, keyOf(mc), { perDevice: m.perDevice, source: "measured" }, m.at);
     const snapshot = state;
     saving = saving.then(async () => {
       const warning = await writeMemoryStateFile(statePath, snapshot);
@@ -143,30 +150,41 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
     measure(id, sup, record) {
       const pgid = sup.pid;
       if (pgid === null) return;
+      const placedGpus = sup.placement?.gpus ?? [];
       measureGroup({ model: id, pgid, devices, run: o.run, procRoot: o.procRoot })
         .then(async (m) => {
           // A backend outside our process group (a container) shows no GPU memory of its own: use the device delta.
           const prior = before.get(id);
           before.delete(id);
           const gpuSeen = Object.entries(m.perDevice).some(([d, b]) => d !== "cpu" && b > 0);
-          if (!gpuSeen && prior && (sup.placement?.gpus.length ?? 0) > 0) {
+          if (!gpuSeen && prior && placedGpus.length > 0) {
             const after = (await detectDevices({ run: o.run, procRoot: o.procRoot })).devices;
             const delta = deviceDelta(id, await prior, after, Date.now());
-            if (Object.keys(delta.perDevice).some((d) => d !== "cpu")) m = { ...delta, perDevice: Object.fromEntries(Object.entries(delta.perDevice).filter(([d]) => d !== "cpu")) };
+            if (Object.keys(delta.perDevice).some((d) => d !== "cpu")) return { ...delta, perDevice: Object.fromEntries(Object.entries(delta.perDevice).filter(([d]) => d !== "cpu")), gpusRead: true };
           }
           return m;
         })
-        .then((m) => {
-          // A GPU-placed model's RSS is mostly mapped weights: only its GPU figures count.
+        .then(({ gpusRead, ...m }) => {
           const onGpu = Object.entries(m.perDevice).some(([d, b]) => d !== "cpu" && b > 0);
-          const placedGpus = sup.placement?.gpus ?? [];
-          if (!onGpu && placedGpus.length > 0) {
-            // Its GPU memory could not be read (declared devices, or nvidia-smi saw none of its
-            // pids): the RSS alone would take it off the GPU's books. Keep the figure it has.
+          let perDevice: Record<string, number>;
+          if (sup.placement && placedGpus.length === 0) {
+            // Placed on the CPU: its RAM is what it needs; GPU memory it holds anyway
+            // (a CUDA build at -ngl 0, a GPU its env names) is kept per device beside it.
+            perDevice = Object.fromEntries(Object.entries(m.perDevice).filter(([d, b]) => d === "cpu" || b > 0));
+          } else if (onGpu || placedGpus.length === 0) {
+            // A GPU-placed model's RSS is mostly mapped weights: only its GPU figures count (unplaced: all of it).
+            perDevice = onGpu ? Object.fromEntries(Object.entries(m.perDevice).filter(([d]) => d !== "cpu")) : m.perDevice;
+          } else if (gpusRead) {
+            // nvidia-smi answered and none of its processes holds GPU memory (nor did the GPUs' use
+            // grow): a RAM-only backend placed on a GPU. Its RAM is what it needs.
+            perDevice = { cpu: m.perDevice.cpu ?? 0 };
+            log.info(`fit: ${id} runs on GPU ${placedGpus.join(",")} but holds no GPU memory; filed as ${formatSize(perDevice.cpu)} in RAM`);
+          } else {
+            // Its GPU memory could not be read (declared devices, AMD, a failing nvidia-smi): the
+            // RSS alone would take it off the GPU's books. Keep the figure it has.
             log.info(`fit: ${id} runs on GPU ${placedGpus.join(",")}, whose memory use cannot be read here; its figure stays as it was`);
             return;
           }
-          const perDevice = onGpu ? Object.fromEntries(Object.entries(m.perDevice).filter(([d]) => d !== "cpu")) : m.perDevice;
           const measured = { ...m, perDevice };
           record(measured);
           remember(id, measured);
@@ -183,10 +201,15 @@ export async function createPlacementEdge(o: PlacementEdgeOptions): Promise<Plac
       const seeds = await Promise.all(
         changed.map(async (m) => {
           const apply = await seed(m);
-          const cmdChanged = !sameValue(prev.models[m.id]?.cmd, m.cmd);
+          const cmdChanged = prev.models[m.id] !== undefined && !sameValue(prev.models[m.id]?.cmd, m.cmd);
           return () => {
-            // A new command is a new process: what the old one measured does not carry over.
-            if (cmdChanged) ledger.forget(m.id);
+            // A new command is a new process: what the old one measured does not carry over. But the
+            // old process may still drain and hold its memory: the ledger keeps reporting its figure
+            // (to the plans of other models, /running) until the model next starts.
+            if (cmdChanged) {
+              ledger.hold(m.id);
+              ledger.forget(m.id);
+            }
             apply();
           };
         }),

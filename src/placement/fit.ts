@@ -33,8 +33,11 @@ export type FitPlan =
       needs: Record<string, Bytes>;
       free: Record<string, Bytes>;
     }
-  /** It fits no device even when empty (or names a device that does not exist). */
-  | { kind: "never"; message: string }
+  /**
+   * It fits no device even when empty (or names a device that does not exist). `devices`: where it
+   * would go if started anyway (the candidate with the largest budget), so no start is ever unplaced.
+   */
+  | { kind: "never"; message: string; devices: string[] }
   /** It would fit, but persistent residents hold the room: nothing can be evicted for it. */
   | { kind: "blocked"; message: string; devices: string[] };
 
@@ -88,7 +91,7 @@ export function planFit(target: string, running: readonly string[], devices: rea
   const need = view.need(target);
   const options = candidates(need, devices);
   const possible = options.filter((req) => Object.entries(req).every(([id, b]) => byId.has(id) && b <= budgetOf(byId.get(id)!)));
-  if (possible.length === 0) return { kind: "never", message: neverMessage(target, options, byId) };
+  if (possible.length === 0) return { kind: "never", message: neverMessage(target, options, byId), devices: fallbackDevices(options, devices) };
 
   // Eviction order: idle first, then lower priority, then least recently used, then by name.
   const order = residents
@@ -110,6 +113,14 @@ export function planFit(target: string, running: readonly string[], devices: rea
       for (const [id, b] of Object.entries(u)) free[id] = (free[id] ?? 0) + b;
     }
     if (short()) continue;
+    // The greedy pass never revisits a choice: put back every evictee the target turns out not to
+    // need, the one it would keep longest first (reverse eviction order), so no evictee can be spared.
+    for (let i = evict.length - 1; i >= 0; i--) {
+      const u = usage.get(evict[i])!;
+      if (Object.entries(req).some(([id, b]) => b > free[id] - (u[id] ?? 0))) continue;
+      for (const [id, b] of Object.entries(u)) free[id] = (free[id] ?? 0) - b;
+      evict.splice(i, 1);
+    }
     const room = Math.min(...Object.entries(req).map(([id, b]) => free[id] - b));
     scored.push({ req, evict, busy: evict.filter((m) => view.inFlight(m) > 0).length, newest: Math.max(0, ...evict.map((m) => view.lastUsed(m))), room });
   }
@@ -123,6 +134,15 @@ export function planFit(target: string, running: readonly string[], devices: rea
   const free: Record<string, Bytes> = {};
   for (const id of Object.keys(best.req)) free[id] = freeNow[id];
   return { kind: "fit", devices: Object.keys(best.req), evict: best.evict, needs: best.req, free };
+}
+
+/** Where a model that fits nowhere would go: the existing candidate device with the largest budget, else the default device. */
+function fallbackDevices(options: readonly Record<string, Bytes>[], devices: readonly Device[]): string[] {
+  const byId = new Map(devices.map((d) => [d.id, d]));
+  const existing = options.filter((req) => Object.keys(req).length > 0 && Object.keys(req).every((id) => byId.has(id)));
+  const budget = (req: Record<string, Bytes>): Bytes => Math.min(...Object.keys(req).map((id) => budgetOf(byId.get(id)!)));
+  const best = existing.reduce<Record<string, Bytes> | null>((a, req) => (a === null || budget(req) > budget(a) ? req : a), null);
+  return best ? Object.keys(best) : [defaultDevice(devices)];
 }
 
 function describe(req: Record<string, Bytes>): string {

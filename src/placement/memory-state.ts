@@ -1,7 +1,10 @@
 /**
  * The remembered sizes: each model's last measured Need, keyed by model ID and by a hash of the
- * command that ran it, so a changed command forgets the figure. Pure (serialise, parse, look up,
- * remember); the file is read and written at the edge (cli/memory-state-file.ts). Web-standard.
+ * command that ran it, so a changed command forgets the figure. The command is hashed as written,
+ * with its `${PORT}` value and `${SWITCHYARD}`'s expansion put back as those macros
+ * (stableCommand), so a port moved by an added model or a switch between the binary and the
+ * source keeps the figure. Pure (serialise, parse, look up, remember); the file is read and
+ * written at the edge (cli/memory-state-file.ts). Web-standard.
  *
  * The file: `{"version": 1, "models": {"<id>": {"command": "<hash>", "need": {"perDevice": {"0": 123}, "source": "measured"}, "at": 1767225600000}}}`.
  */
@@ -38,10 +41,33 @@ export function commandHash(argv: readonly string[]): string {
   return h.toString(16).padStart(16, "0");
 }
 
-/** The figure remembered for `model` when it was measured with this very `argv`; else null. */
-export function rememberedNeed(state: MemoryState, model: string, argv: readonly string[]): Need | null {
+/**
+ * `argv` with what varies between runs of the same command put back as macros: the model's port
+ * (where it stands as a whole number) as `${PORT}`, and the words of `self` (the program's own
+ * argv, what `${SWITCHYARD}` expands to) as one `${SWITCHYARD}` word.
+ */
+export function stableCommand(argv: readonly string[], port: number | null, self: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (self.length > 0 && self.every((w, j) => argv[i + j] === w)) {
+      out.push("${SWITCHYARD}");
+      i += self.length - 1;
+      continue;
+    }
+    out.push(port === null ? argv[i] : argv[i].replace(new RegExp(`(?<![0-9])${port}(?![0-9])`, "g"), "${PORT}"));
+  }
+  return out;
+}
+
+/**
+ * The figure remembered for `model` when it was measured with this very `argv`; else null. Files
+ * written before stableCommand hashed the expanded argv: `legacy` (that argv) still recalls such
+ * an entry while the command and its port are unchanged.
+ */
+export function rememberedNeed(state: MemoryState, model: string, argv: readonly string[], legacy?: readonly string[]): Need | null {
   const r = Object.hasOwn(state.models, model) ? state.models[model] : undefined;
-  return r !== undefined && r.command === commandHash(argv) ? r.need : null;
+  if (r === undefined) return null;
+  return r.command === commandHash(argv) || (legacy !== undefined && r.command === commandHash(legacy)) ? r.need : null;
 }
 
 /** A new state with `need` remembered for `model` run as `argv` (replacing what was there). */

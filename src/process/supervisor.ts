@@ -241,13 +241,13 @@ const VISIBLE_DEVICES = ["CUDA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VI
 /**
  * The options with a placement applied: `${GPU}` in the command and the model's env becomes the
  * GPU indices ("0", "0,1"; "" on the CPU), and each *_VISIBLE_DEVICES the model's env does not set
- * is set to them when the model was placed on GPUs.
+ * is set to them; "" for a model placed on the CPU alone, so it grabs no GPU memory.
  */
 export function placed(o: ResolvedOptions, where: StartPlacement | undefined): ResolvedOptions {
   if (!where) return o;
   const gpu = where.gpus.join(",");
   const env: Record<string, string | undefined> = { ...o.env };
   for (const [k, v] of Object.entries(o.model.env)) env[k] = v.replaceAll("${GPU}", gpu);
-  if (where.gpus.length > 0) for (const k of VISIBLE_DEVICES) if (!Object.hasOwn(o.model.env, k)) env[k] = gpu;
+  for (const k of VISIBLE_DEVICES) if (!Object.hasOwn(o.model.env, k)) env[k] = gpu;
   return { ...o, env, model: { ...o.model, cmd: o.model.cmd.map((a) => a.replaceAll("${GPU}", gpu)) } };
 }

@@ -204,7 +204,8 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
 
   const now = (): number => effects.now();
   const inFlightCount = (m: string): number => inFlight.get(m)?.size ?? 0;
-  const view: SwapView = { inFlight: inFlightCount, lastUsed: (m) => lastUsed.get(m) ?? 0 };
+  // A model still loading counts as busy: evicting it would make the request wait out its load.
+  const view: SwapView = { inFlight: (m) => inFlightCount(m) + (swapsByModel.has(m) ? 1 : 0), lastUsed: (m) => lastUsed.get(m) ?? 0 };
 
   /** Where `e` goes in `list` (sorted by the policy): after every entry that does not come after it. */
   function insertionPoint(list: readonly Entry[], e: Entry): number {

@@ -1,12 +1,13 @@
 /** The fit router's edge in serve mode: devices declared or detected (reserves applied), the ledger seeded from the state file and from a GGUF guess. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPlacementEdge, placementDevices, type PlacementEdge } from "../../src/cli/placement-edge.ts";
 import { createCommandRunner } from "../../src/cli/run-command.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { emptyMemoryState, rememberNeed, serializeMemoryState } from "../../src/placement/memory-state.ts";
+import type { Measurement } from "../../src/placement/types.ts";
 import { dedent } from "../config/helpers.ts";
 import { installFakeNvidiaSmi } from "../fixtures/fake-nvidia-smi.ts";
 import { tinyModel } from "../fixtures/gguf.ts";
@@ -151,6 +152,10 @@ describe("createPlacementEdge: guesses and reloads", () => {
     // Nothing changes before the switch (it runs on the router's loop).
     expect(edge.deps.ledger.need("a").source).toBe("measured");
     apply();
+    // The old process may still drain: its figure is held until a's next start, which plans anew.
+    expect(edge.deps.ledger.need("a")).toMatchObject({ source: "measured", any: 6 * GiB });
+    expect(edge.deps.ledger.startNeed("a").source).toBe("unknown");
+    edge.deps.ledger.starting("a");
     expect(edge.deps.ledger.need("a").source).toBe("unknown");
     expect(edge.deps.ledger.need("d")).toMatchObject({ source: "declared", any: 5 * GiB });
     expect(edge.deps.ledger.need("n").source).toBe("guessed");
@@ -177,3 +182,75 @@ async function waitForRemembered(dir: string, config: ReturnType<typeof fitConfi
   }, 5000, `${model} remembered in the state file`);
   return edge!;
 }
+
+describe("createPlacementEdge: what a measurement is filed as", () => {
+  const MiB = 1024 ** 2;
+  /** Measure a stand-in process group (a detached sleep) placed as `placement`, holding `gpuMib` on GPU 0 as the fake nvidia-smi reports; the recorded measurement also enters the ledger. */
+  async function measureStandIn(edge: PlacementEdge, model: string, placement: { devices: string[]; gpus: number[] }, gpuMib: number) {
+    const child = Bun.spawn(["sleep", "30"], { detached: true });
+    const declaration = join(fake.appsDir, String(child.pid));
+    if (gpuMib > 0) writeFileSync(declaration, `${child.pid} ${gpuMib} 0\n`);
+    try {
+      const recorded: Measurement[] = [];
+      edge.measure(model, { pid: child.pid, placement }, (m) => {
+        recorded.push(m);
+        edge.deps.ledger.measure(m);
+      });
+      await waitFor(() => recorded.length === 1, 5000, "the measurement");
+      return recorded[0]!;
+    } finally {
+      child.kill();
+      rmSync(declaration, { force: true });
+    }
+  }
+
+  test("a model placed on the CPU that holds a little GPU memory (a CUDA build at -ngl 0) keeps its RAM figure, the GPU's beside it", async () => {
+    const edge = await createPlacementEdge({ config: fitConfig("  ram:\n      cmd: srv --port ${PORT}"), configDir: mkdtempSync(join(tmpdir(), "sy-edge-")), log: memoryLog(), run });
+    const m = await measureStandIn(edge, "ram", { devices: ["cpu"], gpus: [] }, 300);
+    expect(m.perDevice.cpu).toBeGreaterThan(0);
+    expect(m.perDevice["0"]).toBe(300 * MiB);
+    // Not re-filed as "300 MiB on any GPU": it stays where it was placed.
+    const need = edge.deps.ledger.need("ram");
+    expect(need.any).toBeUndefined();
+    expect(need.perDevice.cpu).toBe(m.perDevice.cpu);
+  });
+
+  test("a model placed on a GPU that nvidia-smi reads, holding no GPU memory, is filed by its RAM instead of staying at nothing", async () => {
+    const log = memoryLog();
+    const edge = await createPlacementEdge({ config: fitConfig("  cpuonly:\n      cmd: srv --port ${PORT}"), configDir: mkdtempSync(join(tmpdir(), "sy-edge-")), log, run });
+    expect(edge.deps.ledger.need("cpuonly").source).toBe("unknown");
+    const m = await measureStandIn(edge, "cpuonly", { devices: ["0"], gpus: [0] }, 0);
+    expect(Object.keys(m.perDevice)).toEqual(["cpu"]);
+    expect(edge.deps.ledger.need("cpuonly")).toEqual({ perDevice: { cpu: m.perDevice.cpu }, source: "measured" });
+    expect(log.lines.some((l) => l.includes("fit: cpuonly runs on GPU 0 but holds no GPU memory; filed as"))).toBe(true);
+  });
+});
+
+describe("createPlacementEdge: the state file's keys", () => {
+  const withSelf = (models: string, self: string[]) =>
+    loadConfig(["routing:", "  router:", "    use: fit", "    settings:", "      fit:", "        stateFile: state.json", "models:", models].join("\n"), { env: {}, selfCommand: self }).config;
+
+  test("a size is still recalled when an added model shifts the ports and ${SWITCHYARD} expands to another program", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sy-edge-"));
+    const models = (ids: string[]) => ids.map((id) => `  ${id}:\n    cmd: \${SWITCHYARD} simulate --port \${PORT} --model ${id}`).join("\n");
+    const first = withSelf(models(["b", "c"]), ["/opt/sy/switchyard"]);
+    const edge = await createPlacementEdge({ config: first, configDir: dir, log: memoryLog(), run, selfCommand: ["/opt/sy/switchyard"] });
+    const child = Bun.spawn(["sleep", "30"], { detached: true });
+    try {
+      const recorded: unknown[] = [];
+      edge.measure("c", { pid: child.pid, placement: { devices: ["cpu"], gpus: [] } }, (m) => void recorded.push(m));
+      await waitFor(() => recorded.length === 1, 5000, "the measurement");
+    } finally {
+      child.kill();
+    }
+    // "a" sorts first and takes the first port: c's moves. And the program now runs from source.
+    const second = withSelf(models(["a", "b", "c"]), ["/usr/local/bin/bun", "/srv/sy/src/main.ts"]);
+    expect(second.models.c!.port).not.toBe(first.models.c!.port);
+    let again: PlacementEdge | null = null;
+    await waitFor(async () => {
+      again = await createPlacementEdge({ config: second, configDir: dir, log: memoryLog(), run, selfCommand: ["/usr/local/bin/bun", "/srv/sy/src/main.ts"] });
+      return again.deps.ledger.need("c").source === "measured";
+    }, 5000, "c recalled after the port shift");
+    expect(again!.deps.ledger.need("b").source).toBe("unknown");
+  });
+});

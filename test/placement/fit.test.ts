@@ -60,6 +60,41 @@ describe("planFit", () => {
     expect(missing.kind === "never" && missing.message).toContain("needs device 3, which does not exist");
   });
 
+  test("evicts only what the target needs: 2 + 10 GiB resident on 16, a 12 GiB model evicts the 10 alone", () => {
+    // The greedy pass takes the least recently used (the small one) first, then the big one; the small one goes back.
+    const plan = planFit("new", ["small", "big"], [gpu(0, 16)], view({ needs: { small: 2, big: 10, new: 12 }, last: { small: 100, big: 200 } }));
+    expect(plan).toMatchObject({ kind: "fit", evict: ["big"] });
+  });
+
+  test("property, several GPUs and idle or busy residents: no evictee of the plan can be put back", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ size: fc.integer({ min: 1, max: 12 }), last: fc.nat(1000), busy: fc.boolean(), on: fc.integer({ min: 0, max: 1 }) }), { maxLength: 7 }),
+        fc.integer({ min: 1, max: 16 }),
+        (res, need) => {
+          const names = res.map((_, i) => `m${i}`);
+          const needs: Record<string, number> = { t: need };
+          names.forEach((n, i) => (needs[n] = res[i].size));
+          const v = view({ needs, last: Object.fromEntries(names.map((n, i) => [n, res[i].last])), busy: Object.fromEntries(names.map((n, i) => [n, res[i].busy ? 1 : 0])), placed: Object.fromEntries(names.map((n, i) => [n, [String(res[i].on)]])) });
+          const devices = [gpu(0, 16), gpu(1, 16)];
+          const plan = planFit("t", names, devices, v);
+          if (plan.kind !== "fit") return;
+          const [on] = plan.devices;
+          const usedBy = (ms: string[]) => ms.reduce((a, n) => a + (usageOf(n, v, devices)[on] ?? 0), 0);
+          const left = names.filter((n) => !plan.evict.includes(n));
+          expect(usedBy(left) + need * GiB).toBeLessThanOrEqual(16 * GiB);
+          for (const m of plan.evict) expect(usedBy([...left, m]) + need * GiB).toBeGreaterThan(16 * GiB);
+        },
+      ),
+    );
+  });
+
+  test("fits nowhere: the plan still says where it would go if started anyway (the largest budget)", () => {
+    const plan = planFit("huge", [], [gpu(0, 16), gpu(1, 24)], view({ needs: { huge: 30 } }));
+    expect(plan).toMatchObject({ kind: "never", devices: ["1"] });
+    expect(planFit("m", [], [gpu(0, 16)], view({ needs: { m: { "3": 1 } } }))).toMatchObject({ kind: "never", devices: ["0"] });
+  });
+
   test("a reserve and memory used by others shrink the budget", () => {
     const d = gpu(0, 16, { reserve: 1 * GiB, usedAtStart: 2 * GiB });
     expect(budgetOf(d)).toBe(13 * GiB);
@@ -116,11 +151,8 @@ describe("planFit", () => {
           const used = left.reduce((a, n) => a + (usageOf(n, v, devices)["0"] ?? 0), 0);
           expect(used + need * GiB).toBeLessThanOrEqual(16 * GiB);
           expect(plan.evict.some((m) => v.persistent(m))).toBe(false);
-          // Dropping the last eviction would not fit any more.
-          if (plan.evict.length > 0) {
-            const last = plan.evict[plan.evict.length - 1];
-            expect(used + (usageOf(last, v, devices)["0"] ?? 0) + need * GiB).toBeGreaterThan(16 * GiB);
-          }
+          // Minimal: putting back any one evictee would not fit any more.
+          for (const m of plan.evict) expect(used + (usageOf(m, v, devices)["0"] ?? 0) + need * GiB).toBeGreaterThan(16 * GiB);
         },
       ),
     );

@@ -40,4 +40,39 @@ describe("memory ledger", () => {
     ledger.measure({ model: "ram", perDevice: { cpu: 2 * GiB }, method: "pss", at: 1 });
     expect(ledger.need("ram")).toEqual({ perDevice: { cpu: 2 * GiB }, source: "measured" });
   });
+
+  test("an out-of-memory raise is capped; at the cap nothing is raised; it is used by one start and dropped at the start after", () => {
+    const ledger = createMemoryLedger();
+    const cap = { any: 16 * GiB, perDevice: { "0": 16 * GiB } };
+    ledger.declare("b", { kind: "any", bytes: 12 * GiB });
+    expect(ledger.raise("b", 1.5, cap)).toMatchObject({ any: 16 * GiB });
+    expect(ledger.need("b").any).toBe(16 * GiB);
+    // The retry starts with it, and while it loads it occupies the raised figure.
+    expect(ledger.startNeed("b").any).toBe(16 * GiB);
+    expect(ledger.starting("b")).toBeNull();
+    expect(ledger.need("b").any).toBe(16 * GiB);
+    // Already at the cap: a second raise has nowhere to go.
+    expect(ledger.raise("b", 1.5, cap)).toBeNull();
+    // The retry did not turn ready and measured: the next start plans with the figure before the raise.
+    expect(ledger.startNeed("b").any).toBe(12 * GiB);
+    expect(ledger.starting("b")).toMatchObject({ any: 16 * GiB });
+    expect(ledger.need("b")).toMatchObject({ any: 12 * GiB, source: "declared" });
+    // Per device, each part is capped at its device's budget.
+    ledger.declare("p", { kind: "devices", perDevice: { "0": 10 * GiB, cpu: 4 * GiB } });
+    expect(ledger.raise("p", 2, { any: 16 * GiB, perDevice: { "0": 16 * GiB, cpu: 64 * GiB } })?.perDevice).toEqual({ "0": 16 * GiB, cpu: 8 * GiB });
+  });
+
+  test("a held figure (a draining process after its command changed) is reported until the model next starts", () => {
+    const ledger = createMemoryLedger();
+    ledger.measure({ model: "a", perDevice: { "0": 10 * GiB }, method: "nvidia-per-process", at: 1 });
+    ledger.hold("a");
+    ledger.forget("a");
+    expect(ledger.need("a")).toMatchObject({ any: 10 * GiB, source: "measured" });
+    expect(ledger.startNeed("a").source).toBe("unknown");
+    // Another model on the same 16 GiB GPU is planned around the draining process.
+    ledger.declare("b", { kind: "any", bytes: 10 * GiB });
+    expect(planFit("b", ["a"], [gpu(0, 16)], viewOf(ledger))).toMatchObject({ kind: "fit", evict: ["a"] });
+    ledger.starting("a");
+    expect(ledger.need("a").source).toBe("unknown");
+  });
 });

@@ -8,6 +8,7 @@ import {
   rememberedNeed,
   rememberNeed,
   serializeMemoryState,
+  stableCommand,
 } from "../../src/placement/memory-state.ts";
 import type { Need } from "../../src/placement/types.ts";
 
@@ -38,6 +39,24 @@ describe("remember and recall", () => {
     const s = rememberNeed(rememberNeed(empty, "a", ARGV, NEED, 1), "b", ["x"], NEED, 2);
     expect(empty.models).toEqual({});
     expect(Object.keys(pruneMemoryState(s, (id) => id === "b").models)).toEqual(["b"]);
+  });
+});
+
+describe("stableCommand", () => {
+  test("the port (a whole number only) and ${SWITCHYARD}'s words are put back as the macros", () => {
+    const self = ["/opt/bun", "/srv/main.ts"];
+    expect(stableCommand(["/opt/bun", "/srv/main.ts", "simulate", "--port", "5801", "--url=http://h:5801/", "-c", "58010"], 5801, self)).toEqual(["${SWITCHYARD}", "simulate", "--port", "${PORT}", "--url=http://h:${PORT}/", "-c", "58010"]);
+    // The same command on another port, from another program: the same key.
+    const a = stableCommand(["/opt/bun", "/srv/main.ts", "simulate", "--port", "5801"], 5801, self);
+    const b = stableCommand(["/usr/bin/switchyard", "simulate", "--port", "5802"], 5802, ["/usr/bin/switchyard"]);
+    expect(commandHash(a)).toBe(commandHash(b));
+    expect(stableCommand(["srv", "--port", "9001"], null)).toEqual(["srv", "--port", "9001"]);
+  });
+
+  test("an entry an older file keyed by the expanded argv is still recalled while that argv is the same", () => {
+    const s = rememberNeed(emptyMemoryState(), "a", ARGV, NEED, 1);
+    expect(rememberedNeed(s, "a", stableCommand(ARGV, 9001), ARGV)).toEqual(NEED);
+    expect(rememberedNeed(s, "a", stableCommand(ARGV, 9001))).toBeNull();
   });
 });
 

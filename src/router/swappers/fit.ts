@@ -1,14 +1,16 @@
 /**
  * The fit router (`routing.router.use: fit`) as a Swapper over the pure plan of placement/fit.ts:
  * eviction sets from the devices' budgets and the ledger's figures, the placement of each swap's
- * target (its devices and GPU indices), one log line per decision with its numbers, and the
- * admission refusal of a model that fits no device.
+ * target (its devices and GPU indices), one log line per decision with its numbers, the admission
+ * refusal of a model that fits no device, and the out-of-memory raise (capped at the largest
+ * budget; one retry; dropped at the next start when the retry did not turn ready and measured).
+ * Every start it commits is placed, even one that fits nowhere.
  */
 import { formatSize } from "../../config/size.ts";
 import type { Logger } from "../../log/types.ts";
-import { planFit, type FitView } from "../../placement/fit.ts";
-import type { MemoryLedger } from "../../placement/memory-ledger.ts";
-import type { Device } from "../../placement/types.ts";
+import { budgetOf, planFit, type FitView } from "../../placement/fit.ts";
+import type { MemoryLedger, RaiseCap } from "../../placement/memory-ledger.ts";
+import type { Device, Need } from "../../placement/types.ts";
 import type { Placement, Swapper, SwapView } from "../seams.ts";
 
 /** What the fit swapper reads. */
@@ -27,19 +29,27 @@ const NO_VIEW: SwapView = { inFlight: () => 0, lastUsed: () => 0 };
 
 /** Create the fit swapper. */
 export function createFitSwapper(o: FitSwapperOptions): Swapper {
-  const viewOf = (v: SwapView | undefined): FitView => {
+  // The target is planned with what its next start needs; the residents with what they occupy.
+  const viewOf = (target: string, v: SwapView | undefined): FitView => {
     const s = v ?? NO_VIEW;
-    return { need: (m) => o.ledger.need(m), persistent: o.persistent, priority: o.priority, inFlight: s.inFlight, lastUsed: s.lastUsed, placedOn: (m) => o.ledger.placedOn(m) };
+    return { need: (m) => (m === target ? o.ledger.startNeed(m) : o.ledger.need(m)), persistent: o.persistent, priority: o.priority, inFlight: s.inFlight, lastUsed: s.lastUsed, placedOn: (m) => o.ledger.placedOn(m) };
   };
   return {
     evictionFor(target, running, view) {
-      const plan = planFit(target, running, o.devices(), viewOf(view));
+      const plan = planFit(target, running, o.devices(), viewOf(target, view));
       return plan.kind === "fit" ? plan.evict : [];
     },
     onSwapStart(target, running, view): Placement | void {
       const devices = o.devices();
-      const plan = planFit(target, running, devices, viewOf(view));
-      if (plan.kind === "never") return;
+      const plan = planFit(target, running, devices, viewOf(target, view));
+      const dropped = o.ledger.starting(target);
+      if (dropped) o.log?.info(`fit: ${target}'s retry at ${formatSize(totalOf(dropped))} did not turn ready and measured; planning with ${formatSize(totalOf(o.ledger.need(target)))} [${o.ledger.need(target).source}] again`);
+      if (plan.kind === "never") {
+        // Admission refuses what fits nowhere; a figure raised since (a measurement) still gets a place.
+        o.log?.warn(`fit: ${plan.message}; starting it anyway on ${plan.devices.map(label).join(", ")}`);
+        o.ledger.place(target, plan.devices);
+        return placementOf(plan.devices, devices);
+      }
       if (plan.kind === "blocked") {
         o.log?.warn(`fit: ${plan.message}; starting it anyway on ${plan.devices.join(", ")}`);
         o.ledger.place(target, plan.devices);
@@ -62,12 +72,16 @@ export function createFitSwapper(o: FitSwapperOptions): Swapper {
         o.log?.warn(`fit: ${target} died of memory with no figure to raise (declare its memory:); not retrying`);
         return false;
       }
-      const after = o.ledger.raise(target, OOM_FACTOR);
+      const after = o.ledger.raise(target, OOM_FACTOR, capOf(o.devices()));
+      if (after === null) {
+        o.log?.warn(`fit: ${target} died of memory at ${formatSize(totalOf(before))} [${before.source}], already as much as the largest device offers; not retrying`);
+        return false;
+      }
       o.log?.warn(`fit: ${target} died of memory at ${formatSize(totalOf(before))} [${before.source}]; planning with ${formatSize(totalOf(after))} and retrying once`);
       return true;
     },
     refusal(target) {
-      const plan = planFit(target, [], o.devices(), viewOf(undefined));
+      const plan = planFit(target, [], o.devices(), viewOf(target, undefined));
       return plan.kind === "never" ? plan.message : null;
     },
   };
@@ -77,7 +91,13 @@ function label(id: string): string {
   return id === "cpu" ? "cpu" : `GPU ${id}`;
 }
 
-function totalOf(n: { perDevice: Record<string, number>; any?: number }): number {
+/** The most a raise may reach: a one-device figure the largest budget among the GPUs (the CPU without GPUs), a per-device one each device's budget. */
+function capOf(devices: readonly Device[]): RaiseCap {
+  const gpus = devices.filter((d) => d.kind === "gpu");
+  return { any: Math.max(0, ...(gpus.length > 0 ? gpus : devices).map(budgetOf)), perDevice: Object.fromEntries(devices.map((d) => [d.id, budgetOf(d)])) };
+}
+
+function totalOf(n: Need): number {
   return (n.any ?? 0) + Object.values(n.perDevice).reduce((a, b) => a + b, 0);
 }
 

@@ -128,4 +128,59 @@ describe("fit under fifo", () => {
     expect(eff.resolutions.get(id)).toMatchObject({ kind: "error" });
     expect(eff.starts).toHaveLength(1);
   });
+
+  const oomOf = (m: string) => ({ kind: "failed" as const, error: new RouteError("start_failed", `model ${m} could not start: CUDA error: out of memory`), outOfMemory: true });
+
+  test("an out-of-memory death near the device's size: the raise stops at the budget and the retry is placed; after the retry failed, a later request is admitted and tries again at the figure before the raise", () => {
+    const { h, eff, ledger, log } = setup({ b: 12 });
+    const id = h.req("b");
+    h.swapDone("b", oomOf("b"));
+    expect(ledger.need("b").any).toBe(16 * GiB);
+    expect(eff.starts).toHaveLength(2);
+    expect(eff.starts.at(-1)).toMatchObject({ target: "b", placement: { devices: ["0"], gpus: [0] } });
+    h.swapDone("b", oomOf("b"));
+    expect(eff.resolutions.get(id)).toMatchObject({ kind: "error", error: { kind: "start_failed" } });
+    const again = h.req("b");
+    expect(eff.resolutions.get(again)).toBeUndefined();
+    expect(eff.starts).toHaveLength(3);
+    expect(eff.starts.at(-1)).toMatchObject({ target: "b", placement: { devices: ["0"], gpus: [0] } });
+    expect(ledger.need("b")).toMatchObject({ any: 12 * GiB, source: "declared" });
+    expect(log.lines.some((l) => l.includes("fit: b's retry at 16.00 GiB did not turn ready and measured; planning with 12.00 GiB [declared] again"))).toBe(true);
+    expect(eff.violations).toEqual([]);
+  });
+
+  test("a death at what the largest device offers is not retried: its waiters fail once, and the next request starts it again", () => {
+    const { h, eff, log } = setup({ b: 16 });
+    const id = h.req("b");
+    h.swapDone("b", oomOf("b"));
+    expect(eff.resolutions.get(id)).toMatchObject({ kind: "error", error: { kind: "start_failed", message: expect.stringContaining("out of memory") } });
+    expect(eff.starts).toHaveLength(1);
+    expect(log.lines.some((l) => l.includes("fit: b died of memory at 16.00 GiB [declared], already as much as the largest device offers; not retrying"))).toBe(true);
+    const again = h.req("b");
+    expect(eff.resolutions.get(again)).toBeUndefined();
+    expect(eff.starts).toHaveLength(2);
+    expect(eff.starts.at(-1)).toMatchObject({ target: "b", placement: { devices: ["0"], gpus: [0] } });
+  });
+
+  test("a model whose figure grew past every device after it was admitted is still started with a placement", () => {
+    const { h, eff, ledger } = setup({ a: 10, b: 8 });
+    const a = h.req("a");
+    h.swapDone("a");
+    h.req("b"); // a must go, and is busy: b waits
+    expect(eff.starts).toHaveLength(1);
+    ledger.measure({ model: "b", perDevice: { "0": 20 * GiB }, method: "nvidia-per-process", at: 0 });
+    h.done(a);
+    expect(eff.starts.at(-1)).toMatchObject({ target: "b", placement: { devices: ["0"], gpus: [0] } });
+  });
+
+  test("a model still loading is not the victim: the other GPU's idle model goes, and the request does not wait out the load", () => {
+    const { h, eff, use } = setup({ a: 10, b: 10, c: 10 }, [gpu(0, 16), gpu(1, 16)]);
+    eff.t += 10;
+    use("b");
+    h.req("a"); // loads on GPU 1, never used yet
+    expect(eff.starts.at(-1)).toMatchObject({ target: "a", placement: { devices: ["1"] } });
+    h.req("c");
+    expect(eff.starts.at(-1)).toMatchObject({ target: "c", evict: ["b"], placement: { devices: ["0"] } });
+    expect(eff.violations).toEqual([]);
+  });
 });
