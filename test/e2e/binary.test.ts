@@ -78,11 +78,11 @@ describe("dist/switchyard", () => {
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
     const dir = mkdtempSync(join(tmpdir(), "switchyard-bad-"));
-    writeFileSync(join(dir, "config.yaml"), "models:\n  a:\n    cmd: x --port ${PORT}\n    tll: 5\n");
+    writeFileSync(join(dir, "config.yaml"), "models:\n  a:\n    cmd: x --port ${PORT}\n    ttl: soon\n");
     const proc = Bun.spawn([BINARY, "--config", "config.yaml"], { cwd: dir, stdout: "pipe", stderr: "pipe" });
     const err = await new Response(proc.stderr).text();
     expect(await proc.exited).toBe(2);
-    expect(err).toContain("models.a.tll");
+    expect(err).toContain("models.a.ttl");
     expect(err).toContain(":4:");
     expect(err).not.toContain("    at ");
   });
