@@ -138,6 +138,8 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
   let position = -1;
   let loading = false;
   let loadStartedAt: number | null = null;
+  // Whether the expected load time was said (at the opening, when the wait begins with a load).
+  let estimateSaid = opts.initial.some((u) => u.loading);
 
   const estimateText = (): string =>
     estimate === null
@@ -151,6 +153,11 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     loading = u.loading;
     if (u.loading && !wasLoading) {
       loadStartedAt ??= u.loadingSince ?? opts.now();
+      // A wait that began queued has not said what a load takes: it says so once the load begins.
+      if (!estimateSaid) {
+        estimateSaid = true;
+        return `Loading model ${opts.modelId} now\n${estimateText()}\n`;
+      }
       return `Loading model ${opts.modelId} now\n`;
     }
     if (u.position >= 1) return `Queue position: #${u.position}\n`;
@@ -174,8 +181,10 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     wake?.();
   };
 
-  // Opening lines, then the updates that proved admission.
-  push(chunk(`${RULE}\nswitchyard: loading model ${opts.modelId}\n${estimateText()}\n`));
+  // Opening lines, then the updates that proved admission. A request that is queued (behind other
+  // models' loads, a drain, or the serial scheduler's order) is waiting, not loading: the model may
+  // be ready already, so it hears of a load, and what one takes, only when one begins for it.
+  push(chunk(estimateSaid ? `${RULE}\nswitchyard: loading model ${opts.modelId}\n${estimateText()}\n` : `${RULE}\nswitchyard: waiting for model ${opts.modelId}\n`));
   for (const u of opts.initial) {
     const t = describe(u);
     if (t) push(chunk(t));

@@ -62,8 +62,10 @@ describe("loading stream", () => {
         expect(c.choices[0].index).toBe(0);
       }
       const said = loading.map((c) => c.choices[0].delta.reasoning_content).join("");
-      expect(said).toContain("loading model cold");
-      expect(said).toContain("about 3s (median of 3 past loads)");
+      // It began queued: waiting, then the load and what one takes when the load begins.
+      expect(said).toContain("switchyard: waiting for model cold\n");
+      expect(said).not.toContain("switchyard: loading model cold");
+      expect(said).toContain("Loading model cold now\nExpected load time: about 3s (median of 3 past loads)");
       expect(said).toContain("Queue position: #2");
       expect(said).toContain("Queue position: #1");
       expect(said).toContain("Loading model cold now");

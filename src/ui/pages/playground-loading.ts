@@ -7,7 +7,7 @@
 
 /** What the loading block said so far. */
 export interface LoadingInfo {
-  /** The model being loaded, from "switchyard: loading model X". */
+  /** The model being loaded, from "switchyard: loading model X" (or "waiting for model X" while queued). */
   model: string;
   /** The block's lines, rules left out. */
   lines: string[];
@@ -47,7 +47,7 @@ export function applyLoadingLine(info: LoadingInfo, line: string, now = performa
   if (!text) return;
   info.lines.push(text);
   let m: RegExpExecArray | null;
-  if ((m = /switchyard: loading model (\S+)/.exec(text))) info.model = m[1]!;
+  if ((m = /switchyard: (?:loading|waiting for) model (\S+)/.exec(text))) info.model = m[1]!;
   if ((m = /Expected load time: about (\d+(?:\.\d+)?)s/.exec(text))) info.estimateS = Number(m[1]);
   if ((m = /queue position:? #(\d+)/i.exec(text))) {
     info.queuePosition = Number(m[1]);
