@@ -123,6 +123,8 @@ export class HttpError extends Error {
   }
 }
 
+const NO_RETRY = { "x-should-retry": "false" };
+
 /** Status and options for a router refusal. */
 export function routeErrorStatus(err: RouteError): { status: number; opts: ErrorOptions } {
   switch (err.kind) {
@@ -133,10 +135,13 @@ export function routeErrorStatus(err: RouteError): { status: number; opts: Error
         status: 429,
         opts: { code: "concurrency_limit", headers: { "retry-after": String(Math.max(1, Math.ceil(err.retryAfterSec ?? 1))) } },
       };
+    // A start that failed, or a model that fits nowhere, fails the same way again at once: tell the
+    // SDKs not to retry (both obey x-should-retry), or each request starts a broken model three
+    // times and evicts what runs each time.
     case "start_failed":
-      return { status: 503, opts: { code: "model_start_failed" } };
+      return { status: 503, opts: { code: "model_start_failed", headers: NO_RETRY } };
     case "health_timeout":
-      return { status: 504, opts: { code: "model_health_timeout" } };
+      return { status: 504, opts: { code: "model_health_timeout", headers: NO_RETRY } };
     case "unloaded":
       return { status: 503, opts: { code: "model_unloaded" } };
     case "model_removed":
@@ -146,7 +151,7 @@ export function routeErrorStatus(err: RouteError): { status: number; opts: Error
     case "shutting_down":
       return { status: 503, opts: { code: "shutting_down" } };
     case "does_not_fit":
-      return { status: 503, opts: { code: "model_does_not_fit" } };
+      return { status: 503, opts: { code: "model_does_not_fit", headers: NO_RETRY } };
     case "cancelled":
       // Nobody reads it (the client left); 499 is nginx's "client closed request".
       return { status: 499, opts: { code: "cancelled", type: "invalid_request_error" } };
@@ -164,19 +169,38 @@ export function toErrorResponse(err: unknown): Response {
   return errorResponse(500, `internal error: ${message}`);
 }
 
-/** An in-band error event followed by `[DONE]`, for a stream whose headers are already sent. */
-export function sseErrorBytes(message: string, opts: { type?: string; code?: string; status?: number } = {}): Uint8Array {
+/**
+ * How an in-band error is written: `openai` (a `data:` event with the error envelope, then
+ * `[DONE]`) or `anthropic` (an `event: error` with Anthropic's error shape and no `[DONE]`, as
+ * Anthropic's API sends one mid-stream: its SDK skips events without a name, so the OpenAI form
+ * would end the answer silently).
+ */
+export type StreamDialect = "openai" | "anthropic";
+
+/** Anthropic's error type for a status (its API's names). */
+function anthropicErrorType(status: number): string {
+  if (status === 429) return "rate_limit_error";
+  if (status === 413) return "request_too_large";
+  if (status === 404) return "not_found_error";
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  return status >= 500 ? "api_error" : "invalid_request_error";
+}
+
+/** An in-band error event (then `[DONE]`, for OpenAI streams), for a stream whose headers are already sent. */
+export function sseErrorBytes(message: string, opts: { type?: string; code?: string; status?: number } = {}, dialect: StreamDialect = "openai"): Uint8Array {
   const status = opts.status ?? 502;
+  if (dialect === "anthropic") return sseBytes(sseEvent({ type: "error", error: { type: anthropicErrorType(status), message } }, "error"));
   const env = errorEnvelope(status, message, opts);
   return sseBytes(sseEvent(env) + SSE_DONE);
 }
 
 /** The in-band error event for a RouteError (severed, start failure, ...). */
-export function sseRouteErrorBytes(err: unknown): Uint8Array {
+export function sseRouteErrorBytes(err: unknown, dialect: StreamDialect = "openai"): Uint8Array {
   if (err instanceof RouteError) {
     const { status, opts } = routeErrorStatus(err);
-    return sseErrorBytes(err.message, { ...opts, status });
+    return sseErrorBytes(err.message, { ...opts, status }, dialect);
   }
-  if (err instanceof HttpError) return sseErrorBytes(err.message, { ...err.opts, status: err.status });
-  return sseErrorBytes(err instanceof Error ? err.message : String(err), { status: 502 });
+  if (err instanceof HttpError) return sseErrorBytes(err.message, { ...err.opts, status: err.status }, dialect);
+  return sseErrorBytes(err instanceof Error ? err.message : String(err), { status: 502 }, dialect);
 }

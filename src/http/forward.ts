@@ -6,6 +6,7 @@
 import type { PeerConfig, ProxyTimeouts } from "../config/types.ts";
 import type { Grant } from "../router/types.ts";
 import type { HttpContext } from "./context.ts";
+import type { StreamDialect } from "./errors.ts";
 import { peerHeaders, peerUrl } from "./peers.ts";
 import type { ForwardTimeouts, ResponseObserver } from "./proxy.ts";
 
@@ -41,9 +42,24 @@ function limits(t: ProxyTimeouts | undefined): ForwardTimeouts | undefined {
   return t ? { connectMs: t.connect * 1000, responseHeaderMs: t.responseHeader * 1000 } : undefined;
 }
 
+/** Anthropic's Messages API (`/v1/messages`, also through /v and /upstream) streams errors its own way. */
+function dialectOf(path: string): StreamDialect {
+  return path === "/v1/messages" || path === "/messages" ? "anthropic" : "openai";
+}
+
 /** Forward `out` to `dest`; resolves with the upstream response or our error envelope (throws RouteError for a peer request once a shutdown began). */
 export function forwardTo(ctx: HttpContext, dest: Destination, out: Outgoing): Promise<Response> {
-  const common = { method: out.request.method, headers: out.request.headers, body: out.body, contentType: out.contentType, signal: out.signal ?? out.request.signal, upstream: out.signal ? out.upstream : undefined, observer: out.observer, identity: out.identity };
+  const common = {
+    method: out.request.method,
+    headers: out.request.headers,
+    body: out.body,
+    contentType: out.contentType,
+    signal: out.signal ?? out.request.signal,
+    upstream: out.signal ? out.upstream : undefined,
+    observer: out.observer,
+    identity: out.identity,
+    dialect: dialectOf(out.path),
+  };
   if (dest.kind === "peer") {
     // Held like a grant: a shutdown refuses, drains and severs peer requests as it does local ones.
     // Throws RouteError("shutting_down") once it began.

@@ -10,7 +10,7 @@
 import type { Logger } from "../log/types.ts";
 import type { Grant } from "../router/types.ts";
 import { RouteError } from "../router/types.ts";
-import { errorResponse, routeErrorStatus } from "./errors.ts";
+import { errorResponse, routeErrorStatus, type StreamDialect } from "./errors.ts";
 import { isCompressed, stripHopByHop } from "./hop-by-hop.ts";
 import { endsLater, finish, sized, type BodyEndRecord } from "./body-end.ts";
 import { trackBody } from "./track-body.ts";
@@ -75,6 +75,8 @@ export interface ForwardOptions {
   timeouts?: ForwardTimeouts;
   /** Ask for an uncompressed body whatever the client accepts (a loading stream splices it after its own events). */
   identity?: boolean;
+  /** How an event stream's in-band errors are written (default openai). */
+  dialect?: StreamDialect;
 }
 
 /** How a forward ended, for its observer. */
@@ -386,6 +388,7 @@ export function createProxy(deps: { fetch?: FetchLike; log?: Logger; dial?: Dial
           abortUpstream: (reason) => upstream.abort(reason),
           severed: opts.grant?.severed,
           sse: inBand,
+          dialect: opts.dialect,
         });
         const response = new Response(body, init2);
         sent = endsLater(response);

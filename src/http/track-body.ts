@@ -7,7 +7,7 @@
  * (docs/runtime-notes.md#elysia-after-response), hence the wrapper.
  */
 import { sseBytes } from "../sse/encode.ts";
-import { sseErrorBytes, sseRouteErrorBytes } from "./errors.ts";
+import { sseErrorBytes, sseRouteErrorBytes, type StreamDialect } from "./errors.ts";
 
 /** How a tracked body ended. */
 export type BodyEnd = "complete" | "upstream_error" | "severed" | "cancelled";
@@ -24,6 +24,8 @@ export interface TrackBodyOptions {
   severed?: AbortSignal;
   /** Whether the body is an event stream (errors are then reported in-band, then `[DONE]`). */
   sse: boolean;
+  /** How an in-band error is written (default openai; `/v1/messages` streams are Anthropic's). */
+  dialect?: StreamDialect;
 }
 
 const LF = 10;
@@ -39,6 +41,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
   // only when the client leaves). A flag, not the chunk: holding each stream's last chunk until it
   // ends kept up to one upstream read (hundreds of KB at full speed) alive per stream.
   let lastWasDone = false;
+  const dialect = opts.dialect ?? "openai";
   // Bytes handed to the client (the upstream's and any in-band error we add), for the access log.
   let sent = 0;
 
@@ -75,7 +78,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
   /** The body was severed: an event stream gets its in-band error (nothing, after `[DONE]`), any other body a transport error. */
   function finishSevered(controller: ReadableStreamDefaultController<Uint8Array>): void {
     if (opts.sse && lastWasDone) controller.close();
-    else if (opts.sse) failInBand(controller, sseRouteErrorBytes(severReason));
+    else if (opts.sse) failInBand(controller, sseRouteErrorBytes(severReason, dialect));
     else controller.error(severReason);
     end(opts.sse && lastWasDone ? "complete" : "severed");
   }
@@ -102,7 +105,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           }
           if (opts.sse) {
             const why = err instanceof Error ? err.message : String(err);
-            failInBand(controller, sseErrorBytes(`upstream connection lost mid-stream: ${why}`, { status: 502 }));
+            failInBand(controller, sseErrorBytes(`upstream connection lost mid-stream: ${why}`, { status: 502 }, dialect));
           } else controller.error(err);
           end("upstream_error");
           return;
@@ -126,7 +129,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           else trailingLf = trailingLf >= 1 && v.byteLength === 1 ? 2 : 1;
         }
         opts.onChunk?.(v);
-        if (opts.sse && v.byteLength > 0) lastWasDone = endsWithDone(v);
+        if (opts.sse && v.byteLength > 0) lastWasDone = dialect === "anthropic" ? endsWithMessageStop(v) : endsWithDone(v);
         sent += v.byteLength;
         controller.enqueue(v);
       },
@@ -143,6 +146,25 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
 }
 
 const DONE = new TextEncoder().encode("data: [DONE]");
+const MESSAGE_STOP = new TextEncoder().encode('"message_stop"');
+/** How far from a chunk's end Anthropic's last event (`message_stop`, with its small data line) begins. */
+const MESSAGE_STOP_REACH = 160;
+
+/** Whether the chunk ends with Anthropic's `message_stop` event (its stream's end, which has no `[DONE]`). */
+function endsWithMessageStop(chunk: Uint8Array): boolean {
+  const from = Math.max(0, chunk.byteLength - MESSAGE_STOP_REACH);
+  return indexOfBytes(chunk.subarray(from), MESSAGE_STOP) >= 0;
+}
+
+/** Where `needle` first occurs in `hay`, or -1. */
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  for (let i = hay.indexOf(needle[0]!); i >= 0 && i <= hay.byteLength - needle.byteLength; i = hay.indexOf(needle[0]!, i + 1)) {
+    let k = 1;
+    while (k < needle.byteLength && hay[i + k] === needle[k]) k++;
+    if (k === needle.byteLength) return i;
+  }
+  return -1;
+}
 
 /** Whether the chunk ends with the `data: [DONE]` event (its trailing newlines aside). */
 function endsWithDone(chunk: Uint8Array): boolean {

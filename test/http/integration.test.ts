@@ -135,6 +135,44 @@ describe("with the real router and the simulated backend", () => {
     await waitFor(() => router.status().find((s) => s.model === "crashy")?.inFlight === 0, 5000, "crashy to be released");
   });
 
+  test("anthropic client: a backend that crashes mid-stream gives Anthropic's in-band error event; the SDK throws there (it skips events without a name)", async () => {
+    const client = new Anthropic({ baseURL: app.url, apiKey: "none", maxRetries: 0 });
+    const stream = await client.messages.create({ model: "crashy", max_tokens: 40, stream: true, messages: [{ role: "user", content: "hi" }] });
+    const types: string[] = [];
+    let thrown: unknown = null;
+    try {
+      for await (const ev of stream) types.push(ev.type);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(types).toContain("content_block_delta");
+    expect(thrown).toBeInstanceOf(Anthropic.APIError);
+    expect((thrown as Error).message).toContain("upstream connection lost mid-stream");
+    // The raw stream: an `event: error` with Anthropic's shape, and no OpenAI [DONE].
+    const raw = await fetch(`${app.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "crashy", max_tokens: 40, stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
+    const events = parseSse(await raw.text());
+    const last = events[events.length - 1]!;
+    expect(last.event).toBe("error");
+    expect(JSON.parse(last.data)).toEqual({ type: "error", error: { type: "api_error", message: expect.stringContaining("upstream connection lost mid-stream") } });
+    expect(events.some((e) => e.data === "[DONE]")).toBe(false);
+    await waitFor(() => router.status().find((s) => s.model === "crashy")?.inFlight === 0, 5000, "crashy to be released");
+  });
+
+  test("a failed start tells the SDKs not to retry: with its default two retries the openai client asks once", async () => {
+    const before = (logs.proxy.history().match(/"sdk-no-retry"/g) ?? []).length;
+    const client = new OpenAI({ baseURL: `${app.url}/v1`, apiKey: "none", defaultHeaders: { "user-agent": "sdk-no-retry" } });
+    const err = await client.chat.completions.create({ model: "broken", messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((err as InstanceType<typeof OpenAI.APIError>).headers?.get("x-should-retry")).toBe("false");
+    await waitFor(() => (logs.proxy.history().match(/"sdk-no-retry"/g) ?? []).length > before, 5000, "the access line");
+    expect((logs.proxy.history().match(/"sdk-no-retry"/g) ?? []).length - before).toBe(1);
+  });
+
   test("a model that fails to start: 503 with its last output lines, in-band on a loading stream", async () => {
     const res = await fetch(`${app.url}/v1/chat/completions`, {
       method: "POST",

@@ -124,6 +124,27 @@ describe("trackBody", () => {
     expect(ends).toEqual(["complete"]);
   });
 
+  test("Anthropic's dialect: a sever mid-stream is an `event: error` in its shape with no [DONE]; after message_stop it adds nothing and ends complete", async () => {
+    const run = async (chunks: string[]) => {
+      const ac = new AbortController();
+      const ends: string[] = [];
+      const body = trackBody(source([...chunks], "hang").stream, { onEnd: (h) => void ends.push(h), abortUpstream: () => {}, severed: ac.signal, sse: true, dialect: "anthropic" });
+      const reader = body.getReader();
+      let text = "";
+      for (let i = 0; i < chunks.length; i++) text += new TextDecoder().decode((await reader.read()).value);
+      ac.abort(new RouteError("severed", "drain deadline passed"));
+      return { text: text + (await readRest(reader)), ends };
+    };
+    const delta = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}\n\n';
+    const cut = await run([delta]);
+    expect(cut.text).toBe(`${delta}event: error\ndata: {"type":"error","error":{"type":"api_error","message":"drain deadline passed"}}\n\n`);
+    expect(cut.ends).toEqual(["severed"]);
+    const stop = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+    const whole = await run([delta, stop]);
+    expect(whole.text).toBe(delta + stop);
+    expect(whole.ends).toEqual(["complete"]);
+  });
+
   test("a sever while the client is not reading ends at once (the grant is not held), the error waiting for its next read", async () => {
     for (const sse of [true, false]) {
       const ac = new AbortController();
