@@ -340,7 +340,7 @@ export const ConfigSchema = Type.Object(
         {
           disabled: Type.Optional(Type.Boolean({ default: false, description: "Turn CPU, memory and GPU sampling off (/api/performance then answers 503 {\"enabled\":false}; /api/hardware still answers)." })),
           every: Type.Optional(
-            Type.String({ pattern: GO_DURATION, default: DEFAULTS.performanceEvery, description: "Time between samples, a Go duration such as 5s or 1m30s; at least 5s; 0 = 5s. One hour of samples is kept in memory." }),
+            Type.String({ pattern: GO_DURATION, default: DEFAULTS.performanceEvery, description: "Time between samples, a Go duration such as 5s or 1m30s; at least 5s; 0s = 5s. One hour of samples is kept in memory." }),
           ),
         },
         { description: "System monitoring behind /api/performance: CPU, memory, and GPUs through nvidia-smi or rocm-smi when one is on PATH. Other keys here are ignored with a warning, as llama-swap ignores them." },

@@ -13,7 +13,8 @@ import { whenSent } from "./body-end.ts";
 import { formatGoDuration } from "../log/go-duration.ts";
 import { createHttpContext, type HttpDeps } from "./context.ts";
 import { preflightResponse } from "./cors.ts";
-import { errorResponse, negotiateError, toErrorResponse } from "./errors.ts";
+import { errorResponse, isGeneratedError, negotiateError, toErrorResponse } from "./errors.ts";
+import { isLoadingStream } from "./loading-stream.ts";
 import { createModelHandler, MODEL_ROUTES, type ClientInfo } from "./model-routes.ts";
 import { configResponse, reloadResponse } from "./config-routes.ts";
 import { createInflightRoutes } from "./inflight-routes.ts";
@@ -157,6 +158,14 @@ export function createApp(deps: AppDeps) {
     }
   };
 
+  /** Echo the request's Origin on `res` (one of the model routes' own answers); none without an Origin. */
+  const withOrigin = (request: Request, res: Response): void => {
+    const origin = request.headers.get("origin");
+    if (!origin || res.headers.has("access-control-allow-origin")) return;
+    res.headers.set("access-control-allow-origin", origin);
+    res.headers.append("vary", "Origin");
+  };
+
   /**
    * What every request passes before its route: the timer off, CORS preflight, the /ui redirect
    * and auth. Returns the answer when the request stops here.
@@ -188,11 +197,22 @@ export function createApp(deps: AppDeps) {
     const denied = checkAuth(request);
     if (denied) {
       const answer = negotiateError(denied, request.headers.get("accept"));
+      if (routePath !== undefined) withOrigin(request, answer);
       accessLog(request, peerIp(request, server), answer, started);
       return answer;
     }
   };
-  const modelRoute = logged(modelHandler);
+  /**
+   * The model routes' own answers (error envelopes, the loading stream) echo the Origin, as the
+   * backend's answers do (llama-server allows any origin): a browser client on another origin then
+   * reads a cold model's progress and our errors, not a bare network failure. Proxied answers keep
+   * the backend's own policy; admin routes stay without (llama-swap's CORS: only /v1/models).
+   */
+  const modelRoute = logged(async (request, client) => {
+    const res = await modelHandler(request, client);
+    if (isGeneratedError(res) || isLoadingStream(res)) withOrigin(request, res);
+    return res;
+  });
   /**
    * The model routes as Bun.serve `routes`, beside Elysia rather than inside it: they are the hot
    * path, and Elysia's per-request context costs about 20 µs of CPU that these routes do not use

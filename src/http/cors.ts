@@ -1,7 +1,8 @@
 /**
  * CORS as llama-swap does it: every OPTIONS request is a preflight answered 204 with
  * permissive headers (before auth, since browsers send no credentials on preflight);
- * other responses carry no CORS headers except `/v1/models`, which echoes the Origin.
+ * other responses carry no CORS headers except `/v1/models`, which echoes the Origin, and (switchyard)
+ * the model routes' own answers (error envelopes, the loading stream), which echo it too (app.ts).
  */
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

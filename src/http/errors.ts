@@ -70,6 +70,11 @@ export function errorEnvelope(status: number, message: string, opts: ErrorOption
 /** The message of every error response built here, so the app can re-render it per Accept. */
 const generated = new WeakMap<Response, string>();
 
+/** Whether switchyard built this response as an error envelope (errorResponse or its re-rendering). */
+export function isGeneratedError(res: Response): boolean {
+  return generated.has(res);
+}
+
 /** A complete JSON error response. */
 export function errorResponse(status: number, message: string, opts: ErrorOptions = {}): Response {
   const headers = new Headers(opts.headers);
@@ -103,7 +108,9 @@ export function negotiateError(res: Response, accept: string | null): Response {
   const headers = new Headers(res.headers);
   headers.set("content-type", type);
   res.body?.cancel().catch(() => {});
-  return sized(new Response(body, { status: res.status, headers }), utf8Length(body));
+  const out = sized(new Response(body, { status: res.status, headers }), utf8Length(body));
+  generated.set(out, message);
+  return out;
 }
 
 /** An error raised inside request handling that already knows its status. */

@@ -307,7 +307,15 @@ export function loadingStreamResponse(opts: LoadingStreamOptions): Response {
     },
   });
   const ended = endsLater(response);
+  loadingStreams.add(response);
   return response;
+}
+
+const loadingStreams = new WeakSet<Response>();
+
+/** Whether this response is a loading stream (switchyard's own, so its CORS header is switchyard's to give). */
+export function isLoadingStream(res: Response): boolean {
+  return loadingStreams.has(res);
 }
 
 /** What acquiring with a loading stream needs. */
