@@ -56,6 +56,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
   const restartPending = new Set<string>();
   /** Models a reload removed that still have a process (or a stop) to see through. */
   const removedPending = new Set<string>();
+  /** Models whose TTL came due while a drain or a swap held them (see reconcileTtlDue). */
+  const ttlDue = new Set<string>();
   // A model waiting for its restart takes no new work, not even by joining a load of its old
   // settings: those requests wait for the new process.
   const st = createSchedulerState(settings, effects, policy, (m) => restartPending.has(m));
@@ -94,6 +96,30 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
     if (drains.has(m) || stopping.has(m) || swapsByModel.has(m)) return false;
     for (const sw of swapsById.values()) if (sw.evict.includes(m)) return false;
     return true;
+  }
+
+  /** Ready, with no request of its own: only a drain, a stop or a swap keeps it from being idle. */
+  function ttlHeldOnly(m: string): boolean {
+    return effects.modelState(m) === "ready" && (reserved.get(m) ?? 0) === 0 && st.inFlightCount(m) === 0;
+  }
+
+  /**
+   * Step -1, TTLs that came due while a drain or a swap held their model: unloaded once it is
+   * idle; forgotten when it takes work again (its idle clock restarts then) or leaves ready.
+   */
+  function reconcileTtlDue(): boolean {
+    let changed = false;
+    for (const m of ttlDue) {
+      if (!ttlHeldOnly(m)) ttlDue.delete(m);
+      else if (isIdle(m)) {
+        ttlDue.delete(m);
+        if (needsStop(m)) {
+          beginStop(m, "unload");
+          changed = true;
+        }
+      }
+    }
+    return changed;
   }
 
   function needsStop(m: string): boolean {
@@ -238,7 +264,8 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
   function pump(): void {
     // Each pass can unblock the next (a drain lifted, a swap started, a stop issued); a few passes settle it.
     for (let round = 0; round < 16; round++) {
-      let changed = reconcileReloads();
+      let changed = ttlDue.size > 0 && reconcileTtlDue();
+      changed = reconcileReloads() || changed;
       changed = reconcileEvictDrains() || changed;
       changed = severOverdue() || changed;
       changed = issueStops() || changed;
@@ -321,7 +348,12 @@ export function createSchedulerCore(initialSettings: SchedulerSettings, effects:
 
     onUnload(order: UnloadOrder): void {
       let targets = [...new Set(order.models ?? settings.models)].filter((m) => known.has(m));
-      if (order.onlyIfIdle) targets = targets.filter(isIdle);
+      if (order.onlyIfIdle) {
+        // A TTL that comes due while only a drain or a swap holds the model (no request of its
+        // own) is kept, not dropped: the supervisor's idle clock fired once and will not again.
+        for (const m of targets) if (!isIdle(m) && ttlHeldOnly(m)) ttlDue.add(m);
+        targets = targets.filter(isIdle);
+      }
       const set = new Set<string>();
       for (const m of targets) {
         releaseWaiters(m, new RouteError("unloaded", `model ${m} was unloaded while the request waited`));
