@@ -4,6 +4,7 @@
  * supervisor's state; the supervisor is `stopping` while this runs.
  */
 import { settlesWithin, sleep } from "./abortable-sleep.ts";
+import { ORPHAN_STOP_LIMIT_S } from "./orphan-guard.ts";
 import { describeExit, type SpawnedProcess } from "./spawn-group.ts";
 import type { ResolvedOptions } from "./supervisor-options.ts";
 
@@ -37,9 +38,17 @@ export async function terminateGroup(o: ResolvedOptions, p: SpawnedProcess, time
   }
   await waitGroupGone(o, p);
   if (stopper) {
+    // A cmdStop may be what ends a server outside the group (`docker stop` for `docker run`), and
+    // it may need longer than the stop timeout (docker's own 10 s is the default unloadTimeout).
+    // Killing it would leave that server running for good, so it gets ORPHAN_STOP_LIMIT_S more,
+    // the bound the orphan guard gives it too; the model stays `stopping` meanwhile (its memory
+    // may still be held).
     if (!(await settlesWithin(stopper.exited, Math.max(0, deadline - o.now())))) {
-      log.warn(`[${id}] cmdStop still running after the stop deadline: killing it`);
-      stopper.killGroup("SIGKILL");
+      log.warn(`[${id}] cmdStop still running after the stop deadline: giving it up to ${ORPHAN_STOP_LIMIT_S}s more`);
+      if (!(await settlesWithin(stopper.exited, ORPHAN_STOP_LIMIT_S * 1000))) {
+        log.warn(`[${id}] cmdStop still running ${ORPHAN_STOP_LIMIT_S}s after the stop deadline: killing it`);
+        stopper.killGroup("SIGKILL");
+      }
     }
     await waitGroupGone(o, stopper);
   }

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLogHub } from "../../src/log/log-hub.ts";
 import type { LogHub } from "../../src/log/types.ts";
 import { isPidAlive } from "../../src/process/proc-liveness.ts";
@@ -200,6 +203,18 @@ describe("supervisor stop", () => {
     expect(isPidAlive(gc)).toBe(true);
     await h.sup.stop(5000);
     expect(isPidAlive(gc)).toBe(false);
+  });
+
+  test("a cmdStop that outlasts the stop timeout is not killed (a docker stop ends a server outside the group): the stop waits for it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sy-cmdstop-"));
+    const marker = join(dir, "finished");
+    // Ends the server at once, then goes on (as `docker stop` waits for its container) past the 300 ms timeout.
+    const h = harness(simModel([], { cmdStop: ["sh", "-c", 'kill -KILL "$1"; sleep 1; echo finished > "$2"', "sh", "${PID}", marker] }));
+    await h.sup.start();
+    await h.sup.stop(300);
+    expect(existsSync(marker)).toBe(true);
+    expect(h.sup.state).toBe("stopped");
+    expect(h.logs.proxy.history()).toContain("cmdStop still running after the stop deadline: giving it up to 30s more");
   });
 
   test("cmdStop runs with ${PID} replaced and the model's env", async () => {
