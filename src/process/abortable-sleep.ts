@@ -1,7 +1,7 @@
 /** Timer helpers that respect an AbortSignal (web-standard). */
 
 /** The longest delay a timer takes: a longer one fires at once (1 ms) in browsers, Node, Deno and Bun. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Resolve after `ms` (any length: a long wait is taken in timer-sized steps), or reject with the signal's reason as soon as it aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -26,9 +26,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Whether `promise` settles within `ms` (its result is not consumed). */
+/** Whether `promise` settles within `ms`, of any length (its result is not consumed). */
 export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout>;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  return Promise.race([promise.then(() => true, () => true), timeout]).finally(() => clearTimeout(timer));
+  const stop = new AbortController();
+  const timeout = sleep(ms, stop.signal).then(
+    () => false,
+    () => false,
+  );
+  return Promise.race([promise.then(() => true, () => true), timeout]).finally(() => stop.abort());
 }

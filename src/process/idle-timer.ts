@@ -4,6 +4,8 @@
  * ready and when it left `ready`. An idle period fires `onIdle` at most once.
  */
 
+import { MAX_TIMER_MS } from "./abortable-sleep.ts";
+
 /** One model's TTL timer. */
 export interface IdleTimer {
   /** Busy cancels the idle period; not busy starts a new one. Repeating the same value does nothing. */
@@ -41,11 +43,18 @@ export function createIdleTimer(opts: IdleTimerOptions): IdleTimer {
   function restart(): void {
     cancel();
     if (ttlSeconds <= 0 || !opts.isReady() || busy) return;
-    timer = setTimeout(() => {
-      timer = null;
-      if (!opts.isReady() || busy) return;
-      opts.onIdle();
-    }, ttlSeconds * 1000);
+    const due = Date.now() + ttlSeconds * 1000;
+    // A TTL past a timer's reach (about 24.8 days) is taken in steps: a longer delay fires at once.
+    const arm = (left: number): void => {
+      timer = setTimeout(() => {
+        timer = null;
+        const more = due - Date.now();
+        if (left > MAX_TIMER_MS && more > 0) return arm(more);
+        if (!opts.isReady() || busy) return;
+        opts.onIdle();
+      }, Math.min(left, MAX_TIMER_MS));
+    };
+    arm(ttlSeconds * 1000);
   }
 
   return {

@@ -6,6 +6,7 @@
 import type { Logger } from "../log/types.ts";
 import type { ObserveEvent } from "../observe/events.ts";
 import { StartError, type ProcessState, type Supervisor } from "../process/types.ts";
+import { MAX_TIMER_MS } from "../process/abortable-sleep.ts";
 import type { LoopEvent } from "./loop.ts";
 import type { Effects, RouteRequest, SwapOrder, SwapOutcome } from "./seams.ts";
 import { cancelledBy, RouteError, type Grant, type WaitUpdate } from "./types.ts";
@@ -217,7 +218,9 @@ export function createSupervisorEffects(o: SupervisorEffectsOptions): Supervisor
           timer = null;
           post({ type: "timer" });
         },
-        Math.max(0, atMs - now()),
+        // Capped at a timer's reach (a longer delay fires at once and would spin): an early timer
+        // event only makes the loop look again and set the next one.
+        Math.min(MAX_TIMER_MS, Math.max(0, atMs - now())),
       );
     },
     now,

@@ -19,3 +19,14 @@ test("a wait beyond the longest timer (performance.every: 600h) does not fire at
   ac.abort(new Error("done"));
   await expect(long).rejects.toThrow("done");
 });
+
+test("settlesWithin a time beyond the longest timer (unloadTimeout: 2200000 s) does not give up at once", async () => {
+  let settle!: () => void;
+  const later = new Promise<void>((r) => (settle = r));
+  const within = settlesWithin(later, 2_200_000_000);
+  // An unsettled promise: the old timer fired after 1 ms and reported false.
+  const raced = await Promise.race([within, sleep(50).then(() => "still waiting" as const)]);
+  expect(raced).toBe("still waiting");
+  settle();
+  expect(await within).toBe(true);
+});
