@@ -87,8 +87,11 @@ export function createAdminRoutes(ctx: HttpContext): AdminRoutes {
       // The router's models too: during a reload's drain a removed model still runs, and a
       // restarted one runs its old settings; each is shown as its process was started.
       for (const id of new Set([...Object.keys(ctx.config.models), ...byModel.keys()])) {
-        const m = ctx.process(id)?.config ?? ctx.config.models[id];
-        if (!m) continue;
+        // The command and proxy its process was started with; the metadata (ttl, name, …) a
+        // reload applied in place, from the live config while the model is in it.
+        const started = ctx.process(id)?.config ?? ctx.config.models[id];
+        if (!started) continue;
+        const m = ctx.config.models[id] ? { ...ctx.config.models[id]!, cmd: started.cmd, proxy: started.proxy } : started;
         const s = byModel.get(m.id);
         const state = ctx.process(m.id)?.state ?? s?.state ?? "stopped";
         const inFlight = s?.inFlight ?? 0;

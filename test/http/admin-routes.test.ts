@@ -219,17 +219,18 @@ describe("admin routes", () => {
 describe("during a reload's drain", () => {
   test("/running and /api/events' modelStatus show a removed model whose process still runs, and a restarted one as its process was started", async () => {
     // The live config: `kept` restarted with a new cmd (its old process still runs), `gone` removed.
-    const live = makeConfig([modelConfig("kept", { cmd: ["serve", "--new"] })]);
+    const live = makeConfig([modelConfig("kept", { cmd: ["serve", "--new"], ttl: 77 })]);
     const oldKept = { ...fakeSupervisor("kept", "ready"), pid: 101, config: modelConfig("kept", { cmd: ["serve", "--old"] }) };
     const gone = { ...fakeSupervisor("gone", "ready"), pid: 102, config: modelConfig("gone", { name: "Gone model" }) };
     const r = createFakeRouter({});
     r.statuses.push({ model: "kept", state: "ready", inFlight: 1, queued: 0, drainingSince: 1 }, { model: "gone", state: "ready", inFlight: 1, queued: 0, drainingSince: 1 });
     const a = startApp({ config: live, router: r, models: new Map([["kept", oldKept], ["gone", gone]]) });
     try {
-      const running = (await (await fetch(`${a.url}/running`)).json()) as { running: { model: string; cmd: string; pid: number; draining: boolean }[] };
-      expect(running.running.map((x) => [x.model, x.cmd, x.pid, x.draining])).toEqual([
-        ["gone", expect.any(String), 102, true],
-        ["kept", "serve --old", 101, true],
+      const running = (await (await fetch(`${a.url}/running`)).json()) as { running: { model: string; cmd: string; pid: number; draining: boolean; ttl: number }[] };
+      // kept: the command its process runs, and the ttl the reload applied in place.
+      expect(running.running.map((x) => [x.model, x.cmd, x.pid, x.draining, x.ttl])).toEqual([
+        ["gone", expect.any(String), 102, true, 0],
+        ["kept", "serve --old", 101, true, 77],
       ]);
       const events = await fetch(`${a.url}/api/events`);
       const reader = events.body!.getReader();
