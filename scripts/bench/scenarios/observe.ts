@@ -17,7 +17,8 @@ import { complete, streamLoop } from "./stream.ts";
 
 const MODEL = "bench";
 const TOKENS = 2000;
-const SIM = ["--tps", "0", "--tokens", "16"];
+// Answers as long as a stream asks for (max_tokens TOKENS); a non-streamed request asks for 16.
+const SIM = ["--tps", "0", "--tokens", String(TOKENS)];
 
 /** The variants of part A: extra top-level YAML each. */
 const VARIANTS: { name: string; yaml: string }[] = [

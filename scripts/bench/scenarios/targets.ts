@@ -24,8 +24,9 @@ import { loadModel, oneModelConfig } from "./overhead.ts";
 import { complete, streamLoop } from "./stream.ts";
 
 const MODEL = "bench";
-const SIM_FLAGS = ["--model", MODEL, "--tps", "0", "--tokens", "16"];
 const TOKENS = 2000;
+// Answers as long as a stream asks for (max_tokens TOKENS); a non-streamed request asks for 16.
+const SIM_FLAGS = ["--model", MODEL, "--tps", "0", "--tokens", String(TOKENS)];
 
 /** One measured path. */
 export interface Path {
