@@ -23,6 +23,11 @@ export interface Entry {
   joinSeq?: number;
   /** In the queue now (set by enqueue, cleared when it leaves; its phase may lag behind). */
   inQueue?: boolean;
+  /**
+   * Set once it starved (fifo's maxWait bound, see Core.promote): the order it starved in. fifo
+   * orders starved entries ahead of every other, in that order; it stays set until it resolves.
+   */
+  starved?: number;
 }
 
 /** A swap in progress. A doomed swap (its target was unloaded) takes no waiters and blocks its model. */
@@ -32,6 +37,8 @@ export interface SwapState {
   readonly evict: readonly string[];
   /** Epoch ms when it was committed. */
   readonly startedAt: number;
+  /** Epoch ms the request it was committed for arrived. */
+  readonly startedFor: number;
   waiters: Entry[];
   doomed: boolean;
 }
@@ -82,7 +89,27 @@ export interface Core {
   join(e: Entry, sw: SwapState): void;
   /** Commit a swap for the entry's model. */
   startSwap(e: Entry, evict: readonly string[], running: readonly string[], swapper: Swapper | null): void;
+  /**
+   * When the model last became ready through a swap (its load ended and its waiters were granted),
+   * and the arrival of the request that swap was started for; undefined when never. fifo's
+   * starvation clock against a resident starts no earlier for a request that arrived after that one.
+   */
+  readySince(model: string): ReadySince | undefined;
+  /**
+   * The queued entry starved: mark it (`starved`, the next number) and put it where the policy's
+   * order now places it (fifo: ahead of every entry that did not starve before it). No-op when it
+   * is not queued or already marked.
+   */
+  promote(e: Entry): void;
   now(): number;
+}
+
+/** See Core.readySince. */
+export interface ReadySince {
+  /** Epoch ms its swap ended ready. */
+  readonly at: number;
+  /** Epoch ms the request that started that swap arrived. */
+  readonly startedFor: number;
 }
 
 /** The empty answer of a drainWants call (one per pump pass), shared rather than allocated each time. */
@@ -199,7 +226,12 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   const published = new Map<number, string>();
   /** Epoch ms of each model's last grant or finished request (the fit router evicts the least recent). */
   const lastUsed = new Map<string, number>();
+  /** When each model last became ready through a swap (see Core.readySince). */
+  const readySince = new Map<string, ReadySince>();
+  /** Per model: the arrival of the request its latest swap was started for. */
+  const swapStartedFor = new Map<string, number>();
   let seq = 0;
+  let starvedSeq = 0;
   let swapSeq = 0;
 
   const now = (): number => effects.now();
@@ -293,6 +325,24 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     heapPush(e);
   }
 
+  function promote(e: Entry): void {
+    if (e.inQueue !== true || e.phase !== "queued" || e.starved !== undefined) return;
+    // Out at its place in the order as it was, back in at its place in the order with the mark.
+    const i = indexIn(queue, e);
+    if (i >= 0) queue.splice(i, 1);
+    const m = e.req.model;
+    const list = byModel.get(m);
+    const j = list ? indexIn(list, e) : -1;
+    if (list && j >= 0) list.splice(j, 1);
+    e.starved = ++starvedSeq;
+    const at = insertionPoint(queue, e);
+    queue.splice(at, 0, e);
+    const from = i >= 0 ? Math.min(i, at) : at;
+    if (from < dirtyFrom) dirtyFrom = from;
+    if (list) list.splice(insertionPoint(list, e), 0, e);
+    // Its place in the arrival heap is unchanged: it never left the queue.
+  }
+
   function resort(): void {
     queue.sort((a, b) => policy.compare(a, b));
     for (const list of byModel.values()) list.sort((a, b) => policy.compare(a, b));
@@ -370,6 +420,9 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
   }
 
   function grant(e: Entry): boolean {
+    // A swap's waiter is granted only when its swap ended ready (onSwapDone): the model turned
+    // ready now. (The core's swap-done handler has no move of its own here; this is that moment.)
+    if (e.phase === "waiting") readySince.set(e.req.model, { at: now(), startedFor: swapStartedFor.get(e.req.model) ?? e.req.arrivedAt });
     detach(e);
     if (!effects.grantServe(e.req, e.req.model)) {
       // The client left: nobody will call done(), so it must not count as in flight.
@@ -406,9 +459,10 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
 
   function startSwap(e: Entry, evict: readonly string[], running: readonly string[], swapper: Swapper | null): void {
     const target = e.req.model;
-    const sw: SwapState = { id: ++swapSeq, target, evict: [...evict], startedAt: now(), waiters: [], doomed: false };
+    const sw: SwapState = { id: ++swapSeq, target, evict: [...evict], startedAt: now(), startedFor: e.req.arrivedAt, waiters: [], doomed: false };
     swapsByModel.set(target, sw);
     swapsById.set(sw.id, sw);
+    swapStartedFor.set(target, e.req.arrivedAt);
     detach(e);
     e.phase = "waiting";
     e.swap = sw;
@@ -472,6 +526,8 @@ export function createSchedulerState(settings: SchedulerSettings, effects: Effec
     grant,
     join,
     startSwap,
+    readySince: (m) => readySince.get(m),
+    promote,
     now,
   };
 
