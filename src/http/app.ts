@@ -76,6 +76,14 @@ const BunWebSocket = WebSocket as unknown as new (url: string, options: Bun.WebS
 /** What the handlers need of Bun's server (null under `app.handle()`). */
 type ServerLike = { requestIP(r: Request): { address: string } | null; timeout(r: Request, seconds: number): void } | null;
 
+/**
+ * An IPv4 client of a dual-stack socket (`[::]`) as its IPv4 address: `::ffff:127.0.0.1` is
+ * 127.0.0.1, as llama-swap logs it and as a backend reads X-Forwarded-For.
+ */
+export function unmapped(address: string | null): string | null {
+  return address !== null && address.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
+}
+
 /** Build the app; main.ts calls `.listen({ hostname, port })`. */
 export function createApp(deps: AppDeps) {
   const ctx = createHttpContext(deps);
@@ -107,7 +115,7 @@ export function createApp(deps: AppDeps) {
   /** The peer address of the connection (looked up once per request: it is not free in Bun). */
   /** Requests made again with a routable URL (see `gate`), each to the client's own request. */
   const redone = new WeakMap<Request, Request>();
-  const peerIp = (request: Request, server: ServerLike): string | null => server?.requestIP(redone.get(request) ?? request)?.address ?? null;
+  const peerIp = (request: Request, server: ServerLike): string | null => unmapped(server?.requestIP(redone.get(request) ?? request)?.address ?? null);
   /**
    * One line in llama-swap's format, `Request ip "METHOD PATH PROTO" status size "UA" duration`,
    * once the body has been sent (a stream's line comes at its end, with its whole duration); the

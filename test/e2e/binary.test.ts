@@ -109,14 +109,15 @@ describe("dist/switchyard", () => {
     }
   }, 30_000);
 
-  test("--listen :PORT answers on IPv4 and IPv6 alike, as llama-swap's Go listener does", async () => {
+  test("--listen :PORT answers on IPv4 and IPv6 alike, as llama-swap's Go listener does; an IPv4 client is logged as its IPv4 address", async () => {
     const { mkdtempSync, writeFileSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
     const dir = mkdtempSync(join(tmpdir(), "switchyard-dual-"));
     writeFileSync(join(dir, "config.yaml"), withPorts(TWO_MODELS));
     const port = freePortRange(1);
-    const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `:${port}`], { cwd: dir, stdout: "ignore", stderr: "ignore" });
+    const proc = Bun.spawn([BINARY, "--config", "config.yaml", "--listen", `:${port}`], { cwd: dir, stdout: "pipe", stderr: "ignore" });
+    const out = new Response(proc.stdout).text();
     try {
       const ok = async (url: string) => {
         try {
@@ -127,10 +128,16 @@ describe("dist/switchyard", () => {
       };
       await waitFor(() => ok(`http://127.0.0.1:${port}/health`), 10_000, "IPv4");
       expect(await ok(`http://[::1]:${port}/health`)).toBe(true);
+      expect(await ok(`http://127.0.0.1:${port}/api/version`)).toBe(true);
+      expect(await ok(`http://[::1]:${port}/api/version`)).toBe(true);
     } finally {
       proc.kill("SIGTERM");
       await proc.exited;
     }
+    // The dual-stack socket sees ::ffff:127.0.0.1; the access log names the client as llama-swap does.
+    const log = await out;
+    expect(log).toContain('Request 127.0.0.1 "GET /api/version HTTP/1.1" 200');
+    expect(log).toContain('Request ::1 "GET /api/version HTTP/1.1" 200');
   }, 30_000);
 
   test("cold start streams loading progress, then the answer", async () => {
