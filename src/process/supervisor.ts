@@ -248,6 +248,8 @@ export function placed(o: ResolvedOptions, where: StartPlacement | undefined): R
   const gpu = where.gpus.join(",");
   const env: Record<string, string | undefined> = { ...o.env };
   for (const [k, v] of Object.entries(o.model.env)) env[k] = v.replaceAll("${GPU}", gpu);
-  for (const k of VISIBLE_DEVICES) if (!Object.hasOwn(o.model.env, k)) env[k] = gpu;
+  // On the CPU: hide the GPUs only when there are GPUs the plan knew of. With none detected (no
+  // nvidia-smi on PATH, a container without the tool), the host's GPUs are left to the model.
+  if (where.gpus.length > 0 || where.gpusKnown) for (const k of VISIBLE_DEVICES) if (!Object.hasOwn(o.model.env, k)) env[k] = gpu;
   return { ...o, env, model: { ...o.model, cmd: o.model.cmd.map((a) => a.replaceAll("${GPU}", gpu)) } };
 }

@@ -44,6 +44,8 @@ export type SupervisorEvent =
 export interface StartPlacement {
   devices: string[];
   gpus: number[];
+  /** Whether the host has GPUs the placement chose from (a CPU placement then hides them from the model). */
+  gpusKnown?: boolean;
 }
 
 /** One model's process owner. Only the supervisor changes its own state. */

@@ -94,6 +94,8 @@ export interface SwapView {
 export interface Placement {
   devices: string[];
   gpus: number[];
+  /** Whether any GPU was known to the plan (detected or declared). */
+  gpusKnown?: boolean;
 }
 
 /** Pure eviction policy. */

@@ -17,15 +17,20 @@ describe("placed", () => {
     expect([o.env.CUDA_VISIBLE_DEVICES, o.env.HIP_VISIBLE_DEVICES, o.env.ROCR_VISIBLE_DEVICES]).toEqual(["1", "1", "1"]);
   });
 
-  test("the CPU alone: every *_VISIBLE_DEVICES is empty, so the model grabs no GPU (not the GPUs switchyard inherited)", () => {
-    const o = placed(options(), { devices: ["cpu"], gpus: [] });
+  test("the CPU alone on a host with GPUs: every *_VISIBLE_DEVICES is empty, so the model grabs no GPU (not the GPUs switchyard inherited)", () => {
+    const o = placed(options(), { devices: ["cpu"], gpus: [], gpusKnown: true });
     expect(o.model.cmd.at(-1)).toBe("");
     expect([o.env.CUDA_VISIBLE_DEVICES, o.env.HIP_VISIBLE_DEVICES, o.env.ROCR_VISIBLE_DEVICES]).toEqual(["", "", ""]);
   });
 
   test("what the model's env sets itself is left alone", () => {
-    const o = placed(options(["CUDA_VISIBLE_DEVICES=3"]), { devices: ["cpu"], gpus: [] });
+    const o = placed(options(["CUDA_VISIBLE_DEVICES=3"]), { devices: ["cpu"], gpus: [], gpusKnown: true });
     expect(o.env.CUDA_VISIBLE_DEVICES).toBe("3");
     expect(o.env.HIP_VISIBLE_DEVICES).toBe("");
+  });
+
+  test("the CPU with no GPU known (none detected: no nvidia-smi on PATH): the environment is left as it was, GPUs included", () => {
+    const o = placed(options(), { devices: ["cpu"], gpus: [], gpusKnown: false });
+    expect([o.env.CUDA_VISIBLE_DEVICES, o.env.HIP_VISIBLE_DEVICES, o.env.ROCR_VISIBLE_DEVICES]).toEqual(["0,1", undefined, undefined]);
   });
 });

@@ -103,5 +103,5 @@ function totalOf(n: Need): number {
 
 function placementOf(ids: readonly string[], devices: readonly Device[]): Placement {
   const gpus = ids.map((id) => devices.find((d) => d.id === id)).filter((d): d is Device => d?.kind === "gpu" && d.index !== null).map((d) => d.index!);
-  return { devices: [...ids], gpus };
+  return { devices: [...ids], gpus, gpusKnown: devices.some((d) => d.kind === "gpu") };
 }
