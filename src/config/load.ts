@@ -317,7 +317,10 @@ function finish(tree: RawMap, opts: LoadOptions, c: Collector, r: Reporter, file
     // An unknown key is a warning, and dropped: llama-swap's decoder ignores keys it does not know,
     // so a config it loads must load here too (a typo still gets its did-you-mean).
     for (const issue of found) {
-      if (issue.unknown) r.warn(issue.path, issue.message);
+      // Except a likely typo of apiKeys: ignored, it would start switchyard without its keys (fail open).
+      if (issue.unknown && issue.path.length === 1 && issue.message.endsWith("did you mean apiKeys?")) {
+        if (round === 0) r.report(issue.path, "unknown key, did you mean apiKeys? Refused, not ignored: ignoring it would serve without the API keys it seems to set");
+      } else if (issue.unknown) r.warn(issue.path, issue.message);
       else if (round === 0 && !c.isFlagged(issue.path)) r.report(issue.path, issue.message);
     }
     // Later entries first, so that removing a list item does not shift the ones still to remove.

@@ -425,6 +425,13 @@ describe("errors", () => {
     expect(issues[0].message).toContain("cannot expand the document");
   });
 
+  test("a likely typo of apiKeys is refused, not ignored: ignoring it would serve without the keys (fail open)", () => {
+    for (const key of ["apikeys", "apiKey", "ApiKeys"]) {
+      const issues = issuesOf(`${key}: [secret]\n${ONE}`);
+      expect([key, issues.map((i) => [i.path, i.line, i.message])]).toEqual([key, [[key, 1, expect.stringContaining("did you mean apiKeys? Refused, not ignored")]]]);
+    }
+  });
+
   test("only the first YAML document is read, as llama-swap reads it: a closing --- loads silently, a second document with content is left out with a warning at its line", () => {
     expect(load(`${ONE}---\n`).warnings).toEqual([]);
     expect(load(`---\n${ONE}---\n# the end\n`).warnings).toEqual([]);
