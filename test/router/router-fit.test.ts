@@ -39,7 +39,7 @@ describe("the fit router over fake supervisors", () => {
     const { router, sups, use } = setup({ a: 6, b: 6 });
     await use("a");
     await use("b");
-    expect(sups.get("b")!.placement).toEqual({ devices: ["0"], gpus: [0] });
+    expect(sups.get("b")!.placement).toEqual({ devices: ["0"], gpus: [0], gpusKnown: true });
     await router.settled();
     const mem = router.memory!()!;
     expect(mem.devices).toEqual([expect.objectContaining({ id: "0", total: 16 * GiB, usedByModels: 12 * GiB, free: 4 * GiB })]);
