@@ -112,14 +112,14 @@ export function createApp(deps: AppDeps) {
   const ui = deps.ui ? createUiRoutes(deps.ui) : null;
   const noUi = (): Response => errorResponse(404, "the web UI is not in this build", { code: "not_found" });
 
-  /** The peer address of the connection (looked up once per request: it is not free in Bun). */
   /** Requests made again with a routable URL (see `gate`), each to the client's own request. */
   const redone = new WeakMap<Request, Request>();
+  /** The peer address of the connection (looked up once per request: it is not free in Bun). */
   const peerIp = (request: Request, server: ServerLike): string | null => unmapped(server?.requestIP(redone.get(request) ?? request)?.address ?? null);
   /**
    * One line in llama-swap's format, `Request ip "METHOD PATH PROTO" status size "UA" duration`,
    * once the body has been sent (a stream's line comes at its end, with its whole duration); the
-   * size is "-" where it is not known (a body another handler built as a stream).
+   * size is "-" where body-end.ts does not know it (an admin route's own answer).
    */
   const accessLog = (request: Request, peer: string | null, res: Response, started: number): void => {
     const fwd = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
@@ -134,7 +134,7 @@ export function createApp(deps: AppDeps) {
     else whenSent(res, (bytes) => write(res.status, bytes));
   };
   /**
-   * Wrap a handler so that each request leaves one access-log line (when its headers are ready;
+   * Wrap a handler so that each request leaves one access-log line (when its body has been sent;
    * none with `quiet`, for what a dashboard or Prometheus polls) and the errors we generate follow
    * the client's Accept.
    */

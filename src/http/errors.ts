@@ -70,7 +70,7 @@ export function errorEnvelope(status: number, message: string, opts: ErrorOption
 /** The message of every error response built here, so the app can re-render it per Accept. */
 const generated = new WeakMap<Response, string>();
 
-/** Whether switchyard built this response as an error envelope (errorResponse or its re-rendering). */
+/** Whether switchyard built this response as an error envelope (errorResponse). */
 export function isGeneratedError(res: Response): boolean {
   return generated.has(res);
 }
@@ -108,9 +108,7 @@ export function negotiateError(res: Response, accept: string | null): Response {
   const headers = new Headers(res.headers);
   headers.set("content-type", type);
   res.body?.cancel().catch(() => {});
-  const out = sized(new Response(body, { status: res.status, headers }), utf8Length(body));
-  generated.set(out, message);
-  return out;
+  return sized(new Response(body, { status: res.status, headers }), utf8Length(body));
 }
 
 /** An error raised inside request handling that already knows its status. */

@@ -37,11 +37,12 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
   let severReason: unknown = null;
   // Trailing newlines of what was forwarded so far, to start an injected event on a clean boundary.
   let trailingLf = 2;
-  // Whether the last chunk handed over ended with `data: [DONE]` (an event stream's end, looked at
-  // only when the client leaves). A flag, not the chunk: holding each stream's last chunk until it
-  // ends kept up to one upstream read (hundreds of KB at full speed) alive per stream.
-  let lastWasDone = false;
   const dialect = opts.dialect ?? "openai";
+  // Whether the last chunk handed over ended with the stream's last event, `data: [DONE]` (or
+  // Anthropic's `message_stop`). A flag, not the chunk: holding each stream's last chunk until it
+  // ends kept up to one upstream read (hundreds of KB at full speed) alive per stream.
+  const lastEvent = dialect === "anthropic" ? MESSAGE_STOP : DONE;
+  let lastWasDone = false;
   // Bytes handed to the client (the upstream's and any in-band error we add), for the access log.
   let sent = 0;
 
@@ -129,7 +130,7 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
           else trailingLf = trailingLf >= 1 && v.byteLength === 1 ? 2 : 1;
         }
         opts.onChunk?.(v);
-        if (opts.sse && v.byteLength > 0) lastWasDone = dialect === "anthropic" ? endsWithMessageStop(v) : endsWithDone(v);
+        if (opts.sse && v.byteLength > 0) lastWasDone = endsWith(v, lastEvent);
         sent += v.byteLength;
         controller.enqueue(v);
       },
@@ -146,31 +147,14 @@ export function trackBody(body: ReadableStream<Uint8Array>, opts: TrackBodyOptio
 }
 
 const DONE = new TextEncoder().encode("data: [DONE]");
-const MESSAGE_STOP = new TextEncoder().encode('"message_stop"');
-/** How far from a chunk's end Anthropic's last event (`message_stop`, with its small data line) begins. */
-const MESSAGE_STOP_REACH = 160;
+/** How Anthropic's last event (`message_stop`) ends its data line, spaced or not: its stream has no `[DONE]`. */
+const MESSAGE_STOP = new TextEncoder().encode('"message_stop"}');
 
-/** Whether the chunk ends with Anthropic's `message_stop` event (its stream's end, which has no `[DONE]`). */
-function endsWithMessageStop(chunk: Uint8Array): boolean {
-  const from = Math.max(0, chunk.byteLength - MESSAGE_STOP_REACH);
-  return indexOfBytes(chunk.subarray(from), MESSAGE_STOP) >= 0;
-}
-
-/** Where `needle` first occurs in `hay`, or -1. */
-function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
-  for (let i = hay.indexOf(needle[0]!); i >= 0 && i <= hay.byteLength - needle.byteLength; i = hay.indexOf(needle[0]!, i + 1)) {
-    let k = 1;
-    while (k < needle.byteLength && hay[i + k] === needle[k]) k++;
-    if (k === needle.byteLength) return i;
-  }
-  return -1;
-}
-
-/** Whether the chunk ends with the `data: [DONE]` event (its trailing newlines aside). */
-function endsWithDone(chunk: Uint8Array): boolean {
+/** Whether the chunk ends with `tail` (its trailing newlines aside): a stream's last event, `[DONE]` or Anthropic's `message_stop`. */
+function endsWith(chunk: Uint8Array, tail: Uint8Array): boolean {
   let end = chunk.byteLength;
   while (end > 0 && (chunk[end - 1] === LF || chunk[end - 1] === 13)) end--;
-  if (end < DONE.byteLength) return false;
-  for (let i = 0; i < DONE.byteLength; i++) if (chunk[end - DONE.byteLength + i] !== DONE[i]) return false;
+  if (end < tail.byteLength) return false;
+  for (let i = 0; i < tail.byteLength; i++) if (chunk[end - tail.byteLength + i] !== tail[i]) return false;
   return true;
 }
