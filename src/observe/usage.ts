@@ -159,6 +159,21 @@ function keyStart(buf: Uint8Array, brace: number, from: number): number {
   return slashes % 2 === 0 ? start : -1;
 }
 
+/** The first `max` bytes of `chunks`, copied (the chunks are the client's, held by reference). */
+function headOf(chunks: readonly Uint8Array[], max: number): Uint8Array {
+  let n = 0;
+  for (const c of chunks) if ((n += c.length) >= max) break;
+  const out = new Uint8Array(Math.min(n, max));
+  let at = 0;
+  for (const c of chunks) {
+    if (at >= out.length) break;
+    const part = c.subarray(0, out.length - at);
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 /**
  * The top-level `usage`, `timings` and `metrics` objects that lie whole inside `head`, the start
  * of a JSON object cut anywhere; null when there is none. A walk that knows strings and depth, on
@@ -536,8 +551,7 @@ export function createUsageScanner(opts: UsageScannerOptions): UsageScanner {
     if (bodyOverflow) return keepBodyTail(chunk);
     if (bodyLen + chunk.length > maxBody) {
       bodyOverflow = true;
-      const first = concatBytes([...body, chunk], bodyLen + chunk.length);
-      bodyHead = first.slice(0, Math.min(first.length, JSON_TAIL));
+      bodyHead = headOf([...body, chunk], JSON_TAIL);
       for (const c of body) keepBodyTail(c);
       keepBodyTail(chunk);
       body = [];
