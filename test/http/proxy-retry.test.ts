@@ -8,7 +8,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createProxy, isDeadConnection, type FetchLike } from "../../src/http/proxy.ts";
 import { createLogHub } from "../../src/log/log-hub.ts";
 import { parseSse } from "../fixtures/sse-parse.ts";
-import { simulateArgv } from "../fixtures/sim-model.ts";
+import { startSimulator } from "../fixtures/sim-model.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { startRawUpstream } from "./helpers.ts";
 
@@ -134,14 +134,9 @@ describe("proxy resend", () => {
 });
 
 describe("against a backend that closes after each response (simulate --close-after-response)", () => {
-  const proc = Bun.spawn(simulateArgv(["--port", "0", "--close-after-response", "--tokens", "4"]), { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-  let out = "";
-  void proc.stdout.pipeTo(new WritableStream({ write: (c) => void (out += new TextDecoder().decode(c)) }));
-  afterAll(() => proc.kill("SIGKILL"));
-  const base = async (): Promise<string> => {
-    await waitFor(() => /listening on \d+/.test(out), 10_000, "simulator listening");
-    return `http://127.0.0.1:${/listening on (\d+)/.exec(out)![1]}`;
-  };
+  const sim = startSimulator(["--close-after-response", "--tokens", "4"]);
+  afterAll(async () => (await sim).proc.kill("SIGKILL"));
+  const base = async (): Promise<string> => (await sim).url;
   const chat = (stream: boolean) => enc.encode(JSON.stringify({ model: "m", stream, messages: [{ role: "user", content: "hi" }] }));
 
   test("4 keep-alive clients × 100 back-to-back requests, streamed and not: every one is served, by resending", async () => {

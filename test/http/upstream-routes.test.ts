@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createActivityLog } from "../../src/observe/activity.ts";
 import { createCaptureRing } from "../../src/observe/captures.ts";
 import { RouteError } from "../../src/router/types.ts";
-import { simulateArgv } from "../fixtures/sim-model.ts";
+import { startSimulator } from "../fixtures/sim-model.ts";
 import { waitFor } from "../fixtures/wait.ts";
 import { createFakeRouter, fakeSupervisor, makeConfig, modelConfig, peerConfig, startApp, startEchoUpstream } from "./helpers.ts";
 
@@ -182,17 +182,13 @@ describe("/upstream/<model>/<model endpoint> in the activity log (llama-swap's m
 });
 
 describe("/upstream POSTs to a backend that closes after each response (as llama-server does)", () => {
-  const proc = Bun.spawn(simulateArgv(["--port", "0", "--close-after-response", "--tokens", "4"]), { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
-  let out = "";
-  void proc.stdout.pipeTo(new WritableStream({ write: (c) => void (out += new TextDecoder().decode(c)) }));
-  afterAll(() => proc.kill("SIGKILL"));
+  const sim = startSimulator(["--close-after-response", "--tokens", "4"]);
+  afterAll(async () => (await sim).proc.kill("SIGKILL"));
 
   test("4 keep-alive clients × 100 back-to-back POSTs with a declared length: every one is served (the body is bytes, so a dead pooled connection is resent)", async () => {
-    await waitFor(() => /listening on \d+/.test(out), 10_000, "simulator listening");
-    const sim = `http://127.0.0.1:${/listening on (\d+)/.exec(out)![1]}`;
     const closing = startApp({
       config: makeConfig([modelConfig("closing")]),
-      router: createFakeRouter({ closing: { baseUrl: sim } }),
+      router: createFakeRouter({ closing: { baseUrl: (await sim).url } }),
       models: new Map([["closing", fakeSupervisor("closing", "ready")]]),
     });
     try {
