@@ -1,8 +1,9 @@
 /** The web UI with `apiKeys`: the page itself opens, then asks for a key, keeps it for the session and uses it. */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBinary, type Running } from "../e2e/harness.ts";
-import { haveChromium, launchChromium, openPage, uiTest } from "../fixtures/chromium.ts";
+import { openPage, uiTest } from "../fixtures/chromium.ts";
+import { uiSession } from "../fixtures/ui-session.ts";
 import { freePortRange } from "../fixtures/ports.ts";
 
 const KEY = "sk-ui-test-key-1234";
@@ -10,21 +11,18 @@ let server: Running;
 let browser: Browser;
 
 describe("web UI with apiKeys", () => {
-  beforeAll(async () => {
-    if (!haveChromium) return;
-    server = await startBinary(`startPort: ${freePortRange(2)}
+  uiSession(
+    () => startBinary(`startPort: ${freePortRange(2)}
 apiKeys: ["${KEY}"]
 models:
   only:
     cmd: \${SWITCHYARD} simulate --port \${PORT} --model only
-`);
-    browser = await launchChromium();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+`),
+    (s, b) => {
+      server = s;
+      browser = b;
+    },
+  );
 
   uiTest("asks for a key; a wrong one asks again; the right one shows the models and lasts the session", async () => {
     const { page, problems } = await openPage(browser, `${server.url}/ui/`);

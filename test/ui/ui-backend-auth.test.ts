@@ -1,8 +1,9 @@
 /** In a real browser: a backend's own 401 (a peer or llama-server with its own --api-key) is that chat's error, not switchyard's key prompt. */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBinary, type Running } from "../e2e/harness.ts";
-import { haveChromium, launchChromium, openPage, uiTest } from "../fixtures/chromium.ts";
+import { openPage, uiTest } from "../fixtures/chromium.ts";
+import { uiSession } from "../fixtures/ui-session.ts";
 
 let server: Running;
 let browser: Browser;
@@ -14,22 +15,18 @@ const peer = Bun.serve({
 });
 
 describe("web UI and a backend's own 401", () => {
-  beforeAll(async () => {
-    if (!haveChromium) return;
-    server = await startBinary(`models: {}
+  uiSession(
+    () => startBinary(`models: {}
 peers:
   locked:
     proxy: http://127.0.0.1:${peer.port}
     models: [m]
-`);
-    browser = await launchChromium();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    peer.stop(true);
-  });
+`),
+    (s, b) => {
+      server = s;
+      browser = b;
+    }, () => peer.stop(true),
+  );
 
   uiTest("the playground shows the backend's 401 as the chat's error; no key prompt opens (switchyard has no apiKeys)", async () => {
     const { page } = await openPage(browser, `${server.url}/ui/#/playground`);

@@ -1,17 +1,17 @@
 /** The web UI with the fit router: the Models page shows each device's memory and the resident models' figures. */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import type { Browser } from "playwright-core";
 import { startBinary, type Running } from "../e2e/harness.ts";
-import { haveChromium, launchChromium, openPage, uiTest } from "../fixtures/chromium.ts";
+import { openPage, uiTest } from "../fixtures/chromium.ts";
+import { uiSession } from "../fixtures/ui-session.ts";
 import { freePortRange } from "../fixtures/ports.ts";
 
 let server: Running;
 let browser: Browser;
 
 describe("web UI with routing.router.use: fit", () => {
-  beforeAll(async () => {
-    if (!haveChromium) return;
-    server = await startBinary(`startPort: ${freePortRange(2)}
+  uiSession(
+    () => startBinary(`startPort: ${freePortRange(2)}
 routing:
   router:
     use: fit
@@ -26,14 +26,12 @@ models:
   other:
     cmd: \${SWITCHYARD} simulate --port \${PORT} --model other
     memory: 4GiB
-`);
-    browser = await launchChromium();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+`),
+    (s, b) => {
+      server = s;
+      browser = b;
+    },
+  );
 
   uiTest("the Memory panel shows the device's budget and the resident models", async () => {
     expect((await fetch(`${server.url}/api/models/load/small`, { method: "POST" })).status).toBe(200);

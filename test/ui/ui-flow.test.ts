@@ -5,12 +5,13 @@
  * read activity, logs, performance and config, unload. Every page is screenshotted into docs/ui/
  * (the README shows them), and no page may log a console error.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { BINARY, startBinary, type Running } from "../e2e/harness.ts";
-import { haveChromium, launchChromium, openPage, uiTest, type WatchedPage } from "../fixtures/chromium.ts";
+import { openPage, uiTest, type WatchedPage } from "../fixtures/chromium.ts";
+import { uiSession } from "../fixtures/ui-session.ts";
 import { freePortRange } from "../fixtures/ports.ts";
 
 const SHOTS = join(import.meta.dir, "../../docs/ui");
@@ -67,16 +68,13 @@ const problems = (): string[] => pages.flatMap((p) => p.problems);
 const tid = (id: string): string => `[data-testid="${id}"]`;
 
 describe("web UI in Chromium", () => {
-  beforeAll(async () => {
-    if (!haveChromium) return;
-    server = await startBinary(CONFIG(), [], ENV);
-    browser = await launchChromium();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  uiSession(
+    () => startBinary(CONFIG(), [], ENV),
+    (s, b) => {
+      server = s;
+      browser = b;
+    },
+  );
 
   uiTest("/ redirects to /ui/; the Models page lists the models; Load turns one ready", async () => {
     const page = await open();

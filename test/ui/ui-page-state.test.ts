@@ -3,12 +3,13 @@
  * show a config reload without a page reload; moving from one model's page to another starts the
  * page afresh; a stray `%` in the address is shown, not a blank page.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Browser } from "playwright-core";
 import { BINARY, startBinary, type Running } from "../e2e/harness.ts";
-import { haveChromium, launchChromium, openPage, uiTest } from "../fixtures/chromium.ts";
+import { openPage, uiTest } from "../fixtures/chromium.ts";
+import { uiSession } from "../fixtures/ui-session.ts";
 import { freePortRange } from "../fixtures/ports.ts";
 
 const ENV = { ...process.env, PATH: `${dirname(BINARY)}:${process.env.PATH ?? ""}` };
@@ -26,16 +27,13 @@ let browser: Browser;
 const tid = (id: string): string => `[data-testid="${id}"]`;
 
 describe("web UI pages and their state", () => {
-  beforeAll(async () => {
-    if (!haveChromium) return;
-    server = await startBinary(CONFIG(), [], ENV);
-    browser = await launchChromium();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  uiSession(
+    () => startBinary(CONFIG(), [], ENV),
+    (s, b) => {
+      server = s;
+      browser = b;
+    },
+  );
 
   uiTest("after a config reload the model detail page and the Config page show the new config, without a page reload", async () => {
     const detail = await openPage(browser, `${server.url}/ui/#/models/calm`);

@@ -3,10 +3,11 @@
  * that is `javascript:`, speech typed text/html, a chat template that refuses two user messages in
  * a row. None of it may run in switchyard's page, and a failed chat turn must not break the next.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { describe, expect } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { startBinary, type Running } from "../e2e/harness.ts";
-import { haveChromium, launchChromium, openPage, uiTest, type WatchedPage } from "../fixtures/chromium.ts";
+import { openPage, uiTest, type WatchedPage } from "../fixtures/chromium.ts";
+import { uiSession } from "../fixtures/ui-session.ts";
 
 /** One chat message as the backend received it. */
 interface Message {
@@ -68,22 +69,20 @@ async function openTab(tab: string): Promise<{ w: WatchedPage; page: Page }> {
 }
 
 describe("web UI and a backend's untrusted answers", () => {
-  beforeAll(async () => {
-    if (!haveChromium) return;
-    server = await startBinary(`models: {}
+  uiSession(
+    () =>
+      startBinary(`models: {}
 peers:
   p:
     proxy: http://127.0.0.1:${peer.port}
     models: [m]
-`);
-    browser = await launchChromium();
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    peer.stop(true);
-  });
+`),
+    (s, b) => {
+      server = s;
+      browser = b;
+    },
+    () => peer.stop(true),
+  );
 
   uiTest("images: a javascript: or data:text/html url is no image (no <img>, no Download link); an http one shows", async () => {
     const { w, page } = await openTab("images");
